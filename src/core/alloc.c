@@ -1,0 +1,49 @@
+/* Every allocation of the library passes through here. Built with
+ * -DSR_FAULT_INJECTION (tests only), the N-th allocation can be made to fail,
+ * so that tests walk every error path; the normal build has no such state. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#ifdef SR_FAULT_INJECTION
+#include <stdatomic.h>
+/* Allocation number at which to fail (1-based), 0 = never. */
+atomic_long sr_fault_fail_at;
+atomic_long sr_fault_count;
+static int should_fail(void)
+{
+    long at = atomic_load(&sr_fault_fail_at);
+    return at > 0 && atomic_fetch_add(&sr_fault_count, 1) + 1 == at;
+}
+#else
+static int should_fail(void) { return 0; }
+#endif
+
+void *sr_alloc(size_t bytes)
+{
+    if (should_fail())
+        return NULL;
+    return malloc(bytes ? bytes : 1);
+}
+
+void *sr_alloc_array(size_t count, size_t size)
+{
+    size_t bytes;
+    if (sr_mul_overflows(count, size, &bytes))
+        return NULL;
+    return sr_alloc(bytes);
+}
+
+void *sr_alloc_zeroed(size_t count, size_t size)
+{
+    size_t bytes;
+    if (sr_mul_overflows(count, size, &bytes))
+        return NULL;
+    void *p = sr_alloc(bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
+void sr_dealloc(void *p) { free(p); }

@@ -1,0 +1,197 @@
+/* Whole-file reading (with transparent gzip) and atomic writing. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "internal.h"
+
+static sr_status read_raw(const char *path, uint8_t **data, size_t *len,
+                          sr_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return sr_fail(err, SR_ERR_IO, "%s: cannot open: %s", path,
+                       strerror(errno));
+    uint8_t *buf = NULL;
+    size_t size = 0, cap = 0;
+    sr_status st = SR_OK;
+    for (;;) {
+        if (size == cap) {
+            size_t ncap = cap ? cap * 2 : 1 << 16;
+            if (ncap < cap) {
+                st = sr_fail(err, SR_ERR_TOO_BIG, "%s: file too large", path);
+                goto done;
+            }
+            uint8_t *nb = realloc(buf, ncap);
+            if (!nb) {
+                st = sr_fail(err, SR_ERR_NOMEM,
+                             "%s: out of memory reading the file", path);
+                goto done;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t got = fread(buf + size, 1, cap - size, f);
+        size += got;
+        if (got == 0) {
+            if (ferror(f))
+                st = sr_fail(err, SR_ERR_IO, "%s: read error: %s", path,
+                             strerror(errno));
+            break;
+        }
+    }
+done:
+    fclose(f);
+    if (st != SR_OK) {
+        free(buf);
+        return st;
+    }
+    *data = buf;
+    *len = size;
+    return SR_OK;
+}
+
+/* Inflates a complete gzip stream (possibly several members); a stream that
+ * ends early is an error, never a silently shorter file. */
+static sr_status gunzip(const char *path, const uint8_t *in, size_t in_len,
+                        uint8_t **data, size_t *len, sr_error *err)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+        return sr_fail(err, SR_ERR_NOMEM, "%s: cannot start zlib", path);
+    size_t cap = in_len * 4 + 1024, size = 0;
+    uint8_t *out = malloc(cap);
+    sr_status st = SR_OK;
+    if (!out) {
+        st = sr_fail(err, SR_ERR_NOMEM, "%s: out of memory decompressing",
+                     path);
+        goto done;
+    }
+    size_t pos = 0;
+    for (;;) {
+        if (size == cap) {
+            size_t ncap = cap * 2;
+            uint8_t *nb = ncap > cap ? realloc(out, ncap) : NULL;
+            if (!nb) {
+                st = sr_fail(err, SR_ERR_NOMEM,
+                             "%s: out of memory decompressing", path);
+                goto done;
+            }
+            out = nb;
+            cap = ncap;
+        }
+        size_t avail_in = in_len - pos;
+        zs.next_in = (Bytef *)(in + pos);
+        zs.avail_in = avail_in > UINT32_MAX ? UINT32_MAX : (uInt)avail_in;
+        size_t room = cap - size;
+        zs.next_out = out + size;
+        zs.avail_out = room > UINT32_MAX ? UINT32_MAX : (uInt)room;
+        uInt before_in = zs.avail_in, before_out = zs.avail_out;
+        int rc = inflate(&zs, Z_NO_FLUSH);
+        pos += before_in - zs.avail_in;
+        size += before_out - zs.avail_out;
+        if (rc == Z_STREAM_END) {
+            if (pos == in_len)
+                break;
+            /* Another gzip member follows (as `cat a.gz b.gz` makes). */
+            if (inflateReset(&zs) != Z_OK) {
+                st = sr_fail(err, SR_ERR_FORMAT, "%s: bad gzip data", path);
+                goto done;
+            }
+            continue;
+        }
+        if (rc == Z_BUF_ERROR && pos == in_len && zs.avail_out > 0) {
+            st = sr_fail(err, SR_ERR_FORMAT,
+                         "%s: gzip stream is cut off after %zu compressed "
+                         "bytes", path, in_len);
+            goto done;
+        }
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            st = sr_fail(err, SR_ERR_FORMAT,
+                         "%s: corrupt gzip data at compressed byte %zu: %s",
+                         path, pos, zs.msg ? zs.msg : "inflate failed");
+            goto done;
+        }
+    }
+done:
+    inflateEnd(&zs);
+    if (st != SR_OK) {
+        free(out);
+        return st;
+    }
+    *data = out;
+    *len = size;
+    return SR_OK;
+}
+
+sr_status sr_read_file(const char *path, uint8_t **data, size_t *len,
+                       sr_error *err)
+{
+    if (!path || !data || !len)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "sr_read_file: NULL argument");
+    uint8_t *raw;
+    size_t raw_len;
+    sr_status st = read_raw(path, &raw, &raw_len, err);
+    if (st != SR_OK)
+        return st;
+    if (raw_len >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) {
+        st = gunzip(path, raw, raw_len, data, len, err);
+        free(raw);
+        return st;
+    }
+    *data = raw;
+    *len = raw_len;
+    return SR_OK;
+}
+
+sr_status sr_write_file_atomic(const char *path, const void *data, size_t len,
+                               sr_error *err)
+{
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp)
+        return sr_fail(err, SR_ERR_NOMEM, "%s: out of memory", path);
+    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        sr_status st = sr_fail(err, SR_ERR_IO, "%s: cannot create: %s", path,
+                               strerror(errno));
+        free(tmp);
+        return st;
+    }
+    /* mkstemp makes the file 0600; a model or weights file is for sharing. */
+    fchmod(fd, 0644);
+    FILE *f = fdopen(fd, "wb");
+    int ok = f != NULL;
+    if (ok && len && fwrite(data, 1, len, f) != len)
+        ok = 0;
+    if (ok && fflush(f) != 0)
+        ok = 0;
+    if (ok && fsync(fileno(f)) != 0)
+        ok = 0;
+    int saved = errno;
+    if (f) {
+        if (fclose(f) != 0)
+            ok = 0;
+    } else {
+        close(fd);
+    }
+    if (ok && rename(tmp, path) != 0) {
+        saved = errno;
+        ok = 0;
+    }
+    if (!ok) {
+        unlink(tmp);
+        free(tmp);
+        return sr_fail(err, SR_ERR_IO, "%s: cannot write: %s", path,
+                       strerror(saved));
+    }
+    free(tmp);
+    return SR_OK;
+}

@@ -1,0 +1,47 @@
+/* Helpers shared by every part of the library; not part of the public API. */
+#ifndef SR_CORE_INTERNAL_H
+#define SR_CORE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "softreg.h"
+
+#if defined(__GNUC__)
+#define SR_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define SR_PRINTF(fmt, args)
+#endif
+
+/* Fills `err` (if not NULL) with `code` and a formatted message; returns
+ * `code`, so callers write `return sr_fail(err, SR_ERR_IO, "...", ...)`. */
+sr_status sr_fail(sr_error *err, sr_status code, const char *fmt, ...)
+    SR_PRINTF(3, 4);
+
+/* a * b, or 0 when the product overflows size_t (callers treat 0 from
+ * non-zero factors as overflow). */
+int sr_mul_overflows(size_t a, size_t b, size_t *product);
+
+/* Allocation goes through these so that tests can make the N-th call fail.
+ * sr_alloc_array checks count * size for overflow. Both may return NULL. */
+void *sr_alloc(size_t bytes);
+void *sr_alloc_array(size_t count, size_t size);
+void *sr_alloc_zeroed(size_t count, size_t size);
+void sr_dealloc(void *p);
+
+/* Reads a whole file into memory; a file starting with the gzip magic bytes
+ * is decompressed. `*data` is owned by the caller (sr_dealloc). */
+sr_status sr_read_file(const char *path, uint8_t **data, size_t *len,
+                       sr_error *err);
+
+/* Writes `len` bytes to `path` atomically: a temporary file beside it,
+ * flushed to disk, then renamed over `path`. On failure `path` is untouched
+ * and the temporary file is removed. */
+sr_status sr_write_file_atomic(const char *path, const void *data, size_t len,
+                               sr_error *err);
+
+/* The exact float32 value of pixel v, (float)v / 255.0f, as NumPy computes
+ * X.astype(np.float32) / 255.0. */
+extern const float sr_pixel_scale[256];
+
+#endif
