@@ -1,0 +1,152 @@
+/* sr_dataset: creation, accessors and the few whole-set operations. */
+#include <math.h>
+#include <string.h>
+
+#include "dataset.h"
+
+sr_dataset *sr_dataset_new(sr_error *err)
+{
+    sr_dataset *ds = sr_alloc_zeroed(1, sizeof *ds);
+    if (!ds)
+        sr_fail(err, SR_ERR_NOMEM, "out of memory allocating a data set");
+    return ds;
+}
+
+void sr_dataset_free(sr_dataset *ds)
+{
+    if (!ds)
+        return;
+    sr_dealloc(ds->x_u8);
+    sr_dealloc(ds->x_f32);
+    sr_dealloc(ds->row_ptr);
+    sr_dealloc(ds->col);
+    sr_dealloc(ds->val);
+    sr_dealloc(ds->y);
+    sr_dealloc(ds->targets);
+    if (ds->class_names) {
+        for (size_t c = 0; c < ds->k; c++)
+            sr_dealloc(ds->class_names[c]);
+        sr_dealloc(ds->class_names);
+    }
+    sr_dealloc(ds);
+}
+
+size_t sr_dataset_rows(const sr_dataset *ds) { return ds ? ds->m : 0; }
+size_t sr_dataset_features(const sr_dataset *ds) { return ds ? ds->n : 0; }
+size_t sr_dataset_classes(const sr_dataset *ds) { return ds ? ds->k : 0; }
+
+size_t sr_dataset_class_count(const sr_dataset *ds, size_t cls)
+{
+    if (!ds || !ds->y)
+        return 0;
+    size_t count = 0;
+    for (size_t i = 0; i < ds->m; i++)
+        count += (size_t)ds->y[i] == cls;
+    return count;
+}
+
+void sr_dataset_value_range(const sr_dataset *ds, float *lo, float *hi)
+{
+    float a = INFINITY, b = -INFINITY;
+    if (ds) {
+        switch (ds->layout) {
+        case SR_FEATURES_U8: {
+            uint8_t mn = 255, mx = 0;
+            for (size_t i = 0; i < ds->m * ds->n; i++) {
+                uint8_t v = ds->x_u8[i];
+                mn = v < mn ? v : mn;
+                mx = v > mx ? v : mx;
+            }
+            if (ds->m * ds->n) {
+                a = sr_pixel_scale[mn];
+                b = sr_pixel_scale[mx];
+            }
+            break;
+        }
+        case SR_FEATURES_F32:
+            for (size_t i = 0; i < ds->m * ds->n; i++) {
+                a = ds->x_f32[i] < a ? ds->x_f32[i] : a;
+                b = ds->x_f32[i] > b ? ds->x_f32[i] : b;
+            }
+            break;
+        case SR_FEATURES_CSR: {
+            size_t nnz = ds->row_ptr[ds->m];
+            for (size_t i = 0; i < nnz; i++) {
+                a = ds->val[i] < a ? ds->val[i] : a;
+                b = ds->val[i] > b ? ds->val[i] : b;
+            }
+            /* Entries not stored are zeros. */
+            if (nnz < ds->m * ds->n) {
+                a = a < 0 ? a : 0;
+                b = b > 0 ? b : 0;
+            }
+            break;
+        }
+        }
+    }
+    if (lo)
+        *lo = a;
+    if (hi)
+        *hi = b;
+}
+
+sr_status sr_dataset_truncate(sr_dataset *ds, size_t rows, sr_error *err)
+{
+    if (!ds)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "sr_dataset_truncate: NULL data set");
+    if (rows == 0 || rows > ds->m)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "limit %zu is out of range: the data set has %zu examples",
+                       rows, ds->m);
+    /* Storage is kept; only the visible count shrinks. */
+    ds->m = rows;
+    return SR_OK;
+}
+
+sr_status sr_dataset_copy_features(const sr_dataset *ds, size_t first,
+                                   size_t count, float *out, sr_error *err)
+{
+    if (!ds || !out)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_dataset_copy_features: NULL argument");
+    if (first > ds->m || count > ds->m - first)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "rows %zu..%zu are outside the data set's %zu rows",
+                       first, first + count, ds->m);
+    size_t n = ds->n;
+    for (size_t i = 0; i < count; i++) {
+        float *row = out + i * n;
+        size_t r = first + i;
+        switch (ds->layout) {
+        case SR_FEATURES_U8:
+            for (size_t j = 0; j < n; j++)
+                row[j] = sr_pixel_scale[ds->x_u8[r * n + j]];
+            break;
+        case SR_FEATURES_F32:
+            memcpy(row, ds->x_f32 + r * n, n * sizeof *row);
+            break;
+        case SR_FEATURES_CSR:
+            memset(row, 0, n * sizeof *row);
+            for (size_t p = ds->row_ptr[r]; p < ds->row_ptr[r + 1]; p++)
+                row[ds->col[p]] = ds->val[p];
+            break;
+        }
+    }
+    return SR_OK;
+}
+
+sr_status sr_dataset_copy_labels(const sr_dataset *ds, size_t first,
+                                 size_t count, int32_t *out, sr_error *err)
+{
+    if (!ds || !out)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_dataset_copy_labels: NULL argument");
+    if (!ds->y)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "the data set has no class labels");
+    if (first > ds->m || count > ds->m - first)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "rows %zu..%zu are outside the data set's %zu rows",
+                       first, first + count, ds->m);
+    memcpy(out, ds->y + first, count * sizeof *out);
+    return SR_OK;
+}
