@@ -135,8 +135,8 @@ sr_status sr_read_file(const char *path, uint8_t **data, size_t *len,
 {
     if (!path || !data || !len)
         return sr_fail(err, SR_ERR_INVALID_ARG, "sr_read_file: NULL argument");
-    uint8_t *raw;
-    size_t raw_len;
+    uint8_t *raw = NULL;
+    size_t raw_len = 0;
     sr_status st = read_raw(path, &raw, &raw_len, err);
     if (st != SR_OK)
         return st;

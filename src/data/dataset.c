@@ -57,7 +57,7 @@ void sr_dataset_value_range(const sr_dataset *ds, float *lo, float *hi)
                 mn = v < mn ? v : mn;
                 mx = v > mx ? v : mx;
             }
-            if (ds->m * ds->n) {
+            if (ds->m != 0 && ds->n != 0) {
                 a = sr_pixel_scale[mn];
                 b = sr_pixel_scale[mx];
             }
