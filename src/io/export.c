@@ -1,0 +1,25 @@
+/* Exporting a model's parameters for other tools. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../models/model.h"
+#include "npy.h"
+
+sr_status sr_model_save_npy(const sr_model *model, const char *dir,
+                            sr_error *err)
+{
+    if (!model || !dir)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "sr_model_save_npy: NULL argument");
+    for (size_t b = 0; b < model->nblocks; b++) {
+        const sr_param_block *blk = &model->blocks[b];
+        char path[4096];
+        int len = snprintf(path, sizeof path, "%s/%s.npy", dir, blk->name);
+        if (len < 0 || (size_t)len >= sizeof path)
+            return sr_fail(err, SR_ERR_INVALID_ARG, "%s: path too long", dir);
+        sr_status st = sr_npy_write_f32(path, model->params + blk->offset,
+                                        blk->rows, blk->cols, err);
+        if (st != SR_OK)
+            return st;
+    }
+    return SR_OK;
+}
