@@ -1,0 +1,310 @@
+/* The IDX format of MNIST: a big-endian header (magic, then one uint32 per
+ * dimension) followed by the bytes of the array, raw or gzip-compressed. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "idx.h"
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           (uint32_t)p[3];
+}
+
+static const char *magic_kind(uint32_t magic)
+{
+    return magic == SR_IDX_MAGIC_IMAGES ? "IDX images" : "IDX labels";
+}
+
+/* The checks both kinds of file share: not empty, a whole header, the right
+ * magic. `header` is the header's size in bytes. */
+static sr_status check_header(const uint8_t *buf, size_t len, const char *name,
+                              uint32_t want, size_t header, sr_error *err)
+{
+    uint32_t other = want == SR_IDX_MAGIC_IMAGES ? SR_IDX_MAGIC_LABELS
+                                                 : SR_IDX_MAGIC_IMAGES;
+    if (len == 0)
+        return sr_fail(err, SR_ERR_FORMAT,
+                       "%s: file is empty, expected an %s file", name,
+                       magic_kind(want));
+    /* With 4 bytes the magic can be judged, which says more than "short". */
+    if (len >= 4) {
+        uint32_t magic = be32(buf);
+        if (magic == other)
+            return sr_fail(err, SR_ERR_FORMAT,
+                           "%s: wrong magic number 0x%08lx, expected 0x%08lx "
+                           "(%s); this is an %s file",
+                           name, (unsigned long)magic, (unsigned long)want,
+                           magic_kind(want), magic_kind(other));
+        if (magic != want)
+            return sr_fail(err, SR_ERR_FORMAT,
+                           "%s: wrong magic number 0x%08lx, expected 0x%08lx "
+                           "(%s)",
+                           name, (unsigned long)magic, (unsigned long)want,
+                           magic_kind(want));
+    }
+    if (len < header)
+        return sr_fail(err, SR_ERR_FORMAT,
+                       "%s: truncated header: the file has %zu bytes, an %s "
+                       "header needs %zu",
+                       name, len, magic_kind(want), header);
+    return SR_OK;
+}
+
+/* The file must hold exactly `header + body` bytes. */
+static sr_status check_length(size_t len, const char *name, size_t header,
+                              size_t body, const char *what, sr_error *err)
+{
+    size_t expected = header + body;
+    if (len < expected)
+        return sr_fail(err, SR_ERR_FORMAT,
+                       "%s: truncated body: the header announces %s, so "
+                       "expected %zu bytes, found %zu",
+                       name, what, expected, len);
+    if (len > expected)
+        return sr_fail(err, SR_ERR_FORMAT,
+                       "%s: %zu trailing bytes after the data: the header "
+                       "announces %s, so expected %zu bytes, found %zu",
+                       name, len - expected, what, expected, len);
+    return SR_OK;
+}
+
+sr_status sr_idx_check_images(const uint8_t *buf, size_t len, const char *name,
+                              size_t *count, size_t *rows, size_t *cols,
+                              sr_error *err)
+{
+    if (!buf && len)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "sr_idx_check_images: NULL buffer");
+    if (!name)
+        name = "(buffer)";
+    sr_status st = check_header(buf, len, name, SR_IDX_MAGIC_IMAGES,
+                                SR_IDX_IMAGES_HEADER, err);
+    if (st != SR_OK)
+        return st;
+    size_t m = be32(buf + 4), r = be32(buf + 8), c = be32(buf + 12);
+    if (m == 0 || r == 0 || c == 0)
+        return sr_fail(err, SR_ERR_FORMAT,
+                       "%s: zero dimension in the header: %zu images of "
+                       "%zu x %zu pixels",
+                       name, m, r, c);
+    size_t pixels, body;
+    if (sr_mul_overflows(m, r, &pixels) || sr_mul_overflows(pixels, c, &body) ||
+        body > SIZE_MAX - SR_IDX_IMAGES_HEADER)
+        return sr_fail(err, SR_ERR_TOO_BIG,
+                       "%s: dimensions %zu x %zu x %zu overflow size_t",
+                       name, m, r, c);
+    char what[96];
+    snprintf(what, sizeof what, "%zu images of %zu x %zu pixels", m, r, c);
+    st = check_length(len, name, SR_IDX_IMAGES_HEADER, body, what, err);
+    if (st != SR_OK)
+        return st;
+    if (count)
+        *count = m;
+    if (rows)
+        *rows = r;
+    if (cols)
+        *cols = c;
+    return SR_OK;
+}
+
+sr_status sr_idx_check_labels(const uint8_t *buf, size_t len, const char *name,
+                              size_t *count, sr_error *err)
+{
+    if (!buf && len)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "sr_idx_check_labels: NULL buffer");
+    if (!name)
+        name = "(buffer)";
+    sr_status st = check_header(buf, len, name, SR_IDX_MAGIC_LABELS,
+                                SR_IDX_LABELS_HEADER, err);
+    if (st != SR_OK)
+        return st;
+    size_t m = be32(buf + 4);
+    if (m == 0)
+        return sr_fail(err, SR_ERR_FORMAT,
+                       "%s: the header announces 0 labels; a label file must "
+                       "not be empty",
+                       name);
+    char what[64];
+    snprintf(what, sizeof what, "%zu labels", m);
+    st = check_length(len, name, SR_IDX_LABELS_HEADER, m, what, err);
+    if (st != SR_OK)
+        return st;
+    if (count)
+        *count = m;
+    return SR_OK;
+}
+
+sr_status sr_idx_parse_images(const uint8_t *buf, size_t len, const char *name,
+                              uint8_t **pixels, size_t *count, size_t *rows,
+                              size_t *cols, sr_error *err)
+{
+    if (!pixels)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "sr_idx_parse_images: NULL argument");
+    size_t m = 0, r = 0, c = 0;
+    sr_status st = sr_idx_check_images(buf, len, name, &m, &r, &c, err);
+    if (st != SR_OK)
+        return st;
+    size_t body = len - SR_IDX_IMAGES_HEADER;
+    uint8_t *p = sr_alloc(body);
+    if (!p)
+        return sr_fail(err, SR_ERR_NOMEM, "%s: out of memory for %zu pixels",
+                       name ? name : "(buffer)", body);
+    memcpy(p, buf + SR_IDX_IMAGES_HEADER, body);
+    *pixels = p;
+    if (count)
+        *count = m;
+    if (rows)
+        *rows = r;
+    if (cols)
+        *cols = c;
+    return SR_OK;
+}
+
+sr_status sr_idx_parse_labels(const uint8_t *buf, size_t len, const char *name,
+                              int32_t **labels, size_t *count, size_t *classes,
+                              sr_error *err)
+{
+    if (!labels)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "sr_idx_parse_labels: NULL argument");
+    size_t m = 0;
+    sr_status st = sr_idx_check_labels(buf, len, name, &m, err);
+    if (st != SR_OK)
+        return st;
+    int32_t *y = sr_alloc_array(m, sizeof *y);
+    if (!y)
+        return sr_fail(err, SR_ERR_NOMEM, "%s: out of memory for %zu labels",
+                       name ? name : "(buffer)", m);
+    const uint8_t *src = buf + SR_IDX_LABELS_HEADER;
+    uint8_t top = 0;
+    for (size_t i = 0; i < m; i++) {
+        y[i] = src[i];
+        top = src[i] > top ? src[i] : top;
+    }
+    *labels = y;
+    if (count)
+        *count = m;
+    if (classes)
+        *classes = (size_t)top + 1;
+    return SR_OK;
+}
+
+sr_status sr_dataset_load_idx(const char *images_path, const char *labels_path,
+                              sr_dataset **out, sr_error *err)
+{
+    if (!images_path || !labels_path || !out)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_dataset_load_idx: NULL argument");
+    uint8_t *img = NULL, *lab = NULL;
+    int32_t *y = NULL;
+    sr_dataset *ds = NULL;
+    size_t img_len = 0, lab_len = 0, m = 0, rows = 0, cols = 0;
+    size_t m_labels = 0, k = 0;
+
+    sr_status st = sr_read_file(images_path, &img, &img_len, err);
+    if (st != SR_OK)
+        goto fail;
+    st = sr_idx_check_images(img, img_len, images_path, &m, &rows, &cols, err);
+    if (st != SR_OK)
+        goto fail;
+    st = sr_read_file(labels_path, &lab, &lab_len, err);
+    if (st != SR_OK)
+        goto fail;
+    st = sr_idx_parse_labels(lab, lab_len, labels_path, &y, &m_labels, &k, err);
+    if (st != SR_OK)
+        goto fail;
+    sr_dealloc(lab);
+    lab = NULL;
+    if (m_labels != m) {
+        st = sr_fail(err, SR_ERR_MISMATCH,
+                     "%s holds %zu images but %s holds %zu labels: the "
+                     "counts must agree",
+                     images_path, m, labels_path, m_labels);
+        goto fail;
+    }
+    ds = sr_dataset_new(err);
+    if (!ds) {
+        st = SR_ERR_NOMEM;
+        goto fail;
+    }
+    /* The file's buffer becomes the pixel array, so MNIST's 47 MB never
+     * exist twice. */
+    memmove(img, img + SR_IDX_IMAGES_HEADER, img_len - SR_IDX_IMAGES_HEADER);
+    ds->m = m;
+    ds->n = rows * cols;
+    ds->k = k;
+    ds->layout = SR_FEATURES_U8;
+    ds->x_u8 = img;
+    ds->y = y;
+    ds->rows = rows;
+    ds->cols = cols;
+    *out = ds;
+    return SR_OK;
+
+fail:
+    sr_dealloc(img);
+    sr_dealloc(lab);
+    sr_dealloc(y);
+    return st;
+}
+
+/* True unless the path is surely absent; other failures (a directory we may
+ * not search, say) are left for the open to report. */
+static int may_exist(const char *path)
+{
+    if (access(path, F_OK) == 0)
+        return 1;
+    return errno != ENOENT && errno != ENOTDIR;
+}
+
+/* "<dir>/<split><suffix>", raw if present, else with ".gz". Which of the two
+ * is gzip is decided by its bytes when read, not by this name. */
+static sr_status find_split_file(const char *dir, const char *split,
+                                 const char *suffix, const char *what,
+                                 char **path, sr_error *err)
+{
+    size_t dlen = strlen(dir);
+    const char *sep = dlen == 0 || dir[dlen - 1] == '/' ? "" : "/";
+    size_t size = dlen + 1 + strlen(split) + strlen(suffix) + sizeof ".gz";
+    char *p = sr_alloc(size);
+    if (!p)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for a path in %s", dir);
+    snprintf(p, size, "%s%s%s%s", dir, sep, split, suffix);
+    if (may_exist(p)) {
+        *path = p;
+        return SR_OK;
+    }
+    snprintf(p, size, "%s%s%s%s.gz", dir, sep, split, suffix);
+    if (may_exist(p)) {
+        *path = p;
+        return SR_OK;
+    }
+    sr_dealloc(p);
+    return sr_fail(err, SR_ERR_IO,
+                   "%s: no %s %s: tried %s%s and %s%s.gz "
+                   "(scripts/fetch-mnist fetches MNIST)",
+                   dlen ? dir : ".", split, what, split, suffix, split, suffix);
+}
+
+sr_status sr_dataset_load_mnist(const char *dir, const char *split,
+                                sr_dataset **out, sr_error *err)
+{
+    if (!dir || !split || !out)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_dataset_load_mnist: NULL argument");
+    char *images = NULL, *labels = NULL;
+    sr_status st = find_split_file(dir, split, "-images-idx3-ubyte", "images",
+                                   &images, err);
+    if (st != SR_OK)
+        goto done;
+    st = find_split_file(dir, split, "-labels-idx1-ubyte", "labels", &labels,
+                         err);
+    if (st != SR_OK)
+        goto done;
+    st = sr_dataset_load_idx(images, labels, out, err);
+done:
+    sr_dealloc(images);
+    sr_dealloc(labels);
+    return st;
+}
