@@ -57,12 +57,13 @@ $(BUILD)/softreg: $(CLI_OBJ) $(BUILD)/libsoftreg.a
 	$(CC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libsoftreg.a tests/testutil.h
+	@echo "#include <cmocka.h>" | $(CC) -E -x c - >/dev/null 2>&1 || \
+	  { echo "missing cmocka.h: apt-get install libcmocka-dev" >&2; exit 1; }
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libsoftreg.a -lcmocka $(LDLIBS)
 
 test: all $(TEST_BIN)
-	@echo "#include <cmocka.h>" | $(CC) -E -x c - >/dev/null 2>&1 || \
-	  { echo "missing cmocka.h: apt-get install libcmocka-dev" >&2; exit 1; }
+	@bash scripts/fetch-mnist
 	@BUILD=$(BUILD) bash tests/run.sh $(TEST_BIN)
 
 run: all

@@ -1,0 +1,138 @@
+/* End-to-end tests of the softreg command: the course's default run, and bad
+ * input giving a clear message and a non-zero exit status. */
+#include <sys/wait.h>
+
+#include "testutil.h"
+
+static const char *softreg_bin(void)
+{
+    const char *b = getenv("SOFTREG_BIN");
+    return b ? b : "build/softreg";
+}
+
+/* Runs `softreg <args>`, capturing stdout and stderr; returns the exit
+ * status (or -1 when it was killed by a signal). */
+static int run(const char *args, char *out, size_t outsz, char *errs,
+               size_t errsz)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s 2>/tmp/softreg-cli-stderr.txt",
+             softreg_bin(), args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t got = fread(out, 1, outsz - 1, p);
+    out[got] = '\0';
+    int st = pclose(p);
+    FILE *e = fopen("/tmp/softreg-cli-stderr.txt", "r");
+    assert_non_null(e);
+    got = fread(errs, 1, errsz - 1, e);
+    errs[got] = '\0';
+    fclose(e);
+    if (!WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st);
+}
+
+/* The row's figures, each within 1 in its last (5th) decimal of the course's. */
+static void assert_row_close(const char *line, const double expect[4])
+{
+    size_t epoch;
+    double v[4];
+    assert_int_equal(sscanf(line, "| %zu | %lf | %lf | %lf | %lf |", &epoch,
+                            &v[0], &v[1], &v[2], &v[3]), 5);
+    for (int i = 0; i < 4; i++)
+        assert_close(v[i], expect[i], 1.01e-5);
+}
+
+static void test_default_run_matches_course(void **state)
+{
+    (void)state;
+    static char out[1 << 16], errs[1 << 16];
+    char args[512];
+    snprintf(args, sizeof args, "train --data %s", test_mnist_dir());
+    assert_int_equal(run(args, out, sizeof out, errs, sizeof errs), 0);
+    assert_non_null(strstr(out, "| Epoch | Train Loss | Train Err | Test Loss | Test Err |\n"));
+    const char *row0 = strstr(out, "|     0 |");
+    const char *row9 = strstr(out, "|     9 |");
+    assert_non_null(row0);
+    assert_non_null(row9);
+    const double first[4] = {0.35134, 0.10182, 0.33588, 0.09400};
+    const double last[4] = {0.27887, 0.07847, 0.28442, 0.07970};
+    assert_row_close(row0, first);
+    assert_row_close(row9, last);
+    /* The data summary goes to stderr, not into the table. */
+    assert_non_null(strstr(errs, "60000 examples"));
+    assert_null(strstr(out, "examples"));
+}
+
+static void expect_failure(const char *args, int status, const char *phrase)
+{
+    static char out[1 << 16], errs[1 << 16];
+    int st = run(args, out, sizeof out, errs, sizeof errs);
+    if (st != status || !strstr(errs, phrase)) {
+        print_error("softreg %s: status %d (expected %d), stderr:\n%s\n"
+                    "expected to contain: %s\n", args, st, status, errs, phrase);
+        fail();
+    }
+}
+
+static void test_bad_options(void **state)
+{
+    (void)state;
+    expect_failure("train --batch 0", 2, "--batch");
+    expect_failure("train --lr -1", 2, "--lr");
+    expect_failure("train --lr nan", 2, "--lr");
+    expect_failure("train --epochs abc", 2, "--epochs");
+    expect_failure("train --model svm", 2, "--model");
+    expect_failure("train --hidden 0 --model nn", 2, "--hidden");
+    expect_failure("train --no-such-option", 2, "no-such-option");
+    expect_failure("frobnicate", 2, "unknown command");
+    expect_failure("train --data /nonexistent-dir", 1, "fetch-mnist");
+}
+
+static void test_bad_data_file(void **state)
+{
+    (void)state;
+    char imgs[256], labs[256], args[1024];
+    /* A label file holding an image file's magic number. */
+    const uint8_t bad[8] = {0, 0, 8, 3, 0, 0, 0, 1};
+    test_write_tmp(labs, "-labels", bad, sizeof bad);
+    snprintf(imgs, sizeof imgs, "%s/train-images-idx3-ubyte", test_mnist_dir());
+    snprintf(args, sizeof args, "train --train-images %s --train-labels %s",
+             imgs, labs);
+    expect_failure(args, 1, labs);
+    remove(labs);
+    /* Truncated images. */
+    const uint8_t cut[20] = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28};
+    test_write_tmp(imgs, "-images", cut, sizeof cut);
+    snprintf(labs, sizeof labs, "%s/train-labels-idx1-ubyte", test_mnist_dir());
+    snprintf(args, sizeof args, "train --train-images %s --train-labels %s",
+             imgs, labs);
+    expect_failure(args, 1, "truncated");
+    remove(imgs);
+}
+
+static void test_help(void **state)
+{
+    (void)state;
+    static char out[1 << 16], errs[1 << 16];
+    assert_int_equal(run("help train", out, sizeof out, errs, sizeof errs), 0);
+    const char *opts[] = {"--model", "--hidden", "--epochs", "--lr", "--batch",
+                          "--init", "--seed", "--limit", "--threads", "--data",
+                          "--save-weights", "--quiet", "--train-images"};
+    for (size_t i = 0; i < sizeof opts / sizeof *opts; i++)
+        assert_non_null(strstr(out, opts[i]));
+    assert_int_equal(run("help", out, sizeof out, errs, sizeof errs), 0);
+    assert_non_null(strstr(out, "train"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_default_run_matches_course),
+        cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_bad_data_file),
+        cmocka_unit_test(test_help),
+    };
+    return cmocka_run_group_tests_name("cli", tests, NULL, NULL) ? 1 : 0;
+}
