@@ -160,8 +160,10 @@ sr_status sr_dataset_copy_labels(const sr_dataset *ds, size_t first,
 /* ---- Training ------------------------------------------------------------ */
 
 typedef enum sr_model_kind {
-    SR_MODEL_SOFTMAX = 0, /* logits = X theta */
-    SR_MODEL_NN = 1       /* logits = ReLU(X W1) W2 */
+    SR_MODEL_SOFTMAX = 0, /* logits = X theta (+ b), softmax cross-entropy */
+    SR_MODEL_NN = 1,      /* logits = ReLU(X W1 (+ b1)) W2 (+ b2) */
+    SR_MODEL_LINEAR = 2,  /* y = X theta (+ b), squared error 1/2 (y - t)^2 */
+    SR_MODEL_LOGISTIC = 3 /* P(y = 1) = sigmoid(X theta (+ b)), cross-entropy */
 } sr_model_kind;
 
 typedef enum sr_init {

@@ -13,27 +13,34 @@ static int add_block(sr_model *m, const char *name, size_t rows, size_t cols)
     return 1;
 }
 
-sr_status sr_model_create(sr_model_kind kind, size_t n, size_t k, size_t d,
-                          sr_model **out, sr_error *err)
+sr_status sr_model_create(const sr_model_spec *spec, sr_model **out,
+                          sr_error *err)
 {
+    sr_model_kind kind = spec->kind;
+    size_t n = spec->n, k = spec->k, d = spec->d;
     if (n == 0 || k == 0 || (kind == SR_MODEL_NN && d == 0))
         return sr_fail(err, SR_ERR_INVALID_ARG,
-                       "model sizes must be positive (features %zu, classes "
+                       "model sizes must be positive (features %zu, outputs "
                        "%zu, hidden %zu)", n, k, d);
     sr_model *m = sr_alloc_zeroed(1, sizeof *m);
     if (!m)
         return sr_fail(err, SR_ERR_NOMEM, "out of memory allocating a model");
     m->kind = kind;
-    m->n = n;
+    m->n = m->n_raw = n;
     m->k = k;
+    m->poly = 1;
+    m->bias = spec->bias != 0;
     int ok;
     switch (kind) {
     case SR_MODEL_SOFTMAX:
-        ok = add_block(m, "theta", n, k);
+    case SR_MODEL_LINEAR:
+    case SR_MODEL_LOGISTIC:
+        ok = add_block(m, "theta", n, k) && (!m->bias || add_block(m, "b", 1, k));
         break;
     case SR_MODEL_NN:
         m->d = d;
-        ok = add_block(m, "W1", n, d) && add_block(m, "W2", d, k);
+        ok = add_block(m, "W1", n, d) && (!m->bias || add_block(m, "b1", 1, d)) &&
+             add_block(m, "W2", d, k) && (!m->bias || add_block(m, "b2", 1, k));
         break;
     default:
         sr_dealloc(m);
@@ -43,7 +50,7 @@ sr_status sr_model_create(sr_model_kind kind, size_t n, size_t k, size_t d,
     if (!ok) {
         sr_dealloc(m);
         return sr_fail(err, SR_ERR_TOO_BIG,
-                       "model with %zu features, %zu classes and %zu hidden "
+                       "model with %zu features, %zu outputs and %zu hidden "
                        "units is too big", n, k, d);
     }
     m->params = sr_alloc_zeroed(m->nparams, sizeof *m->params);
@@ -61,6 +68,13 @@ void sr_model_free(sr_model *model)
     if (!model)
         return;
     sr_dealloc(model->params);
+    sr_dealloc(model->mean);
+    sr_dealloc(model->inv_std);
+    if (model->class_names) {
+        for (size_t c = 0; c < model->k; c++)
+            sr_dealloc(model->class_names[c]);
+        sr_dealloc(model->class_names);
+    }
     sr_dealloc(model);
 }
 

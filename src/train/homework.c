@@ -82,7 +82,8 @@ sr_status sr_softmax_regression_epoch(const float *X, const uint8_t *y,
     if (st != SR_OK)
         return st;
     sr_model *model;
-    if ((st = sr_model_create(SR_MODEL_SOFTMAX, n, k, 0, &model, err)) != SR_OK)
+    sr_model_spec spec = {SR_MODEL_SOFTMAX, n, k, 0, 0};
+    if ((st = sr_model_create(&spec, &model, err)) != SR_OK)
         return st;
     memcpy(model->params, theta, model->nparams * sizeof(float));
     st = run_epoch(model, X, y, m, batch, lr, err);
@@ -103,7 +104,8 @@ sr_status sr_nn_epoch(const float *X, const uint8_t *y, float *W1, float *W2,
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "W2 must not be NULL and d must be positive");
     sr_model *model;
-    if ((st = sr_model_create(SR_MODEL_NN, n, k, d, &model, err)) != SR_OK)
+    sr_model_spec spec = {SR_MODEL_NN, n, k, d, 0};
+    if ((st = sr_model_create(&spec, &model, err)) != SR_OK)
         return st;
     float *p1 = model->params + model->blocks[0].offset;
     float *p2 = model->params + model->blocks[1].offset;

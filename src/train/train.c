@@ -60,6 +60,8 @@ static void init_numpy(sr_model *model, uint32_t seed)
     sr_rng_seed(&rng, seed);
     for (size_t b = 0; b < model->nblocks; b++) {
         const sr_param_block *blk = &model->blocks[b];
+        if (blk->rows == 1 && blk->name[0] == 'b')
+            continue; /* biases start at zero */
         sr_rng_fill_randn_scaled(&rng, model->params + blk->offset,
                                  blk->rows * blk->cols, blk->cols);
     }
@@ -133,7 +135,8 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     memset(&ws, 0, sizeof ws);
     memset(&ev, 0, sizeof ev);
     size_t d = params->model == SR_MODEL_NN ? params->hidden : 0;
-    st = sr_model_create(params->model, train->n, k, d, &model, err);
+    sr_model_spec spec = {params->model, train->n, k, d, 0};
+    st = sr_model_create(&spec, &model, err);
     if (st != SR_OK)
         goto fail;
     sr_init init = params->init;

@@ -1,0 +1,667 @@
+/* The .npy format: "\x93NUMPY", a major and a minor version byte, the header
+ * length (2 bytes little-endian in 1.0, 4 bytes in 2.0 and 3.0), then the
+ * header, a Python dict literal such as
+ *     {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
+ * padded with spaces and a newline so that the data starts on a 64-byte
+ * boundary, then the raw elements. */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "npy.h"
+
+#define NPY_MAGIC "\x93NUMPY"
+#define NPY_MAGIC_LEN 6
+#define NPY_ALIGN 64
+/* numpy.save leaves room after the dict for the first dimension to grow to
+ * this many digits, so that appending rows can rewrite the header in place. */
+#define NPY_GROWTH_DIGITS 21
+
+static int host_is_little_endian(void)
+{
+    const uint16_t one = 1;
+    uint8_t first;
+    memcpy(&first, &one, 1);
+    return first == 1;
+}
+
+/* Copies `count` items of `size` bytes, reversing the bytes of each. */
+static void copy_swapped(uint8_t *dst, const uint8_t *src, size_t count,
+                         size_t size)
+{
+    for (size_t i = 0; i < count; i++, dst += size, src += size)
+        for (size_t b = 0; b < size; b++)
+            dst[b] = src[size - 1 - b];
+}
+
+const char *sr_npy_dtype_name(sr_npy_dtype dtype)
+{
+    switch (dtype) {
+    case SR_NPY_F4: return "float32";
+    case SR_NPY_F8: return "float64";
+    case SR_NPY_U1: return "uint8";
+    case SR_NPY_I1: return "int8";
+    case SR_NPY_U2: return "uint16";
+    case SR_NPY_I2: return "int16";
+    case SR_NPY_U4: return "uint32";
+    case SR_NPY_I4: return "int32";
+    case SR_NPY_U8: return "uint64";
+    case SR_NPY_I8: return "int64";
+    }
+    return "unknown";
+}
+
+void sr_npy_array_free(sr_npy_array *arr)
+{
+    if (!arr)
+        return;
+    sr_dealloc(arr->data);
+    memset(arr, 0, sizeof *arr);
+}
+
+/* ---- Header parsing ----------------------------------------------------- */
+
+#define MAX_DIMS 32
+
+typedef struct header {
+    const uint8_t *p;
+    size_t len;
+    size_t pos;
+    size_t base;      /* file offset of p[0], for messages */
+    int allow_long;   /* Python 2 files may write shapes as (3L, 4L) */
+    const char *name;
+    sr_error *err;
+} header;
+
+typedef struct header_fields {
+    char descr[16];
+    int fortran_order;
+    size_t ndim;
+    size_t shape[MAX_DIMS];
+} header_fields;
+
+static void skip_space(header *h)
+{
+    while (h->pos < h->len &&
+           (h->p[h->pos] == ' ' || h->p[h->pos] == '\t' ||
+            h->p[h->pos] == '\n' || h->p[h->pos] == '\r'))
+        h->pos++;
+}
+
+/* Describes the byte at the cursor for a message: 'x', byte 0x93 or the end. */
+static const char *found(const header *h, char *buf, size_t cap)
+{
+    if (h->pos >= h->len)
+        snprintf(buf, cap, "the end of the header");
+    else if (h->p[h->pos] >= 0x20 && h->p[h->pos] < 0x7f)
+        snprintf(buf, cap, "'%c'", h->p[h->pos]);
+    else
+        snprintf(buf, cap, "byte 0x%02x", h->p[h->pos]);
+    return buf;
+}
+
+static sr_status syntax(header *h, const char *expected)
+{
+    char what[32];
+    return sr_fail(h->err, SR_ERR_FORMAT,
+                   "%s: bad .npy header at byte %zu: expected %s, found %s",
+                   h->name, h->base + h->pos, expected,
+                   found(h, what, sizeof what));
+}
+
+static int peek(const header *h, char c)
+{
+    return h->pos < h->len && h->p[h->pos] == (uint8_t)c;
+}
+
+static sr_status expect(header *h, char c, const char *expected)
+{
+    skip_space(h);
+    if (!peek(h, c))
+        return syntax(h, expected);
+    h->pos++;
+    return SR_OK;
+}
+
+/* A quoted string without escapes; the header never needs any. */
+static sr_status parse_string(header *h, char *dst, size_t cap,
+                              const char *expected)
+{
+    skip_space(h);
+    if (!peek(h, '\'') && !peek(h, '"'))
+        return syntax(h, expected);
+    uint8_t quote = h->p[h->pos++];
+    size_t n = 0;
+    while (h->pos < h->len && h->p[h->pos] != quote) {
+        uint8_t c = h->p[h->pos];
+        if (c < 0x20 || c >= 0x7f || c == '\\')
+            return syntax(h, "a plain ASCII character in a string");
+        if (n + 1 >= cap)
+            return sr_fail(h->err, SR_ERR_FORMAT,
+                           "%s: bad .npy header at byte %zu: string is "
+                           "longer than %zu characters",
+                           h->name, h->base + h->pos, cap - 1);
+        dst[n++] = (char)c;
+        h->pos++;
+    }
+    if (h->pos >= h->len)
+        return syntax(h, "the closing quote of a string");
+    h->pos++;
+    dst[n] = '\0';
+    return SR_OK;
+}
+
+static int match_word(header *h, const char *word)
+{
+    size_t n = strlen(word);
+    if (h->len - h->pos < n || memcmp(h->p + h->pos, word, n) != 0)
+        return 0;
+    /* "Truex" is a name, not True. */
+    if (h->pos + n < h->len) {
+        uint8_t c = h->p[h->pos + n];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+            (c >= '0' && c <= '9') || c == '_')
+            return 0;
+    }
+    h->pos += n;
+    return 1;
+}
+
+static sr_status parse_bool(header *h, int *value)
+{
+    skip_space(h);
+    if (match_word(h, "True"))
+        *value = 1;
+    else if (match_word(h, "False"))
+        *value = 0;
+    else
+        return syntax(h, "True or False for 'fortran_order'");
+    return SR_OK;
+}
+
+/* A non-negative decimal integer; digits are read by hand because the
+ * header is not NUL-terminated and strtoull would accept a sign. */
+static sr_status parse_dim(header *h, size_t *value)
+{
+    size_t start = h->pos, v = 0;
+    if (!(h->pos < h->len && h->p[h->pos] >= '0' && h->p[h->pos] <= '9'))
+        return syntax(h, "a dimension (a non-negative integer)");
+    /* Python 3 refuses a leading zero in a literal such as 07. */
+    if (h->p[h->pos] == '0' && h->pos + 1 < h->len &&
+        h->p[h->pos + 1] >= '0' && h->p[h->pos + 1] <= '9')
+        return syntax(h, "a dimension without leading zeros");
+    while (h->pos < h->len && h->p[h->pos] >= '0' && h->p[h->pos] <= '9') {
+        size_t d = (size_t)(h->p[h->pos] - '0');
+        if (v > (SIZE_MAX - d) / 10)
+            return sr_fail(h->err, SR_ERR_TOO_BIG,
+                           "%s: .npy shape has a dimension at byte %zu that "
+                           "does not fit in %zu bits",
+                           h->name, h->base + start, sizeof(size_t) * 8);
+        v = v * 10 + d;
+        h->pos++;
+    }
+    if (h->allow_long && (peek(h, 'L') || peek(h, 'l')))
+        h->pos++;
+    *value = v;
+    return SR_OK;
+}
+
+/* A Python tuple of integers: (), (5,), (3, 4) or (3, 4,). */
+static sr_status parse_shape(header *h, header_fields *f)
+{
+    sr_status st = expect(h, '(', "'(' opening the shape tuple");
+    if (st)
+        return st;
+    f->ndim = 0;
+    skip_space(h);
+    if (peek(h, ')')) {
+        h->pos++;
+        return SR_OK;
+    }
+    for (;;) {
+        size_t dim = 0;
+        skip_space(h);
+        if ((st = parse_dim(h, &dim)))
+            return st;
+        if (f->ndim == MAX_DIMS)
+            return sr_fail(h->err, SR_ERR_FORMAT,
+                           "%s: .npy shape has more than %d dimensions",
+                           h->name, MAX_DIMS);
+        f->shape[f->ndim++] = dim;
+        skip_space(h);
+        if (peek(h, ')')) {
+            if (f->ndim == 1)
+                return syntax(h, "',' after the only dimension: (n,) is a "
+                                 "tuple, (n) is not");
+            h->pos++;
+            return SR_OK;
+        }
+        if ((st = expect(h, ',', "',' or ')' in the shape tuple")))
+            return st;
+        skip_space(h);
+        if (peek(h, ')')) {
+            h->pos++;
+            return SR_OK;
+        }
+    }
+}
+
+enum { KEY_DESCR = 1, KEY_FORTRAN = 2, KEY_SHAPE = 4 };
+
+static sr_status parse_header(header *h, header_fields *f)
+{
+    sr_status st = expect(h, '{', "'{' opening the header dict");
+    if (st)
+        return st;
+    unsigned seen = 0;
+    for (;;) {
+        skip_space(h);
+        if (peek(h, '}')) {
+            h->pos++;
+            break;
+        }
+        char key[32];
+        size_t key_pos = h->base + h->pos;
+        if ((st = parse_string(h, key, sizeof key, "a quoted key or '}'")))
+            return st;
+        unsigned bit = strcmp(key, "descr") == 0           ? KEY_DESCR
+                       : strcmp(key, "fortran_order") == 0 ? KEY_FORTRAN
+                       : strcmp(key, "shape") == 0         ? KEY_SHAPE
+                                                           : 0;
+        if (!bit)
+            return sr_fail(h->err, SR_ERR_FORMAT,
+                           "%s: bad .npy header at byte %zu: unknown key "
+                           "'%s' (expected 'descr', 'fortran_order' and "
+                           "'shape')",
+                           h->name, key_pos, key);
+        if (seen & bit)
+            return sr_fail(h->err, SR_ERR_FORMAT,
+                           "%s: bad .npy header at byte %zu: key '%s' "
+                           "appears twice",
+                           h->name, key_pos, key);
+        seen |= bit;
+        if ((st = expect(h, ':', "':' after a key")))
+            return st;
+        skip_space(h);
+        if (bit == KEY_DESCR) {
+            if (peek(h, '['))
+                return sr_fail(h->err, SR_ERR_FORMAT,
+                               "%s: structured dtypes (records with named "
+                               "fields) are not supported; save a plain "
+                               "numeric array",
+                               h->name);
+            st = parse_string(h, f->descr, sizeof f->descr,
+                              "a quoted dtype such as '<f4' for 'descr'");
+        } else if (bit == KEY_FORTRAN) {
+            st = parse_bool(h, &f->fortran_order);
+        } else {
+            st = parse_shape(h, f);
+        }
+        if (st)
+            return st;
+        skip_space(h);
+        if (peek(h, '}')) {
+            h->pos++;
+            break;
+        }
+        if ((st = expect(h, ',', "',' or '}' after a value")))
+            return st;
+    }
+    skip_space(h);
+    if (h->pos != h->len)
+        return syntax(h, "only spaces and a newline after the header dict");
+    if (seen != (KEY_DESCR | KEY_FORTRAN | KEY_SHAPE))
+        return sr_fail(h->err, SR_ERR_FORMAT,
+                       "%s: .npy header lacks the key '%s'", h->name,
+                       !(seen & KEY_DESCR)     ? "descr"
+                       : !(seen & KEY_FORTRAN) ? "fortran_order"
+                                               : "shape");
+    return SR_OK;
+}
+
+/* Maps a descr such as '<f4' or '|u1' to a dtype and the file's byte order. */
+static sr_status parse_descr(const char *descr, const char *name,
+                             sr_npy_dtype *dtype, size_t *size,
+                             int *little_endian, sr_error *err)
+{
+    static const struct {
+        char kind;
+        size_t size;
+        sr_npy_dtype dtype;
+    } table[] = {
+        {'f', 4, SR_NPY_F4}, {'f', 8, SR_NPY_F8}, {'u', 1, SR_NPY_U1},
+        {'i', 1, SR_NPY_I1}, {'u', 2, SR_NPY_U2}, {'i', 2, SR_NPY_I2},
+        {'u', 4, SR_NPY_U4}, {'i', 4, SR_NPY_I4}, {'u', 8, SR_NPY_U8},
+        {'i', 8, SR_NPY_I8},
+    };
+    char order = descr[0];
+    size_t n = strlen(descr);
+    if ((order == '<' || order == '>' || order == '|') && n == 3 &&
+        descr[2] >= '1' && descr[2] <= '8') {
+        size_t sz = (size_t)(descr[2] - '0');
+        for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+            if (table[i].kind != descr[1] || table[i].size != sz)
+                continue;
+            if (order == '|' && sz != 1)
+                break;
+            *dtype = table[i].dtype;
+            *size = sz;
+            *little_endian = order != '>';
+            return SR_OK;
+        }
+    }
+    return sr_fail(err, SR_ERR_FORMAT,
+                   "%s: unsupported .npy dtype '%s'; supported are float32, "
+                   "float64 and 8- to 64-bit integers ('<f4', '<f8', '|u1', "
+                   "'|i1', '<u2', '<i2', '<u4', '<i4', '<u8', '<i8', either "
+                   "byte order)",
+                   name, descr);
+}
+
+sr_status sr_npy_parse(const uint8_t *buf, size_t len, const char *name,
+                       sr_npy_array *out, sr_error *err)
+{
+    if (!name)
+        name = "<npy buffer>";
+    if ((!buf && len) || !out)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "%s: sr_npy_parse: NULL "
+                       "argument", name);
+    size_t magic_have = len < NPY_MAGIC_LEN ? len : NPY_MAGIC_LEN;
+    if (magic_have < NPY_MAGIC_LEN || memcmp(buf, NPY_MAGIC, magic_have) != 0)
+        return sr_fail(err, SR_ERR_FORMAT,
+                       "%s: not a .npy file (it does not start with the "
+                       "magic bytes \\x93NUMPY)", name);
+    if (len < NPY_MAGIC_LEN + 2)
+        return sr_fail(err, SR_ERR_FORMAT,
+                       "%s: .npy file ends after %zu bytes, before its "
+                       "version", name, len);
+    unsigned major = buf[6], minor = buf[7];
+    size_t len_bytes;
+    if (major == 1 && minor == 0)
+        len_bytes = 2;
+    else if ((major == 2 || major == 3) && minor == 0)
+        len_bytes = 4;
+    else
+        return sr_fail(err, SR_ERR_FORMAT,
+                       "%s: unsupported .npy format version %u.%u at byte 6 "
+                       "(supported: 1.0, 2.0, 3.0)", name, major, minor);
+    size_t header_start = NPY_MAGIC_LEN + 2 + len_bytes;
+    if (len < header_start)
+        return sr_fail(err, SR_ERR_FORMAT,
+                       "%s: .npy file ends after %zu bytes, inside the "
+                       "header length at byte 8", name, len);
+    size_t header_len = (size_t)buf[8] | (size_t)buf[9] << 8;
+    if (len_bytes == 4)
+        header_len |= (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
+    if (header_len > len - header_start)
+        return sr_fail(err, SR_ERR_FORMAT,
+                       "%s: .npy header length %zu (at byte 8) goes beyond "
+                       "the end of the file (%zu bytes)",
+                       name, header_len, len);
+
+    header h = {buf + header_start, header_len, 0, header_start, major < 3,
+                name, err};
+    header_fields f;
+    memset(&f, 0, sizeof f);
+    sr_status st = parse_header(&h, &f);
+    if (st)
+        return st;
+
+    sr_npy_dtype dtype = SR_NPY_F4;
+    size_t item_size = 0;
+    int file_le = 1;
+    if ((st = parse_descr(f.descr, name, &dtype, &item_size, &file_le, err)))
+        return st;
+    if (f.fortran_order)
+        return sr_fail(err, SR_ERR_FORMAT,
+                       "%s: Fortran order is not supported; save with "
+                       "np.ascontiguousarray", name);
+    if (f.ndim == 0)
+        return sr_fail(err, SR_ERR_FORMAT,
+                       "%s: a 0-d .npy array (shape ()) is not supported; "
+                       "only 1-D and 2-D arrays are", name);
+    if (f.ndim > 2)
+        return sr_fail(err, SR_ERR_FORMAT,
+                       "%s: a %zu-D .npy array is not supported; only 1-D "
+                       "and 2-D arrays are", name, f.ndim);
+    size_t rows = f.shape[0], cols = f.ndim == 2 ? f.shape[1] : 1;
+    size_t count, bytes;
+    if (sr_mul_overflows(rows, cols, &count) ||
+        sr_mul_overflows(count, item_size, &bytes))
+        return sr_fail(err, SR_ERR_TOO_BIG,
+                       "%s: .npy shape (%zu, %zu) of %s is too large to hold",
+                       name, rows, cols, sr_npy_dtype_name(dtype));
+    size_t data_start = header_start + header_len;
+    size_t data_len = len - data_start;
+    if (data_len != bytes) {
+        char shape[64];
+        if (f.ndim == 2)
+            snprintf(shape, sizeof shape, "(%zu, %zu)", rows, cols);
+        else
+            snprintf(shape, sizeof shape, "(%zu,)", rows);
+        return sr_fail(err, SR_ERR_FORMAT,
+                       "%s: .npy data from byte %zu is %zu bytes, but shape "
+                       "%s of %s needs %zu bytes",
+                       name, data_start, data_len, shape,
+                       sr_npy_dtype_name(dtype), bytes);
+    }
+
+    void *data = sr_alloc(bytes);
+    if (!data)
+        return sr_fail(err, SR_ERR_NOMEM,
+                       "%s: out of memory for %zu bytes of .npy data", name,
+                       bytes);
+    if (item_size == 1 || file_le == host_is_little_endian())
+        memcpy(data, buf + data_start, bytes);
+    else
+        copy_swapped(data, buf + data_start, count, item_size);
+
+    out->dtype = dtype;
+    out->item_size = item_size;
+    out->ndim = f.ndim;
+    out->shape[0] = rows;
+    out->shape[1] = cols;
+    out->count = count;
+    out->data = data;
+    return SR_OK;
+}
+
+sr_status sr_npy_read(const char *path, sr_npy_array *out, sr_error *err)
+{
+    if (!path || !out)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "sr_npy_read: NULL argument");
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    sr_status st = sr_read_file(path, &buf, &len, err);
+    if (st)
+        return st;
+    st = sr_npy_parse(buf, len, path, out, err);
+    sr_dealloc(buf);
+    return st;
+}
+
+/* ---- Conversions ------------------------------------------------------ */
+
+static sr_status bad_element(const sr_npy_array *arr, const char *name,
+                             size_t i, const char *what, sr_error *err)
+{
+    if (arr->ndim == 2)
+        return sr_fail(err, SR_ERR_FORMAT,
+                       "%s: element %zu (row %zu, column %zu) %s", name, i,
+                       i / arr->shape[1], i % arr->shape[1], what);
+    return sr_fail(err, SR_ERR_FORMAT, "%s: element %zu %s", name, i, what);
+}
+
+#define CONVERT(SRC_T, DST_T)                                                 \
+    do {                                                                      \
+        const SRC_T *src = arr->data;                                         \
+        for (size_t i = 0; i < arr->count; i++)                               \
+            out[i] = (DST_T)src[i];                                           \
+    } while (0)
+
+sr_status sr_npy_to_f32(const sr_npy_array *arr, const char *name, float *out,
+                        sr_error *err)
+{
+    if (!name)
+        name = "<npy array>";
+    if (!arr || (!out && arr->count))
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "%s: sr_npy_to_f32: NULL argument", name);
+    if (arr->count == 0)
+        return SR_OK;
+    /* A double beyond the float range has no float32 value (converting it
+     * is undefined in C); NaN and infinities pass through. */
+    if (arr->dtype == SR_NPY_F8) {
+        const double *src = arr->data;
+        for (size_t i = 0; i < arr->count; i++)
+            if (isfinite(src[i]) && fabs(src[i]) > FLT_MAX) {
+                char what[96];
+                snprintf(what, sizeof what,
+                         "is %g, beyond the float32 range", src[i]);
+                return bad_element(arr, name, i, what, err);
+            }
+    }
+    switch (arr->dtype) {
+    case SR_NPY_F4: memcpy(out, arr->data, arr->count * sizeof(float)); break;
+    case SR_NPY_F8: CONVERT(double, float); break;
+    case SR_NPY_U1: CONVERT(uint8_t, float); break;
+    case SR_NPY_I1: CONVERT(int8_t, float); break;
+    case SR_NPY_U2: CONVERT(uint16_t, float); break;
+    case SR_NPY_I2: CONVERT(int16_t, float); break;
+    case SR_NPY_U4: CONVERT(uint32_t, float); break;
+    case SR_NPY_I4: CONVERT(int32_t, float); break;
+    case SR_NPY_U8: CONVERT(uint64_t, float); break;
+    case SR_NPY_I8: CONVERT(int64_t, float); break;
+    }
+    return SR_OK;
+}
+
+/* Index of the first element with no int64 value, or arr->count. */
+static size_t first_non_i64(const sr_npy_array *arr, double *value)
+{
+    for (size_t i = 0; i < arr->count; i++) {
+        double v;
+        if (arr->dtype == SR_NPY_F4)
+            v = ((const float *)arr->data)[i];
+        else if (arr->dtype == SR_NPY_F8)
+            v = ((const double *)arr->data)[i];
+        else if (arr->dtype == SR_NPY_U8) {
+            uint64_t u = ((const uint64_t *)arr->data)[i];
+            if (u > INT64_MAX) {
+                *value = (double)u;
+                return i;
+            }
+            continue;
+        } else
+            return arr->count;
+        /* -2^63 is exact in a double; 2^63 is the first value too large. */
+        if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0) ||
+            v != trunc(v)) {
+            *value = v;
+            return i;
+        }
+    }
+    return arr->count;
+}
+
+sr_status sr_npy_to_i64(const sr_npy_array *arr, const char *name,
+                        int64_t *out, sr_error *err)
+{
+    if (!name)
+        name = "<npy array>";
+    if (!arr || (!out && arr->count))
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "%s: sr_npy_to_i64: NULL argument", name);
+    if (arr->count == 0)
+        return SR_OK;
+    double v = 0.0;
+    size_t bad = first_non_i64(arr, &v);
+    if (bad < arr->count) {
+        char what[96];
+        if (arr->dtype == SR_NPY_U8)
+            snprintf(what, sizeof what, "is %llu, beyond the int64 range",
+                     (unsigned long long)((const uint64_t *)arr->data)[bad]);
+        else
+            snprintf(what, sizeof what, "is %.17g, not a whole number in "
+                     "the int64 range", v);
+        return bad_element(arr, name, bad, what, err);
+    }
+    switch (arr->dtype) {
+    case SR_NPY_F4: CONVERT(float, int64_t); break;
+    case SR_NPY_F8: CONVERT(double, int64_t); break;
+    case SR_NPY_U1: CONVERT(uint8_t, int64_t); break;
+    case SR_NPY_I1: CONVERT(int8_t, int64_t); break;
+    case SR_NPY_U2: CONVERT(uint16_t, int64_t); break;
+    case SR_NPY_I2: CONVERT(int16_t, int64_t); break;
+    case SR_NPY_U4: CONVERT(uint32_t, int64_t); break;
+    case SR_NPY_I4: CONVERT(int32_t, int64_t); break;
+    case SR_NPY_U8: CONVERT(uint64_t, int64_t); break;
+    case SR_NPY_I8: memcpy(out, arr->data, arr->count * sizeof(int64_t)); break;
+    }
+    return SR_OK;
+}
+
+/* ---- Writing ------------------------------------------------------------- */
+
+sr_status sr_npy_write_f32(const char *path, const float *data, size_t rows,
+                           size_t cols, sr_error *err)
+{
+    if (!path)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_npy_write_f32: NULL path");
+    size_t count = rows;
+    if (cols && sr_mul_overflows(rows, cols, &count))
+        return sr_fail(err, SR_ERR_TOO_BIG, "%s: shape (%zu, %zu) is too "
+                       "large", path, rows, cols);
+    if (!data && count)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_npy_write_f32: NULL argument");
+
+    char dict[160];
+    int n = cols ? snprintf(dict, sizeof dict,
+                            "{'descr': '<f4', 'fortran_order': False, "
+                            "'shape': (%zu, %zu), }", rows, cols)
+                 : snprintf(dict, sizeof dict,
+                            "{'descr': '<f4', 'fortran_order': False, "
+                            "'shape': (%zu,), }", rows);
+    char digits[32];
+    int nd = snprintf(digits, sizeof digits, "%zu", rows);
+    if (n < 0 || nd < 0 || (size_t)n >= sizeof dict)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "%s: cannot format the .npy "
+                       "header", path);
+    size_t dict_len = (size_t)n;
+    if (nd < NPY_GROWTH_DIGITS)
+        dict_len += (size_t)(NPY_GROWTH_DIGITS - nd);
+    /* numpy.save pads with 1 to 64 spaces (never 0) before the newline. */
+    size_t prefix = NPY_MAGIC_LEN + 2 + 2;
+    size_t unpadded = prefix + dict_len + 1;
+    size_t header_len = dict_len + 1 + (NPY_ALIGN - unpadded % NPY_ALIGN);
+
+    size_t data_bytes, total;
+    if (sr_mul_overflows(count, sizeof(float), &data_bytes) ||
+        prefix + header_len > SIZE_MAX - data_bytes)
+        return sr_fail(err, SR_ERR_TOO_BIG, "%s: array too large", path);
+    total = prefix + header_len + data_bytes;
+    uint8_t *buf = sr_alloc(total);
+    if (!buf)
+        return sr_fail(err, SR_ERR_NOMEM,
+                       "%s: out of memory for %zu bytes of .npy output", path,
+                       total);
+    memcpy(buf, NPY_MAGIC, NPY_MAGIC_LEN);
+    buf[6] = 1;
+    buf[7] = 0;
+    buf[8] = (uint8_t)(header_len & 0xff);
+    buf[9] = (uint8_t)(header_len >> 8);
+    memset(buf + prefix, ' ', header_len - 1);
+    memcpy(buf + prefix, dict, (size_t)n);
+    buf[prefix + header_len - 1] = '\n';
+    if (data_bytes && host_is_little_endian())
+        memcpy(buf + prefix + header_len, data, data_bytes);
+    else if (data_bytes)
+        copy_swapped(buf + prefix + header_len, (const uint8_t *)data, count,
+                     sizeof(float));
+    sr_status st = sr_write_file_atomic(path, buf, total, err);
+    sr_dealloc(buf);
+    return st;
+}
