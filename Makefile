@@ -11,7 +11,7 @@ WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-proto
 # want FMA ask for it explicitly.
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 $(WARN) -ffp-contract=off -fPIC -Iinclude -D_POSIX_C_SOURCE=200809L
-LDLIBS  := -lz -lm
+LDLIBS  := -llbfgs -llapack -lblas -lz -lm
 
 ifeq ($(NO_OMP),)
   CFLAGS += -fopenmp
@@ -27,6 +27,13 @@ ifneq ($(NATIVE),)
 endif
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
+# SIMD kernels: one file per instruction set, each with its own flags, chosen
+# at run time (src/kernels/dispatch.c); other machines build the portable path.
+ARCH    := $(shell $(CC) -dumpmachine 2>/dev/null)
+ifneq ($(findstring x86_64,$(ARCH)),)
+  LIB_SRC += src/kernels/x86/avx2.c src/kernels/x86/avx512.c
+  CFLAGS  += -DSR_HAVE_X86_KERNELS
+endif
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -38,15 +45,23 @@ all: check-deps $(BUILD)/libsoftreg.a $(BUILD)/libsoftreg.so $(BUILD)/softreg
 
 # Say clearly which Debian package is missing, instead of a compiler error.
 check-deps:
-	@for h in zlib.h:zlib1g-dev; do \
+	@for h in zlib.h:zlib1g-dev lbfgs.h:liblbfgs-dev; do \
 	  f=$${h%%:*}; p=$${h##*:}; \
 	  echo "#include <$$f>" | $(CC) -E -x c - >/dev/null 2>&1 || \
 	    { echo "missing $$f: apt-get install $$p" >&2; exit 1; }; \
 	done
 
-$(BUILD)/%.o: %.c
+# Objects depend on the flags they were built with: changing CFLAGS (or
+# NO_OMP, NATIVE...) rebuilds them instead of silently mixing old objects.
+FLAGS_FILE := $(BUILD)/.flags
+$(shell mkdir -p $(BUILD) && echo '$(CC) $(CFLAGS) $(LDLIBS)' | cmp -s - $(FLAGS_FILE) || echo '$(CC) $(CFLAGS) $(LDLIBS)' > $(FLAGS_FILE))
+
+$(BUILD)/%.o: %.c $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/src/kernels/x86/avx2.o: CFLAGS += -mavx2 -mfma
+$(BUILD)/src/kernels/x86/avx512.o: CFLAGS += -mavx512f -mfma
 
 $(BUILD)/libsoftreg.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^

@@ -154,9 +154,13 @@ static void assert_same_data(const sr_dataset *a, const sr_dataset *b)
     assert_int_equal(a->k, b->k);
     assert_int_equal(a->rows, b->rows);
     assert_int_equal(a->cols, b->cols);
-    assert_int_equal(a->layout, SR_FEATURES_U8);
-    assert_int_equal(b->layout, SR_FEATURES_U8);
-    assert_memory_equal(a->x_u8, b->x_u8, a->m * a->n);
+    /* Pixels are kept as the list of non-zero ones (uint16 column, uint8
+     * value) per image. */
+    assert_int_equal(a->layout, SR_FEATURES_U8_SPARSE);
+    assert_int_equal(b->layout, SR_FEATURES_U8_SPARSE);
+    assert_memory_equal(a->row_ptr, b->row_ptr, (a->m + 1) * sizeof *a->row_ptr);
+    assert_memory_equal(a->col16, b->col16, a->row_ptr[a->m] * sizeof *a->col16);
+    assert_memory_equal(a->val8, b->val8, a->row_ptr[a->m]);
     assert_memory_equal(a->y, b->y, a->m * sizeof *a->y);
 }
 
@@ -179,7 +183,7 @@ static void test_mnist_train_golden(void **state)
     assert_int_equal(sr_dataset_classes(ds), 10);
     assert_int_equal(ds->rows, 28);
     assert_int_equal(ds->cols, 28);
-    assert_int_equal(ds->layout, SR_FEATURES_U8);
+    assert_int_equal(ds->layout, SR_FEATURES_U8_SPARSE);
 
     int32_t y[10];
     const int32_t want[10] = {5, 0, 4, 1, 9, 2, 1, 3, 1, 4};
@@ -255,9 +259,13 @@ static void test_small_valid(void **state)
     assert_int_equal(ds->k, 8); /* 1 + largest label */
     assert_int_equal(ds->rows, 2);
     assert_int_equal(ds->cols, 2);
-    assert_int_equal(ds->layout, SR_FEATURES_U8);
-    for (size_t i = 0; i < 12; i++)
-        assert_int_equal(ds->x_u8[i], (uint8_t)(i * 37 + 11));
+    assert_int_equal(ds->layout, SR_FEATURES_U8_SPARSE);
+    /* Every pixel i * 37 + 11 (mod 256) is non-zero, so all 12 are listed. */
+    assert_int_equal(ds->row_ptr[3], 12);
+    for (size_t i = 0; i < 12; i++) {
+        assert_int_equal(ds->val8[i], (uint8_t)(i * 37 + 11));
+        assert_int_equal(ds->col16[i], i % 4);
+    }
     for (size_t i = 0; i < 3; i++)
         assert_int_equal(ds->y[i], small_labels[i]);
     float x[12];

@@ -17,22 +17,36 @@ static sr_status read_raw(const char *path, uint8_t **data, size_t *len,
     if (!f)
         return sr_fail(err, SR_ERR_IO, "%s: cannot open: %s", path,
                        strerror(errno));
-    uint8_t *buf = NULL;
-    size_t size = 0, cap = 0;
+    /* Regular files are read in one piece at their size; pipes and other
+     * streams grow a buffer as they go. */
+    struct stat sb;
+    size_t cap = 1 << 16;
+    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
+        (uintmax_t)sb.st_size < SIZE_MAX)
+        cap = (size_t)sb.st_size + 1; /* +1 to see the end in one read */
+    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        return sr_fail(err, SR_ERR_IO, "%s: is a directory, not a file", path);
+    }
+    uint8_t *buf = sr_alloc(cap);
+    size_t size = 0;
     sr_status st = SR_OK;
+    if (!buf) {
+        st = sr_fail(err, SR_ERR_NOMEM, "%s: out of memory reading the file",
+                     path);
+        goto done;
+    }
     for (;;) {
         if (size == cap) {
-            size_t ncap = cap ? cap * 2 : 1 << 16;
-            if (ncap < cap) {
-                st = sr_fail(err, SR_ERR_TOO_BIG, "%s: file too large", path);
-                goto done;
-            }
-            uint8_t *nb = realloc(buf, ncap);
+            size_t ncap = cap * 2;
+            uint8_t *nb = ncap > cap ? sr_alloc(ncap) : NULL;
             if (!nb) {
                 st = sr_fail(err, SR_ERR_NOMEM,
                              "%s: out of memory reading the file", path);
                 goto done;
             }
+            memcpy(nb, buf, size);
+            sr_dealloc(buf);
             buf = nb;
             cap = ncap;
         }
@@ -48,7 +62,7 @@ static sr_status read_raw(const char *path, uint8_t **data, size_t *len,
 done:
     fclose(f);
     if (st != SR_OK) {
-        free(buf);
+        sr_dealloc(buf);
         return st;
     }
     *data = buf;
@@ -66,7 +80,7 @@ static sr_status gunzip(const char *path, const uint8_t *in, size_t in_len,
     if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
         return sr_fail(err, SR_ERR_NOMEM, "%s: cannot start zlib", path);
     size_t cap = in_len * 4 + 1024, size = 0;
-    uint8_t *out = malloc(cap);
+    uint8_t *out = sr_alloc(cap);
     sr_status st = SR_OK;
     if (!out) {
         st = sr_fail(err, SR_ERR_NOMEM, "%s: out of memory decompressing",
@@ -77,12 +91,14 @@ static sr_status gunzip(const char *path, const uint8_t *in, size_t in_len,
     for (;;) {
         if (size == cap) {
             size_t ncap = cap * 2;
-            uint8_t *nb = ncap > cap ? realloc(out, ncap) : NULL;
+            uint8_t *nb = ncap > cap ? sr_alloc(ncap) : NULL;
             if (!nb) {
                 st = sr_fail(err, SR_ERR_NOMEM,
                              "%s: out of memory decompressing", path);
                 goto done;
             }
+            memcpy(nb, out, size);
+            sr_dealloc(out);
             out = nb;
             cap = ncap;
         }
@@ -122,7 +138,7 @@ static sr_status gunzip(const char *path, const uint8_t *in, size_t in_len,
 done:
     inflateEnd(&zs);
     if (st != SR_OK) {
-        free(out);
+        sr_dealloc(out);
         return st;
     }
     *data = out;
@@ -142,7 +158,7 @@ sr_status sr_read_file(const char *path, uint8_t **data, size_t *len,
         return st;
     if (raw_len >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) {
         st = gunzip(path, raw, raw_len, data, len, err);
-        free(raw);
+        sr_dealloc(raw);
         return st;
     }
     *data = raw;
@@ -154,7 +170,7 @@ sr_status sr_write_file_atomic(const char *path, const void *data, size_t len,
                                sr_error *err)
 {
     size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
+    char *tmp = sr_alloc(plen + 16);
     if (!tmp)
         return sr_fail(err, SR_ERR_NOMEM, "%s: out of memory", path);
     snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
@@ -162,7 +178,7 @@ sr_status sr_write_file_atomic(const char *path, const void *data, size_t len,
     if (fd < 0) {
         sr_status st = sr_fail(err, SR_ERR_IO, "%s: cannot create: %s", path,
                                strerror(errno));
-        free(tmp);
+        sr_dealloc(tmp);
         return st;
     }
     /* mkstemp makes the file 0600; a model or weights file is for sharing. */
@@ -188,10 +204,10 @@ sr_status sr_write_file_atomic(const char *path, const void *data, size_t len,
     }
     if (!ok) {
         unlink(tmp);
-        free(tmp);
+        sr_dealloc(tmp);
         return sr_fail(err, SR_ERR_IO, "%s: cannot write: %s", path,
                        strerror(saved));
     }
-    free(tmp);
+    sr_dealloc(tmp);
     return SR_OK;
 }

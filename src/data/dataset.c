@@ -21,6 +21,8 @@ void sr_dataset_free(sr_dataset *ds)
     sr_dealloc(ds->row_ptr);
     sr_dealloc(ds->col);
     sr_dealloc(ds->val);
+    sr_dealloc(ds->col16);
+    sr_dealloc(ds->val8);
     sr_dealloc(ds->y);
     sr_dealloc(ds->targets);
     if (ds->class_names) {
@@ -69,6 +71,19 @@ void sr_dataset_value_range(const sr_dataset *ds, float *lo, float *hi)
                 b = ds->x_f32[i] > b ? ds->x_f32[i] : b;
             }
             break;
+        case SR_FEATURES_U8_SPARSE: {
+            size_t nnz = ds->row_ptr[ds->m];
+            uint8_t mx = 0;
+            for (size_t i = 0; i < nnz; i++)
+                mx = ds->val8[i] > mx ? ds->val8[i] : mx;
+            if (ds->m != 0 && ds->n != 0) {
+                a = nnz < ds->m * ds->n ? 0.0f : sr_pixel_scale[mx];
+                for (size_t i = 0; i < nnz && a > 0.0f; i++)
+                    a = sr_pixel_scale[ds->val8[i]] < a ? sr_pixel_scale[ds->val8[i]] : a;
+                b = sr_pixel_scale[mx];
+            }
+            break;
+        }
         case SR_FEATURES_CSR: {
             size_t nnz = ds->row_ptr[ds->m];
             for (size_t i = 0; i < nnz; i++) {
@@ -130,11 +145,105 @@ sr_status sr_dataset_copy_features(const sr_dataset *ds, size_t first,
             for (size_t p = ds->row_ptr[r]; p < ds->row_ptr[r + 1]; p++)
                 row[ds->col[p]] = ds->val[p];
             break;
+        case SR_FEATURES_U8_SPARSE:
+            memset(row, 0, n * sizeof *row);
+            for (size_t p = ds->row_ptr[r]; p < ds->row_ptr[r + 1]; p++)
+                row[ds->col16[p]] = sr_pixel_scale[ds->val8[p]];
+            break;
         }
     }
     return SR_OK;
 }
 
+size_t sr_dataset_row_nnz(const sr_dataset *ds, size_t r)
+{
+    if (ds->layout == SR_FEATURES_CSR || ds->layout == SR_FEATURES_U8_SPARSE)
+        return ds->row_ptr[r + 1] - ds->row_ptr[r];
+    return ds->n;
+}
+
+sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
+                                size_t m, size_t n, sr_error *err)
+{
+    if (n > 65536) {
+        uint8_t *copy = sr_alloc_array(m, n);
+        if (!copy)
+            return sr_fail(err, SR_ERR_NOMEM, "out of memory for %zu x %zu pixels",
+                           m, n);
+        memcpy(copy, pixels, m * n);
+        ds->x_u8 = copy;
+        ds->layout = SR_FEATURES_U8;
+        return SR_OK;
+    }
+    size_t *ptr = sr_alloc_array(m + 1, sizeof *ptr);
+    if (!ptr)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory indexing %zu images", m);
+    long long mm = (long long)m;
+    /* Two passes over the rows, each split across threads: count every
+     * row's non-zero pixels, then (after a prefix sum) list them. */
+#pragma omp parallel for schedule(static)
+    for (long long i = 0; i < mm; i++) {
+        const uint8_t *x = pixels + (size_t)i * n;
+        unsigned count = 0;
+#pragma omp simd reduction(+ : count)
+        for (size_t j = 0; j < n; j++)
+            count += x[j] != 0;
+        ptr[i + 1] = count;
+    }
+    ptr[0] = 0;
+    for (size_t i = 0; i < m; i++)
+        ptr[i + 1] += ptr[i];
+    size_t nnz = ptr[m];
+    uint16_t *col = sr_alloc_array(nnz, sizeof *col);
+    uint8_t *val = sr_alloc(nnz);
+    if (!col || !val) {
+        sr_dealloc(ptr);
+        sr_dealloc(col);
+        sr_dealloc(val);
+        return sr_fail(err, SR_ERR_NOMEM,
+                       "out of memory listing the %zu non-zero pixels", nnz);
+    }
+    int failed = 0;
+#pragma omp parallel
+    {
+        /* Each thread lists a row into its scratch without branches (every
+         * pixel is written, the index advances only past non-zero ones),
+         * then copies the row's entries out. */
+        uint16_t *scol = sr_alloc_array(n + 1, sizeof *scol);
+        uint8_t *sval = sr_alloc(n + 1);
+        if (!scol || !sval) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (long long i = 0; i < mm; i++) {
+            if (!scol || !sval)
+                continue;
+            const uint8_t *x = pixels + (size_t)i * n;
+            size_t q = 0;
+            for (size_t j = 0; j < n; j++) {
+                scol[q] = (uint16_t)j;
+                sval[q] = x[j];
+                q += x[j] != 0;
+            }
+            memcpy(col + ptr[i], scol, q * sizeof *scol);
+            memcpy(val + ptr[i], sval, q);
+        }
+        sr_dealloc(scol);
+        sr_dealloc(sval);
+    }
+    if (failed) {
+        sr_dealloc(ptr);
+        sr_dealloc(col);
+        sr_dealloc(val);
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory listing pixels");
+    }
+    ds->row_ptr = ptr;
+    ds->col16 = col;
+    ds->val8 = val;
+    ds->layout = SR_FEATURES_U8_SPARSE;
+    return SR_OK;
+}
 sr_status sr_dataset_copy_labels(const sr_dataset *ds, size_t first,
                                  size_t count, int32_t *out, sr_error *err)
 {

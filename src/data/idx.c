@@ -228,21 +228,24 @@ sr_status sr_dataset_load_idx(const char *images_path, const char *labels_path,
         st = SR_ERR_NOMEM;
         goto fail;
     }
-    /* The file's buffer becomes the pixel array, so MNIST's 47 MB never
-     * exist twice. */
-    memmove(img, img + SR_IDX_IMAGES_HEADER, img_len - SR_IDX_IMAGES_HEADER);
     ds->m = m;
     ds->n = rows * cols;
     ds->k = k;
-    ds->layout = SR_FEATURES_U8;
-    ds->x_u8 = img;
     ds->y = y;
     ds->rows = rows;
     ds->cols = cols;
+    y = NULL;
+    /* Only the non-zero pixels are kept (27 MB of MNIST's 47). */
+    st = sr_dataset_set_pixels(ds, img + SR_IDX_IMAGES_HEADER, m, rows * cols,
+                               err);
+    if (st != SR_OK)
+        goto fail;
+    sr_dealloc(img);
     *out = ds;
     return SR_OK;
 
 fail:
+    sr_dataset_free(ds);
     sr_dealloc(img);
     sr_dealloc(lab);
     sr_dealloc(y);

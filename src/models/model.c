@@ -1,14 +1,18 @@
-/* sr_model: creation, accessors, and dispatch to the model kinds. */
+/* sr_model: creation, accessors, and the per-row forward and backward that
+ * every kind shares. */
+#include <math.h>
 #include <string.h>
 
 #include "model.h"
 
-static int add_block(sr_model *m, const char *name, size_t rows, size_t cols)
+static int add_block(sr_model *m, const char *name, size_t rows, size_t cols,
+                     sr_block_input input, int feeds_hidden)
 {
     size_t size;
     if (sr_mul_overflows(rows, cols, &size) || m->nparams > SIZE_MAX - size)
         return 0;
-    m->blocks[m->nblocks++] = (sr_param_block){name, m->nparams, rows, cols};
+    m->blocks[m->nblocks++] = (sr_param_block){
+        name, m->nparams, rows, cols, input, feeds_hidden, input != SR_INPUT_ONE};
     m->nparams += size;
     return 1;
 }
@@ -35,12 +39,15 @@ sr_status sr_model_create(const sr_model_spec *spec, sr_model **out,
     case SR_MODEL_SOFTMAX:
     case SR_MODEL_LINEAR:
     case SR_MODEL_LOGISTIC:
-        ok = add_block(m, "theta", n, k) && (!m->bias || add_block(m, "b", 1, k));
+        ok = add_block(m, "theta", n, k, SR_INPUT_X, 0) &&
+             (!m->bias || add_block(m, "b", 1, k, SR_INPUT_ONE, 0));
         break;
     case SR_MODEL_NN:
         m->d = d;
-        ok = add_block(m, "W1", n, d) && (!m->bias || add_block(m, "b1", 1, d)) &&
-             add_block(m, "W2", d, k) && (!m->bias || add_block(m, "b2", 1, k));
+        ok = add_block(m, "W1", n, d, SR_INPUT_X, 1) &&
+             (!m->bias || add_block(m, "b1", 1, d, SR_INPUT_ONE, 1)) &&
+             add_block(m, "W2", d, k, SR_INPUT_HIDDEN, 0) &&
+             (!m->bias || add_block(m, "b2", 1, k, SR_INPUT_ONE, 0));
         break;
     default:
         sr_dealloc(m);
@@ -55,9 +62,10 @@ sr_status sr_model_create(const sr_model_spec *spec, sr_model **out,
     }
     m->params = sr_alloc_zeroed(m->nparams, sizeof *m->params);
     if (!m->params) {
+        size_t count = m->nparams;
         sr_dealloc(m);
         return sr_fail(err, SR_ERR_NOMEM,
-                       "out of memory allocating %zu parameters", m->nparams);
+                       "out of memory allocating %zu parameters", count);
     }
     *out = m;
     return SR_OK;
@@ -79,7 +87,7 @@ void sr_model_free(sr_model *model)
 }
 
 sr_model_kind sr_model_kind_of(const sr_model *model) { return model->kind; }
-size_t sr_model_features(const sr_model *model) { return model ? model->n : 0; }
+size_t sr_model_features(const sr_model *model) { return model ? model->n_raw : 0; }
 size_t sr_model_classes(const sr_model *model) { return model ? model->k : 0; }
 size_t sr_model_hidden(const sr_model *model) { return model ? model->d : 0; }
 size_t sr_model_param_count(const sr_model *model)
@@ -102,47 +110,87 @@ const float *sr_model_param(const sr_model *model, size_t index,
     return model->params + blk->offset;
 }
 
-sr_status sr_workspace_init(sr_workspace *ws, const sr_model *model,
-                            size_t rows, sr_error *err)
+const sr_param_block *sr_model_block(const sr_model *model, const char *name)
 {
-    memset(ws, 0, sizeof *ws);
-    ws->rows = rows;
-    size_t d = model->d ? model->d : 1;
-    ws->logits = sr_alloc_array(rows, model->k * sizeof(float));
-    ws->hidden = sr_alloc_array(rows, d * sizeof(float));
-    ws->dhidden = sr_alloc_array(rows, d * sizeof(float));
-    ws->grad = sr_alloc_array(model->nparams, sizeof(float));
-    if (!ws->logits || !ws->hidden || !ws->dhidden || !ws->grad) {
-        sr_workspace_release(ws);
-        return sr_fail(err, SR_ERR_NOMEM,
-                       "out of memory allocating the workspace for %zu rows",
-                       rows);
+    for (size_t b = 0; b < model->nblocks; b++)
+        if (!strcmp(model->blocks[b].name, name))
+            return &model->blocks[b];
+    return NULL;
+}
+
+void sr_model_prepare(const sr_model *model, sr_row_scratch *scratch)
+{
+    if (model->kind != SR_MODEL_NN)
+        return;
+    size_t d = model->d, k = model->k;
+    const float *W2 = model->params + sr_model_block(model, "W2")->offset;
+    for (size_t a = 0; a < d; a++)
+        for (size_t c = 0; c < k; c++)
+            scratch->W2T[c * d + a] = W2[a * k + c];
+}
+
+static void add_bias(const sr_model *model, const char *name, float *out,
+                     size_t len)
+{
+    const sr_param_block *b = sr_model_block(model, name);
+    if (!b)
+        return;
+    const float *bias = model->params + b->offset;
+    for (size_t c = 0; c < len; c++)
+        out[c] += bias[c];
+}
+
+void sr_model_row_forward(const sr_model *model, const sr_kernel_table *K,
+                          const sr_row *x, float *z, float *h)
+{
+    size_t k = model->k;
+    if (model->kind != SR_MODEL_NN) {
+        /* z = x theta + b */
+        K->row_matmul(z, x, model->params, k);
+        add_bias(model, "b", z, k);
+        return;
     }
-    return SR_OK;
+    size_t d = model->d;
+    const float *W1 = model->params + model->blocks[0].offset;
+    const float *W2 = model->params + sr_model_block(model, "W2")->offset;
+    /* h = ReLU(x W1 + b1) is (d); z = h W2 + b2 is (k) */
+    K->row_matmul(h, x, W1, d);
+    add_bias(model, "b1", h, d);
+    for (size_t a = 0; a < d; a++)
+        h[a] = h[a] > 0.0f ? h[a] : 0.0f;
+    sr_row hrow = {d, NULL, NULL, NULL, h};
+    K->row_matmul(z, &hrow, W2, k);
+    add_bias(model, "b2", z, k);
 }
 
-void sr_workspace_release(sr_workspace *ws)
+double sr_model_row_backward(const sr_model *model, const sr_kernel_table *K,
+                             const sr_dataset *ds, size_t r, float *z,
+                             const float *h, float *g1,
+                             const sr_row_scratch *scratch)
 {
-    sr_dealloc(ws->logits);
-    sr_dealloc(ws->hidden);
-    sr_dealloc(ws->dhidden);
-    sr_dealloc(ws->grad);
-    memset(ws, 0, sizeof *ws);
+    size_t k = model->k;
+    double loss = K->softmax_xent(z, ds->y[r], k);
+    if (model->kind == SR_MODEL_NN) {
+        /* G1 = 1{h > 0} o (G2 W2^T), from the forward h = ReLU(x W1 + b1) */
+        size_t d = model->d;
+        sr_row g2 = {k, NULL, NULL, NULL, z};
+        K->row_matmul(g1, &g2, scratch->W2T, d);
+        for (size_t a = 0; a < d; a++)
+            g1[a] = h[a] > 0.0f ? g1[a] : 0.0f;
+    }
+    return loss;
 }
 
-void sr_model_forward(const sr_model *model, const sr_batch *b,
-                      sr_workspace *ws, float *logits)
+double sr_model_row_loss_err(const sr_model *model, const sr_kernel_table *K,
+                             const sr_dataset *ds, size_t r, const float *z,
+                             float *tmp, int *wrong)
 {
-    if (model->kind == SR_MODEL_NN)
-        sr_mlp_forward(model, b, ws, logits);
-    else
-        sr_softmax_forward(model, b, ws, logits);
-}
-
-double sr_model_batch_grad(const sr_model *model, const sr_batch *b,
-                           sr_workspace *ws)
-{
-    if (model->kind == SR_MODEL_NN)
-        return sr_mlp_batch_grad(model, b, ws);
-    return sr_softmax_batch_grad(model, b, ws);
+    size_t k = model->k, arg = 0;
+    for (size_t c = 1; c < k; c++)
+        if (z[c] > z[arg])
+            arg = c;
+    int32_t y = ds->y[r];
+    *wrong = arg != (size_t)y;
+    memcpy(tmp, z, k * sizeof *tmp);
+    return K->softmax_xent(tmp, y, k);
 }

@@ -6,10 +6,23 @@
 
 #define SR_MAX_BLOCKS 4
 
-/* A named (rows, cols) slice of the flat parameter vector. */
+/* Where the input of a parameter block comes from: the data's features
+ * (theta, W1), the network's hidden layer (W2), or a constant 1 (biases). */
+typedef enum sr_block_input {
+    SR_INPUT_X = 0,
+    SR_INPUT_HIDDEN = 1,
+    SR_INPUT_ONE = 2
+} sr_block_input;
+
+/* A named (rows, cols) slice of the flat parameter vector. Its gradient is
+ * input^T @ (gradient w.r.t. the layer's output): the output gradient is
+ * the logits' (width k) or the hidden layer's (width d). */
 typedef struct sr_param_block {
     const char *name;
     size_t offset, rows, cols;
+    sr_block_input input;
+    int feeds_hidden; /* 1: its output is the hidden layer, else the logits */
+    int decayed;      /* weight decay applies (not to biases) */
 } sr_param_block;
 
 /* What a model is, before it has parameters. */
@@ -49,42 +62,41 @@ struct sr_model {
     char **class_names;
 };
 
-/* Scratch memory for one thread working on up to `rows` rows at a time,
- * allocated once per training run: no allocation inside an epoch. */
-typedef struct sr_workspace {
-    size_t rows;
-    float *logits; /* (rows, k) */
-    float *hidden; /* (rows, d) for the network */
-    float *dhidden;/* (rows, d) for the network */
-    float *grad;   /* nparams */
-} sr_workspace;
-
 /* A model with zero parameters, identity feature map (n_raw = n) and no
  * class names. */
 sr_status sr_model_create(const sr_model_spec *spec, sr_model **out,
                           sr_error *err);
 
-sr_status sr_workspace_init(sr_workspace *ws, const sr_model *model,
-                            size_t rows, sr_error *err);
-void sr_workspace_release(sr_workspace *ws);
+/* The parameter block by name, or NULL. */
+const sr_param_block *sr_model_block(const sr_model *model, const char *name);
 
-/* logits (B, k) of a batch. */
-void sr_model_forward(const sr_model *model, const sr_batch *b,
-                      sr_workspace *ws, float *logits);
+/* Scratch for the forward pass of one row: z (k), h (d), and for the
+ * network W2^T (k, d), which makes G2 W2^T a row product. */
+typedef struct sr_row_scratch {
+    float *h;
+    float *W2T;
+} sr_row_scratch;
 
-/* ws->grad = gradient of the summed (not averaged) loss of the batch with
- * respect to model->params, overwritten; returns the summed loss. */
-double sr_model_batch_grad(const sr_model *model, const sr_batch *b,
-                           sr_workspace *ws);
+/* Refreshes scratch->W2T from the model (network only). */
+void sr_model_prepare(const sr_model *model, sr_row_scratch *scratch);
 
-/* Per kind: softmax.c and mlp.c. */
-void sr_softmax_forward(const sr_model *model, const sr_batch *b,
-                        sr_workspace *ws, float *logits);
-double sr_softmax_batch_grad(const sr_model *model, const sr_batch *b,
-                             sr_workspace *ws);
-void sr_mlp_forward(const sr_model *model, const sr_batch *b,
-                    sr_workspace *ws, float *logits);
-double sr_mlp_batch_grad(const sr_model *model, const sr_batch *b,
-                         sr_workspace *ws);
+/* z (k) = the model's outputs (logits, or the linear predictions) for one
+ * row; for the network h (d) receives ReLU(x W1 + b1). */
+void sr_model_row_forward(const sr_model *model, const sr_kernel_table *K,
+                          const sr_row *x, float *z, float *h);
+
+/* Turns z (k) into the gradient of the row's loss w.r.t. z, returning the
+ * loss; for the network g1 (d) receives the gradient w.r.t. the hidden
+ * pre-activations, 1{h > 0} o (G2 W2^T), using scratch->W2T. */
+double sr_model_row_backward(const sr_model *model, const sr_kernel_table *K,
+                             const sr_dataset *ds, size_t r, float *z,
+                             const float *h, float *g1,
+                             const sr_row_scratch *scratch);
+
+/* The row's loss and whether its prediction is wrong, leaving z alone;
+ * tmp (k) is scratch. */
+double sr_model_row_loss_err(const sr_model *model, const sr_kernel_table *K,
+                             const sr_dataset *ds, size_t r, const float *z,
+                             float *tmp, int *wrong);
 
 #endif

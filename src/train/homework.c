@@ -58,17 +58,17 @@ static sr_status run_epoch(sr_model *model, const float *X, const uint8_t *y,
 {
     sr_dataset view;
     int32_t *labels = NULL;
-    sr_workspace ws;
-    memset(&ws, 0, sizeof ws);
+    sr_engine e;
     sr_status st = borrow(&view, X, y, m, model->n, model->k, &labels, err);
     if (st != SR_OK)
         return st;
     size_t B = batch < m ? batch : m;
     double loss;
-    st = sr_workspace_init(&ws, model, B, err);
+    sr_step step = {lr, 0.0, 0.0};
+    st = sr_engine_init(&e, model, B, 0, 1, 0, err);
     if (st == SR_OK)
-        st = sr_sgd_epoch(model, &view, NULL, B, lr, &ws, 0, &loss, err);
-    sr_workspace_release(&ws);
+        st = sr_engine_sgd_epoch(&e, model, &view, NULL, B, &step, 0, &loss, err);
+    sr_engine_release(&e);
     sr_dealloc(labels);
     return st;
 }
@@ -135,10 +135,16 @@ sr_status sr_loss_err(const float *Z, const uint8_t *y, size_t m, size_t k,
             return sr_fail(err, SR_ERR_INVALID_ARG,
                            "y[%zu] = %u is not below the %zu classes", i,
                            (unsigned)y[i], k);
-        int32_t yi = y[i];
-        size_t e;
-        total += sr_softmax_xent_err(Z + i * k, &yi, 1, k, &e);
-        wrong += e;
+        const float *z = Z + i * k;
+        size_t arg = 0;
+        for (size_t c = 1; c < k; c++)
+            if (z[c] > z[arg])
+                arg = c;
+        double mx = z[arg], sum = 0.0;
+        for (size_t c = 0; c < k; c++)
+            sum += exp((double)z[c] - mx);
+        total += log(sum) - ((double)z[y[i]] - mx);
+        wrong += arg != y[i];
     }
     *loss = total / (double)m;
     *error_rate = (double)wrong / (double)m;

@@ -74,30 +74,6 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-sr_status sr_sgd_epoch(sr_model *model, const sr_dataset *ds,
-                       const size_t *order, size_t batch, double lr,
-                       sr_workspace *ws, size_t epoch, double *loss_sum,
-                       sr_error *err)
-{
-    double total = 0.0;
-    for (size_t first = 0; first < ds->m; first += batch) {
-        size_t B = ds->m - first < batch ? ds->m - first : batch;
-        sr_batch b = {ds, first, B, order};
-        double loss = sr_model_batch_grad(model, &b, ws);
-        if (!isfinite(loss))
-            return sr_fail(err, SR_ERR_DIVERGED,
-                           "training diverged in epoch %zu, minibatch %zu: the "
-                           "loss is %g; try a smaller learning rate than %g",
-                           epoch, first / batch, loss, lr);
-        /* As the course computes it: lr / B in double, applied in float32. */
-        sr_axpy_update(model->params, ws->grad, (float)(lr / (double)B),
-                       model->nparams);
-        total += loss;
-    }
-    *loss_sum = total;
-    return SR_OK;
-}
-
 static sr_status check_data(const sr_dataset *train, const sr_dataset *test,
                             size_t k, sr_error *err)
 {
@@ -130,10 +106,8 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
         return st;
 
     sr_model *model = NULL;
-    sr_workspace ws;
-    sr_evaluator ev;
-    memset(&ws, 0, sizeof ws);
-    memset(&ev, 0, sizeof ev);
+    sr_engine e;
+    memset(&e, 0, sizeof e);
     size_t d = params->model == SR_MODEL_NN ? params->hidden : 0;
     sr_model_spec spec = {params->model, train->n, k, d, 0};
     st = sr_model_create(&spec, &model, err);
@@ -146,40 +120,35 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
         init_numpy(model, params->seed);
 
     size_t batch = params->batch < train->m ? params->batch : train->m;
-    if ((st = sr_workspace_init(&ws, model, batch, err)) != SR_OK)
-        goto fail;
     size_t eval_rows = train->m;
     if (test && test->m > eval_rows)
         eval_rows = test->m;
-    if (params->evaluate &&
-        (st = sr_evaluator_init(&ev, model, eval_rows,
-                                sr_thread_count(params->threads), err)) != SR_OK)
+    st = sr_engine_init(&e, model, batch, eval_rows,
+                        sr_thread_count(params->threads), 0, err);
+    if (st != SR_OK)
         goto fail;
+    sr_step step = {params->lr, 0.0, 0.0};
 
     for (size_t epoch = 0; epoch < params->epochs; epoch++) {
         double t0 = now_seconds(), loss_sum;
-        st = sr_sgd_epoch(model, train, NULL, batch, params->lr, &ws, epoch,
-                          &loss_sum, err);
+        st = sr_engine_sgd_epoch(&e, model, train, NULL, batch, &step, epoch,
+                                 &loss_sum, err);
         if (st != SR_OK)
             goto fail;
         sr_epoch_stats stats = {epoch, NAN, NAN, NAN, NAN, now_seconds() - t0};
         if (params->evaluate) {
-            sr_evaluator_run(&ev, model, train, &stats.train_loss,
-                             &stats.train_err);
+            sr_engine_evaluate(&e, train, &stats.train_loss, &stats.train_err);
             if (test)
-                sr_evaluator_run(&ev, model, test, &stats.test_loss,
-                                 &stats.test_err);
+                sr_engine_evaluate(&e, test, &stats.test_loss, &stats.test_err);
         }
         if (callback && callback(&stats, user))
             break;
     }
-    sr_workspace_release(&ws);
-    sr_evaluator_release(&ev);
+    sr_engine_release(&e);
     *out = model;
     return SR_OK;
 fail:
-    sr_workspace_release(&ws);
-    sr_evaluator_release(&ev);
+    sr_engine_release(&e);
     sr_model_free(model);
     return st;
 }

@@ -1,0 +1,150 @@
+/* Tabular data: CSV and LIBSVM/svmlight readers and the label mapping they
+ * share. The first part (options and loaders) is meant for the public
+ * header; the rest is internal.
+ *
+ * Class labels. A label may be any integer or string. A label written as an
+ * integer (optional sign, decimal digits, optionally ".0...", within int64)
+ * is normalised: "+1", "1" and "1.0" are the same class, named "1"; "-0" is
+ * "0". Classes are numbered 0..k-1 in this order:
+ *   - if every label is an integer, by numeric value (so LIBSVM's -1/+1
+ *     become 0/1, and 0..9 stay 0..9);
+ *   - otherwise by byte-wise strcmp of the names (normalised where integer).
+ * ds->class_names holds the k names in class order. With a reference class
+ * list (sr_tabular_options.classes, e.g. a training set's class_names) the
+ * classes are exactly that list, in its order, and a label not in it is an
+ * error naming the file, line and label.
+ *
+ * Numbers are read with strtod (C locale), must fill the whole field, and
+ * must be finite and within float32 range; anything else is an error.
+ * Line numbers in messages are 1-based and count every line of the file
+ * (the header, blank lines). CSV column numbers in messages are 1-based too,
+ * like the line numbers; label_col takes a 0-based index.
+ */
+#ifndef SR_DATA_TABULAR_H
+#define SR_DATA_TABULAR_H
+
+#include "dataset.h"
+
+/* ---- Meant for include/softreg.h -------------------------------------- */
+
+typedef enum sr_task {
+    SR_TASK_CLASSIFICATION = 0, /* labels become classes y in [0, k) */
+    SR_TASK_REGRESSION = 1      /* labels become float targets (m, t), t = 1 */
+} sr_task;
+
+/* Whether a CSV file's first line names the columns.
+ *
+ * SR_CSV_HEADER_AUTO: the first line is a header when some column j holds a
+ * non-number on the first line and a number on the second (a name above a
+ * value). A file of a single line is a header only if none of its fields is
+ * a number. "Number" means what the reader accepts as a feature value. */
+typedef enum sr_csv_header {
+    SR_CSV_HEADER_AUTO = 0,
+    SR_CSV_HEADER_YES = 1,
+    SR_CSV_HEADER_NO = 2
+} sr_csv_header;
+
+typedef struct sr_tabular_options {
+    sr_task task;
+    /* CSV: the label column, as a header name or a 0-based index ("4"); a
+     * name is tried first. NULL or "" = the last column. Every other column
+     * is a feature, in file order. */
+    const char *label_col;
+    sr_csv_header header; /* CSV */
+    /* CSV: ',', ';', '\t' or ' ' (runs of spaces and tabs separate fields);
+     * 0 = detect from the first line: the most frequent of ',', ';', '\t'
+     * outside quotes (ties in that order), else ' ' if the line has inner
+     * blanks, else ','. */
+    char delimiter;
+    /* Reference classes (k names), e.g. the training set's class_names, so
+     * that a test set gets the same class numbers. NULL = derive the classes
+     * from the file. Classification only. */
+    const char *const *classes;
+    size_t k;
+    /* Expected feature count n; 0 = from the file (LIBSVM: the largest
+     * index). LIBSVM: an index above it is an error, and n = features even
+     * if the file's indices stop short. CSV: a different column count is an
+     * error. */
+    size_t features;
+} sr_tabular_options;
+
+/* Classification, label in the last column, header and delimiter detected,
+ * no reference classes, features from the file. */
+sr_tabular_options sr_tabular_options_default(void);
+
+/* Checks every field; names the first that is out of range. */
+sr_status sr_tabular_options_check(const sr_tabular_options *opt,
+                                   sr_error *err);
+
+/* A CSV file (raw or gzip-compressed): dense float32 features (m, n), n =
+ * columns - 1. Fields are trimmed of surrounding spaces and tabs; "quoted"
+ * fields may hold the delimiter, newlines and "" for a quote; blank lines
+ * are skipped; \r\n line ends and a UTF-8 byte-order mark are accepted; a
+ * NUL byte is an error (a binary file).
+ * `opt` may be NULL for the defaults. Outputs untouched on failure. */
+sr_status sr_dataset_load_csv(const char *path, const sr_tabular_options *opt,
+                              sr_dataset **out, sr_error *err);
+
+/* A LIBSVM/svmlight file (raw or gzip-compressed): "label idx:val ..." per
+ * line, indices 1-based and strictly increasing, an optional "# comment" to
+ * the end of the line, an optional svmlight "qid:N" after the label (ignored).
+ * Features stay sparse (CSR, columns 0-based); explicit zeros are dropped,
+ * though their index still counts towards n. The label must be a number. */
+sr_status sr_dataset_load_libsvm(const char *path,
+                                 const sr_tabular_options *opt,
+                                 sr_dataset **out, sr_error *err);
+
+/* ---- Internal ------------------------------------------------------------ */
+
+/* The readers on a memory buffer buf[0..len) (need not end in NUL); `name`
+ * is used in messages (NULL = "(buffer)"). */
+sr_status sr_csv_parse(const char *buf, size_t len, const char *name,
+                       const sr_tabular_options *opt, sr_dataset **out,
+                       sr_error *err);
+sr_status sr_libsvm_parse(const char *buf, size_t len, const char *name,
+                          const sr_tabular_options *opt, sr_dataset **out,
+                          sr_error *err);
+
+/* Reads all of the NUL-terminated, non-empty `s` as a finite float32.
+ * Returns NULL, or why not as a phrase to follow the quoted text ("is not a
+ * number", "is not finite", "is out of float32 range"). */
+const char *sr_tab_parse_float(const char *s, float *out);
+
+/* Returns p (holding `used` elements of `size` bytes) with room for at least
+ * `need` elements, growing *cap geometrically: either p itself or a new
+ * array with the elements copied and p freed. On failure returns NULL, p is
+ * untouched and still owned by the caller, and *why is SR_ERR_TOO_BIG or
+ * SR_ERR_NOMEM. */
+void *sr_tab_grow(void *p, size_t used, size_t *cap, size_t need, size_t size,
+                  sr_status *why);
+
+/* Label text -> class mapping while a file is read. Usage: init, add for
+ * every example (giving a provisional id), finish (rewrites the ids to the
+ * classes of the documented order and hands over the names), free. */
+struct sr_label_entry;
+typedef struct sr_labels {
+    const char *name;              /* file name for messages */
+    struct sr_label_entry *entries; /* distinct labels, by id */
+    size_t count, cap;
+    size_t *slots;                 /* hash table: id + 1, 0 = empty */
+    size_t nslots;                 /* a power of two */
+    int closed;                    /* reference classes: no new labels */
+} sr_labels;
+
+/* `classes`/`k`: the reference list, or NULL/0. A reference with two names
+ * that normalise alike is SR_ERR_INVALID_ARG. On failure nothing is held. */
+sr_status sr_labels_init(sr_labels *L, const char *name,
+                         const char *const *classes, size_t k, sr_error *err);
+/* `text` is the label as written (NUL-terminated, non-empty); `line` is for
+ * messages. Sets *id to the label's provisional id. */
+sr_status sr_labels_add(sr_labels *L, const char *text, size_t line,
+                        int32_t *id, sr_error *err);
+/* Maps y[0..m) from provisional ids to classes, and sets *names (k strings,
+ * owned by the caller, each and the array freed with sr_dealloc) and *k. On
+ * failure y and the outputs are untouched. */
+sr_status sr_labels_finish(sr_labels *L, int32_t *y, size_t m, char ***names,
+                           size_t *k, sr_error *err);
+/* Frees what L still holds; safe after a failed or successful finish. */
+void sr_labels_free(sr_labels *L);
+
+#endif

@@ -1,0 +1,29 @@
+/* The softreg model file (.srm): a versioned little-endian binary format
+ * holding a model's kind, sizes, feature map, class names and parameters,
+ * closed by a CRC-32. docs/model-format.md gives the byte layout. */
+#ifndef SR_IO_MODEL_FILE_H
+#define SR_IO_MODEL_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../models/model.h"
+
+#define SR_MODEL_FILE_VERSION 1u
+
+/* Writes `model` to `path` atomically: the file is built in memory, written
+ * to a temporary file beside `path`, flushed and renamed over it, so `path`
+ * holds either its old content or the complete new model. */
+sr_status sr_model_save(const sr_model *model, const char *path,
+                        sr_error *err);
+
+/* Parses a whole model file held in memory. `name` (e.g. the path; NULL =
+ * "(buffer)") appears in every message. Every size is checked against the
+ * buffer before anything is allocated. On failure `*out` is untouched. */
+sr_status sr_model_parse(const uint8_t *buf, size_t len, const char *name,
+                         sr_model **out, sr_error *err);
+
+/* Reads and parses `path` (a gzip-compressed file is accepted too). */
+sr_status sr_model_load(const char *path, sr_model **out, sr_error *err);
+
+#endif
