@@ -157,6 +157,114 @@ sr_status sr_dataset_copy_features(const sr_dataset *ds, size_t first,
 sr_status sr_dataset_copy_labels(const sr_dataset *ds, size_t first,
                                  size_t count, int32_t *out, sr_error *err);
 
+/* ---- Tabular data: CSV, LIBSVM, .npy -------------------------------------
+ * Class labels may be any integers or strings. A label written as an
+ * integer is normalised ("+1", "1" and "1.0" are class "1"). Classes are
+ * numbered 0..k-1: by numeric value when every label is an integer (LIBSVM's
+ * -1/+1 become 0/1; 0..9 stay 0..9), otherwise by byte-wise strcmp of the
+ * names. A model keeps the names, so predictions print them. Numbers are
+ * read in the C locale and must be finite. */
+
+typedef enum sr_task {
+    SR_TASK_CLASSIFICATION = 0, /* labels become classes y in [0, k) */
+    SR_TASK_REGRESSION = 1      /* labels become float targets (m, t), t = 1 */
+} sr_task;
+
+/* Whether a CSV file's first line names the columns.
+ *
+ * SR_CSV_HEADER_AUTO: the first line is a header when some column j holds a
+ * non-number on the first line and a number on the second (a name above a
+ * value). A file of a single line is a header only if none of its fields is
+ * a number. "Number" means what the reader accepts as a feature value. */
+typedef enum sr_csv_header {
+    SR_CSV_HEADER_AUTO = 0,
+    SR_CSV_HEADER_YES = 1,
+    SR_CSV_HEADER_NO = 2
+} sr_csv_header;
+
+typedef struct sr_tabular_options {
+    sr_task task;
+    /* CSV: the label column, as a header name or a 0-based index ("4"); a
+     * name is tried first. NULL or "" = the last column. Every other column
+     * is a feature, in file order. */
+    const char *label_col;
+    sr_csv_header header; /* CSV */
+    /* CSV: ',', ';', '\t' or ' ' (runs of spaces and tabs separate fields);
+     * 0 = detect from the first line: the most frequent of ',', ';', '\t'
+     * outside quotes (ties in that order), else ' ' if the line has inner
+     * blanks, else ','. */
+    char delimiter;
+    /* Reference classes (k names), e.g. the training set's class_names, so
+     * that a test set gets the same class numbers. NULL = derive the classes
+     * from the file. Classification only. */
+    const char *const *classes;
+    size_t k;
+    /* Expected feature count n; 0 = from the file (LIBSVM: the largest
+     * index). LIBSVM: an index above it is an error, and n = features even
+     * if the file's indices stop short. CSV: a different column count is an
+     * error. */
+    size_t features;
+} sr_tabular_options;
+
+/* Classification, label in the last column, header and delimiter detected,
+ * no reference classes, features from the file. */
+sr_tabular_options sr_tabular_options_default(void);
+
+/* Checks every field; names the first that is out of range. */
+sr_status sr_tabular_options_check(const sr_tabular_options *opt,
+                                   sr_error *err);
+
+/* A CSV file (raw or gzip-compressed): dense float32 features (m, n), n =
+ * columns - 1. Fields are trimmed of surrounding spaces and tabs; "quoted"
+ * fields may hold the delimiter, newlines and "" for a quote; blank lines
+ * are skipped; \r\n line ends and a UTF-8 byte-order mark are accepted; a
+ * NUL byte is an error (a binary file).
+ * `opt` may be NULL for the defaults. Outputs untouched on failure. */
+sr_status sr_dataset_load_csv(const char *path, const sr_tabular_options *opt,
+                              sr_dataset **out, sr_error *err);
+
+/* A LIBSVM/svmlight file (raw or gzip-compressed): "label idx:val ..." per
+ * line, indices 1-based and strictly increasing, an optional "# comment" to
+ * the end of the line, an optional svmlight "qid:N" after the label (ignored).
+ * Features stay sparse (CSR, columns 0-based); explicit zeros are dropped,
+ * though their index still counts towards n. The label must be a number. */
+sr_status sr_dataset_load_libsvm(const char *path,
+                                 const sr_tabular_options *opt,
+                                 sr_dataset **out, sr_error *err);
+
+
+/* NumPy arrays: X (m, n) of float32/float64/uint8/int32/int64 (C order), and
+ * y (m) of integer class labels or (m) / (m, t) real targets for
+ * regression. */
+sr_status sr_dataset_load_npy(const char *x_path, const char *y_path,
+                              sr_task task, sr_dataset **out, sr_error *err);
+
+typedef enum sr_format {
+    SR_FORMAT_AUTO = 0, /* from the content, then the extension */
+    SR_FORMAT_CSV = 1,
+    SR_FORMAT_LIBSVM = 2,
+    SR_FORMAT_NPY = 3,
+    SR_FORMAT_IDX = 4
+} sr_format;
+
+/* Any supported file. IDX images need their labels (`labels_path`); .npy
+ * features need theirs too. CSV and LIBSVM carry their labels. */
+sr_status sr_dataset_load(const char *path, const char *labels_path,
+                          sr_format format, const sr_tabular_options *opt,
+                          sr_dataset **out, sr_error *err);
+
+/* What a file holds, judged from its first bytes and its name. */
+sr_format sr_format_detect(const char *path, sr_error *err);
+const char *sr_format_name(sr_format format);
+
+/* Regression targets per example (0 for classification data). */
+size_t sr_dataset_targets(const sr_dataset *ds);
+/* The name of class c as the file wrote it ("cat", "-1"), or NULL when the
+ * data set numbers its classes 0..k-1 itself. */
+const char *sr_dataset_class_name(const sr_dataset *ds, size_t c);
+/* 1 if the features are stored sparse (LIBSVM, MNIST's pixel lists). */
+int sr_dataset_is_sparse(const sr_dataset *ds);
+
 /* ---- Training ------------------------------------------------------------ */
 
 typedef enum sr_model_kind {
@@ -167,22 +275,47 @@ typedef enum sr_model_kind {
 } sr_model_kind;
 
 typedef enum sr_init {
-    SR_INIT_DEFAULT = 0, /* zeros for softmax regression, numpy for the network */
+    SR_INIT_DEFAULT = 0, /* zeros for the linear family, numpy for the network */
     SR_INIT_ZEROS = 1,   /* all parameters zero */
-    SR_INIT_NUMPY = 2    /* np.random.seed(seed); randn(..) / sqrt(fan_out) */
+    SR_INIT_NUMPY = 2    /* np.random.seed(seed); randn(rows, cols) / sqrt(cols)
+                            for every weight block in order; biases zero */
 } sr_init;
 
+typedef enum sr_optimizer {
+    SR_OPTIMIZER_SGD = 0,   /* minibatch SGD (the course's) */
+    SR_OPTIMIZER_GD = 1,    /* full-batch gradient descent, one step per epoch */
+    SR_OPTIMIZER_LBFGS = 2, /* full-batch L-BFGS (liblbfgs), max_iter iterations */
+    SR_OPTIMIZER_EXACT = 3  /* linear regression only: least squares by SVD
+                               (LAPACK), ridge with l2 */
+} sr_optimizer;
+
+/* The objective is the mean loss over the training examples plus
+ * l2/2 ||W||^2 over the weights (biases are not decayed): the softmax
+ * tutorial's J(theta). */
 typedef struct sr_train_params {
     sr_model_kind model;
     size_t hidden;   /* d, for SR_MODEL_NN */
-    size_t epochs;
+    size_t epochs;   /* SGD passes, or GD steps */
     double lr;       /* learning rate alpha */
     size_t batch;    /* minibatch size B */
     sr_init init;
-    uint32_t seed;
-    size_t classes;  /* k; 0 = 1 + the largest training label */
+    uint32_t seed;   /* for --init numpy, shuffling and the validation split */
+    size_t classes;  /* k; 0 = from the training data */
     size_t threads;  /* 0 = as many as the machine has */
     int evaluate;    /* compute train and test loss/error after every epoch */
+    /* Added for the whole family; zero values keep the course's behaviour. */
+    int bias;               /* add biases */
+    double l2;              /* weight decay lambda >= 0 */
+    sr_optimizer optimizer;
+    double momentum;        /* SGD momentum mu in [0, 1) */
+    int shuffle;            /* reorder the examples every epoch (from seed) */
+    size_t max_iter;        /* L-BFGS iterations (default 100) */
+    double val_split;       /* hold out this fraction (0 <= f < 1) of training */
+    size_t early_stop;      /* stop after this many epochs without a better
+                               validation loss, keeping the best (0 = never) */
+    unsigned poly;          /* feature map: x, x^2, ..., x^poly (1 = none) */
+    int standardize;        /* scale features by the training mean and deviation */
+    const struct sr_model *warm_start; /* continue from this model, or NULL */
 } sr_train_params;
 
 /* The course's run: softmax regression, 10 epochs, lr 0.2, batch 100. */
@@ -190,11 +323,13 @@ sr_train_params sr_train_params_default(void);
 /* Checks every field; names the first that is out of range. */
 sr_status sr_train_params_check(const sr_train_params *params, sr_error *err);
 
+/* For regression the error is the root mean squared error. */
 typedef struct sr_epoch_stats {
-    size_t epoch;        /* 0-based */
+    size_t epoch;        /* 0-based: an SGD epoch, a GD step or an L-BFGS iteration */
     double train_loss, train_err;
     double test_loss, test_err; /* NaN when there is no test set */
     double seconds;      /* wall time of this epoch's training pass */
+    double val_loss, val_err;   /* NaN without a validation split */
 } sr_epoch_stats;
 
 /* Called after every epoch; return non-zero to stop training early. */
@@ -211,24 +346,66 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
 void sr_model_free(sr_model *model);
 
 sr_model_kind sr_model_kind_of(const sr_model *model);
-size_t sr_model_features(const sr_model *model); /* n */
-size_t sr_model_classes(const sr_model *model);  /* k */
-size_t sr_model_hidden(const sr_model *model);   /* d, 0 for softmax */
+const char *sr_model_kind_name(sr_model_kind kind); /* "softmax", "nn", ... */
+size_t sr_model_features(const sr_model *model); /* raw input features */
+size_t sr_model_classes(const sr_model *model);  /* classes (2 for logistic),
+                                                    targets for linear */
+size_t sr_model_outputs(const sr_model *model);  /* k: scores per example */
+size_t sr_model_hidden(const sr_model *model);   /* d, 0 without hidden layer */
+/* The name of class c (as the training file wrote it) or NULL. */
+const char *sr_model_class_name(const sr_model *model, size_t c);
+int sr_model_has_bias(const sr_model *model);
+unsigned sr_model_poly(const sr_model *model);
+int sr_model_is_standardized(const sr_model *model);
 
-/* Parameter blocks: 1 for softmax regression (theta), 2 for the network
- * (W1, W2). `name` is "theta", "W1" or "W2"; the data stays owned by the
- * model. */
+/* Parameter blocks: theta [b] for the linear family, W1 [b1] W2 [b2] for
+ * the network. The data stays owned by the model. */
 size_t sr_model_param_count(const sr_model *model);
 const float *sr_model_param(const sr_model *model, size_t index,
                             const char **name, size_t *rows, size_t *cols);
 
-/* Mean softmax loss and error rate of the model on a data set. */
+/* Mean loss and error rate (RMSE for regression) on a data set, whose
+ * features are the raw ones: the model applies its feature map. */
 sr_status sr_model_evaluate(const sr_model *model, const sr_dataset *ds,
                             double *loss, double *error_rate, sr_error *err);
 
-/* Logits of every example: out is (m, k). */
+/* Raw scores of every example: out is (m, k) with k = sr_model_outputs():
+ * logits (softmax, nn), the logit of P(y = 1) (logistic), predictions
+ * (linear). */
 sr_status sr_model_logits(const sr_model *model, const sr_dataset *ds,
                           float *out, sr_error *err);
+
+/* Predicted class of every example (classifiers), out is (m). */
+sr_status sr_model_predict(const sr_model *model, const sr_dataset *ds,
+                           int32_t *out, sr_error *err);
+
+/* Class probabilities: (m, k) summing to 1 per row for softmax and nn;
+ * (m) holding P(y = 1) for logistic. */
+sr_status sr_model_predict_proba(const sr_model *model, const sr_dataset *ds,
+                                 float *out, sr_error *err);
+
+/* The confusion matrix of a classifier on labelled data: counts (k, k),
+ * row = true class, column = predicted class. */
+sr_status sr_model_confusion(const sr_model *model, const sr_dataset *ds,
+                             size_t *counts, sr_error *err);
+
+/* Saves a versioned binary model file (magic, version, kind and sizes,
+ * feature map, class names, little-endian float32 parameters, CRC-32),
+ * written to a temporary file and renamed: never half-written. */
+sr_status sr_model_save(const sr_model *model, const char *path,
+                        sr_error *err);
+/* Loads a model file, refusing a wrong magic, a newer version, a size that
+ * does not match the file, or a bad checksum. */
+sr_status sr_model_load(const char *path, sr_model **out, sr_error *err);
+
+/* Checks the analytic gradient of the objective (mean loss + l2/2 ||W||^2)
+ * at the model's parameters on the first `rows` examples of ds against
+ * central differences in double, for at most `per_block` parameters of each
+ * block. max_rel_err[b] receives the largest relative error of block b
+ * (there are sr_model_param_count() blocks). */
+sr_status sr_model_gradcheck(const sr_model *model, const sr_dataset *ds,
+                             size_t rows, double l2, size_t per_block,
+                             double *max_rel_err, sr_error *err);
 
 /* Writes each parameter block as "<dir>/<name>.npy" (float32, C order),
  * readable by numpy.load. Each file is written atomically. */

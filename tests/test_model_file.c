@@ -87,9 +87,10 @@ static sr_model *make_model(sr_model_kind kind, size_t n_raw, size_t k,
         assert_non_null(m->inv_std);
         fill_awkward(m->mean, m->n);
         fill_awkward(m->inv_std, m->n);
-        m->class_names = calloc(k, sizeof *m->class_names);
-        assert_non_null(m->class_names);
-        for (size_t c = 0; c < k; c++) {
+        /* k names, but 2 for logistic and none for linear regression. */
+        size_t names = sr_model_class_count(m);
+        m->class_names = names ? calloc(names, sizeof *m->class_names) : NULL;
+        for (size_t c = 0; c < names; c++) {
             char name[64];
             snprintf(name, sizeof name, c % 2 ? "class \xc3\xa9 %zu" : "c%zu",
                      c);
@@ -133,7 +134,7 @@ static void assert_same_model(const sr_model *a, const sr_model *b)
         assert_null(a->class_names);
         assert_null(b->class_names);
     } else {
-        for (size_t c = 0; c < a->k; c++)
+        for (size_t c = 0; c < sr_model_class_count(a); c++)
             assert_string_equal(a->class_names[c], b->class_names[c]);
     }
 }

@@ -259,3 +259,116 @@ sr_status sr_dataset_copy_labels(const sr_dataset *ds, size_t first,
     memcpy(out, ds->y + first, count * sizeof *out);
     return SR_OK;
 }
+
+static char *dup_string(const char *s)
+{
+    size_t len = strlen(s) + 1;
+    char *d = sr_alloc(len);
+    if (d)
+        memcpy(d, s, len);
+    return d;
+}
+
+/* Copies class names (k of them), or sets *out NULL when there are none. */
+static sr_status copy_names(char **names, size_t k, char ***out, sr_error *err)
+{
+    *out = NULL;
+    if (!names)
+        return SR_OK;
+    char **copy = sr_alloc_zeroed(k, sizeof *copy);
+    if (!copy)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for class names");
+    for (size_t c = 0; c < k; c++)
+        if (!(copy[c] = dup_string(names[c]))) {
+            for (size_t i = 0; i < c; i++)
+                sr_dealloc(copy[i]);
+            sr_dealloc(copy);
+            return sr_fail(err, SR_ERR_NOMEM, "out of memory for class names");
+        }
+    *out = copy;
+    return SR_OK;
+}
+
+sr_status sr_dataset_subset(const sr_dataset *ds, const size_t *rows,
+                            size_t count, sr_dataset **out, sr_error *err)
+{
+    sr_dataset *s = sr_dataset_new(err);
+    if (!s)
+        return SR_ERR_NOMEM;
+    s->m = count;
+    s->n = ds->n;
+    s->k = ds->k;
+    s->t = ds->t;
+    s->layout = ds->layout;
+    s->rows = ds->rows;
+    s->cols = ds->cols;
+    size_t n = ds->n, nnz = 0;
+    int sparse = ds->layout == SR_FEATURES_CSR || ds->layout == SR_FEATURES_U8_SPARSE;
+    sr_status st = SR_OK;
+    if (sparse) {
+        for (size_t i = 0; i < count; i++)
+            nnz += ds->row_ptr[rows[i] + 1] - ds->row_ptr[rows[i]];
+        if (!(s->row_ptr = sr_alloc_array(count + 1, sizeof *s->row_ptr)))
+            goto nomem;
+    }
+    switch (ds->layout) {
+    case SR_FEATURES_U8:
+        if (!(s->x_u8 = sr_alloc_array(count, n)))
+            goto nomem;
+        for (size_t i = 0; i < count; i++)
+            memcpy(s->x_u8 + i * n, ds->x_u8 + rows[i] * n, n);
+        break;
+    case SR_FEATURES_F32:
+        if (!(s->x_f32 = sr_alloc_array(count, n * sizeof(float))))
+            goto nomem;
+        for (size_t i = 0; i < count; i++)
+            memcpy(s->x_f32 + i * n, ds->x_f32 + rows[i] * n, n * sizeof(float));
+        break;
+    case SR_FEATURES_CSR:
+    case SR_FEATURES_U8_SPARSE: {
+        int u8 = ds->layout == SR_FEATURES_U8_SPARSE;
+        if (u8 ? !(s->col16 = sr_alloc_array(nnz, sizeof *s->col16)) ||
+                     !(s->val8 = sr_alloc(nnz))
+               : !(s->col = sr_alloc_array(nnz, sizeof *s->col)) ||
+                     !(s->val = sr_alloc_array(nnz, sizeof *s->val)))
+            goto nomem;
+        size_t p = 0;
+        for (size_t i = 0; i < count; i++) {
+            size_t a = ds->row_ptr[rows[i]], len = ds->row_ptr[rows[i] + 1] - a;
+            s->row_ptr[i] = p;
+            if (u8) {
+                memcpy(s->col16 + p, ds->col16 + a, len * sizeof *s->col16);
+                memcpy(s->val8 + p, ds->val8 + a, len);
+            } else {
+                memcpy(s->col + p, ds->col + a, len * sizeof *s->col);
+                memcpy(s->val + p, ds->val + a, len * sizeof *s->val);
+            }
+            p += len;
+        }
+        s->row_ptr[count] = p;
+        break;
+    }
+    }
+    if (ds->y) {
+        if (!(s->y = sr_alloc_array(count, sizeof *s->y)))
+            goto nomem;
+        for (size_t i = 0; i < count; i++)
+            s->y[i] = ds->y[rows[i]];
+    }
+    if (ds->targets) {
+        if (!(s->targets = sr_alloc_array(count, ds->t * sizeof(float))))
+            goto nomem;
+        for (size_t i = 0; i < count; i++)
+            memcpy(s->targets + i * ds->t, ds->targets + rows[i] * ds->t,
+                   ds->t * sizeof(float));
+    }
+    if ((st = copy_names(ds->class_names, ds->k, &s->class_names, err)) != SR_OK)
+        goto fail;
+    *out = s;
+    return SR_OK;
+nomem:
+    st = sr_fail(err, SR_ERR_NOMEM, "out of memory copying %zu examples", count);
+fail:
+    sr_dataset_free(s);
+    return st;
+}

@@ -45,6 +45,11 @@ sr_dataset *sr_dataset_new(sr_error *err);
 sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
                                 size_t m, size_t n, sr_error *err);
 
+/* A new data set holding rows[0..count) of ds, in that order, in the same
+ * layout, with their labels and the class names. */
+sr_status sr_dataset_subset(const sr_dataset *ds, const size_t *rows,
+                            size_t count, sr_dataset **out, sr_error *err);
+
 /* Number of stored (possibly non-zero) features of row r. */
 size_t sr_dataset_row_nnz(const sr_dataset *ds, size_t r);
 

@@ -25,74 +25,7 @@
 
 #include "dataset.h"
 
-/* ---- Meant for include/softreg.h -------------------------------------- */
-
-typedef enum sr_task {
-    SR_TASK_CLASSIFICATION = 0, /* labels become classes y in [0, k) */
-    SR_TASK_REGRESSION = 1      /* labels become float targets (m, t), t = 1 */
-} sr_task;
-
-/* Whether a CSV file's first line names the columns.
- *
- * SR_CSV_HEADER_AUTO: the first line is a header when some column j holds a
- * non-number on the first line and a number on the second (a name above a
- * value). A file of a single line is a header only if none of its fields is
- * a number. "Number" means what the reader accepts as a feature value. */
-typedef enum sr_csv_header {
-    SR_CSV_HEADER_AUTO = 0,
-    SR_CSV_HEADER_YES = 1,
-    SR_CSV_HEADER_NO = 2
-} sr_csv_header;
-
-typedef struct sr_tabular_options {
-    sr_task task;
-    /* CSV: the label column, as a header name or a 0-based index ("4"); a
-     * name is tried first. NULL or "" = the last column. Every other column
-     * is a feature, in file order. */
-    const char *label_col;
-    sr_csv_header header; /* CSV */
-    /* CSV: ',', ';', '\t' or ' ' (runs of spaces and tabs separate fields);
-     * 0 = detect from the first line: the most frequent of ',', ';', '\t'
-     * outside quotes (ties in that order), else ' ' if the line has inner
-     * blanks, else ','. */
-    char delimiter;
-    /* Reference classes (k names), e.g. the training set's class_names, so
-     * that a test set gets the same class numbers. NULL = derive the classes
-     * from the file. Classification only. */
-    const char *const *classes;
-    size_t k;
-    /* Expected feature count n; 0 = from the file (LIBSVM: the largest
-     * index). LIBSVM: an index above it is an error, and n = features even
-     * if the file's indices stop short. CSV: a different column count is an
-     * error. */
-    size_t features;
-} sr_tabular_options;
-
-/* Classification, label in the last column, header and delimiter detected,
- * no reference classes, features from the file. */
-sr_tabular_options sr_tabular_options_default(void);
-
-/* Checks every field; names the first that is out of range. */
-sr_status sr_tabular_options_check(const sr_tabular_options *opt,
-                                   sr_error *err);
-
-/* A CSV file (raw or gzip-compressed): dense float32 features (m, n), n =
- * columns - 1. Fields are trimmed of surrounding spaces and tabs; "quoted"
- * fields may hold the delimiter, newlines and "" for a quote; blank lines
- * are skipped; \r\n line ends and a UTF-8 byte-order mark are accepted; a
- * NUL byte is an error (a binary file).
- * `opt` may be NULL for the defaults. Outputs untouched on failure. */
-sr_status sr_dataset_load_csv(const char *path, const sr_tabular_options *opt,
-                              sr_dataset **out, sr_error *err);
-
-/* A LIBSVM/svmlight file (raw or gzip-compressed): "label idx:val ..." per
- * line, indices 1-based and strictly increasing, an optional "# comment" to
- * the end of the line, an optional svmlight "qid:N" after the label (ignored).
- * Features stay sparse (CSR, columns 0-based); explicit zeros are dropped,
- * though their index still counts towards n. The label must be a number. */
-sr_status sr_dataset_load_libsvm(const char *path,
-                                 const sr_tabular_options *opt,
-                                 sr_dataset **out, sr_error *err);
+/* The options and loaders are public: see include/softreg.h. */
 
 /* ---- Internal ------------------------------------------------------------ */
 

@@ -31,6 +31,13 @@ static const uint8_t MAGIC[8] = {0x89, 'S', 'R', 'M', '\r', '\n', 0x1a, '\n'};
 #define MAX_CLASS_NAME 65536
 #define MAX_BLOCK_NAME 64
 
+/* Class names a model carries: one per output, but two for logistic
+ * regression (one output, P(class 1)) and none for linear regression. */
+static size_t names_for(sr_model_kind kind, size_t k)
+{
+    return kind == SR_MODEL_LOGISTIC ? 2 : kind == SR_MODEL_LINEAR ? 0 : k;
+}
+
 static const char *kind_name(uint32_t kind)
 {
     switch (kind) {
@@ -108,7 +115,7 @@ typedef struct layout {
     unsigned poly;
     int standardised;
     size_t mean_at, inv_std_at;
-    size_t nnames; /* 0 or k */
+    size_t nnames; /* 0 or names_for(kind, k) */
     size_t names_at;
     size_t nblocks;
     file_block blocks[SR_MAX_BLOCKS];
@@ -251,11 +258,11 @@ static sr_status walk(reader *r, layout *L)
     if ((st = need(r, 8, "the class count", NO_INDEX)) != SR_OK)
         return st;
     uint64_t nnames = get_u64(r->p + r->pos);
-    if (nnames != 0 && nnames != k)
+    size_t want_names = names_for(L->spec.kind, k);
+    if (nnames != 0 && nnames != want_names)
         return sr_fail(r->err, SR_ERR_FORMAT,
-                       "%s: %llu class names at offset %zu, expected 0 or one "
-                       "per output (%zu)", nm, (unsigned long long)nnames,
-                       r->pos, k);
+                       "%s: %llu class names at offset %zu, expected 0 or %zu",
+                       nm, (unsigned long long)nnames, r->pos, want_names);
     r->pos += 8;
     L->nnames = (size_t)nnames;
     L->names_at = r->pos;
@@ -429,14 +436,14 @@ static sr_status build(const uint8_t *buf, const layout *L, const char *nm,
         get_f32s(m->inv_std, buf + L->inv_std_at, s->n);
     }
     if (L->nnames) {
-        m->class_names = sr_alloc_zeroed(s->k, sizeof *m->class_names);
+        m->class_names = sr_alloc_zeroed(L->nnames, sizeof *m->class_names);
         if (!m->class_names) {
             st = sr_fail(err, SR_ERR_NOMEM,
                          "%s: out of memory for %zu class names", nm, s->k);
             goto fail;
         }
         size_t pos = L->names_at;
-        for (size_t c = 0; c < s->k; c++) {
+        for (size_t c = 0; c < L->nnames; c++) {
             size_t len = get_u32(buf + pos);
             char *name = sr_alloc(len + 1);
             if (!name) {
@@ -591,7 +598,7 @@ static sr_status file_size(const sr_model *m, const char *path, size_t *size,
                     add_overflows(&total, bytes)))
         goto too_big;
     total += 8;
-    for (size_t c = 0; m->class_names && c < m->k; c++) {
+    for (size_t c = 0; m->class_names && c < sr_model_class_count(m); c++) {
         size_t len = strlen(m->class_names[c]);
         if (len == 0 || len > MAX_CLASS_NAME)
             return sr_fail(err, SR_ERR_INVALID_ARG,
@@ -647,8 +654,9 @@ sr_status sr_model_save(const sr_model *model, const char *path,
         put_f32s(&w, model->mean, model->n);
         put_f32s(&w, model->inv_std, model->n);
     }
-    put_u64(&w, model->class_names ? model->k : 0);
-    for (size_t c = 0; model->class_names && c < model->k; c++) {
+    size_t nnames = model->class_names ? sr_model_class_count(model) : 0;
+    put_u64(&w, nnames);
+    for (size_t c = 0; c < nnames; c++) {
         size_t len = strlen(model->class_names[c]);
         put_u32(&w, (uint32_t)len);
         put_bytes(&w, model->class_names[c], len);

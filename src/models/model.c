@@ -79,7 +79,7 @@ void sr_model_free(sr_model *model)
     sr_dealloc(model->mean);
     sr_dealloc(model->inv_std);
     if (model->class_names) {
-        for (size_t c = 0; c < model->k; c++)
+        for (size_t c = 0; c < sr_model_class_count(model); c++)
             sr_dealloc(model->class_names[c]);
         sr_dealloc(model->class_names);
     }
@@ -88,7 +88,12 @@ void sr_model_free(sr_model *model)
 
 sr_model_kind sr_model_kind_of(const sr_model *model) { return model->kind; }
 size_t sr_model_features(const sr_model *model) { return model ? model->n_raw : 0; }
-size_t sr_model_classes(const sr_model *model) { return model ? model->k : 0; }
+size_t sr_model_classes(const sr_model *model)
+{
+    if (model && model->kind == SR_MODEL_LINEAR)
+        return model->k;
+    return sr_model_class_count(model);
+}
 size_t sr_model_hidden(const sr_model *model) { return model ? model->d : 0; }
 size_t sr_model_param_count(const sr_model *model)
 {
@@ -163,13 +168,53 @@ void sr_model_row_forward(const sr_model *model, const sr_kernel_table *K,
     add_bias(model, "b2", z, k);
 }
 
+/* Loss of the logistic model for one example with label y in {0, 1} and
+ * logit z: -y log s(z) - (1 - y) log(1 - s(z)) = max(z, 0) - y z +
+ * log(1 + exp(-|z|)), which no z overflows. */
+static double logistic_loss(float z, int32_t y)
+{
+    double zd = z;
+    return (zd > 0 ? zd : 0.0) - (y ? zd : 0.0) + log1p(exp(-fabs(zd)));
+}
+
+static float sigmoid(float z)
+{
+    /* exp of a non-positive number only: no overflow for any z. */
+    if (z >= 0.0f)
+        return 1.0f / (1.0f + expf(-z));
+    float e = expf(z);
+    return e / (1.0f + e);
+}
+
 double sr_model_row_backward(const sr_model *model, const sr_kernel_table *K,
                              const sr_dataset *ds, size_t r, float *z,
                              const float *h, float *g1,
                              const sr_row_scratch *scratch)
 {
     size_t k = model->k;
-    double loss = K->softmax_xent(z, ds->y[r], k);
+    double loss;
+    switch (model->kind) {
+    case SR_MODEL_LOGISTIC: {
+        /* d loss / d z = sigmoid(z) - y, fused as the course fuses softmax */
+        int32_t y = ds->y[r];
+        loss = logistic_loss(z[0], y);
+        z[0] = sigmoid(z[0]) - (float)y;
+        return loss;
+    }
+    case SR_MODEL_LINEAR: {
+        /* loss = 1/2 sum_c (z_c - t_c)^2;  d loss / d z = z - t */
+        const float *t = ds->targets + r * k;
+        loss = 0.0;
+        for (size_t c = 0; c < k; c++) {
+            z[c] -= t[c];
+            loss += 0.5 * (double)z[c] * (double)z[c];
+        }
+        return loss;
+    }
+    default:
+        loss = K->softmax_xent(z, ds->y[r], k);
+        break;
+    }
     if (model->kind == SR_MODEL_NN) {
         /* G1 = 1{h > 0} o (G2 W2^T), from the forward h = ReLU(x W1 + b1) */
         size_t d = model->d;
@@ -185,7 +230,24 @@ double sr_model_row_loss_err(const sr_model *model, const sr_kernel_table *K,
                              const sr_dataset *ds, size_t r, const float *z,
                              float *tmp, int *wrong)
 {
-    size_t k = model->k, arg = 0;
+    size_t k = model->k;
+    if (model->kind == SR_MODEL_LOGISTIC) {
+        int32_t y = ds->y[r];
+        *wrong = (z[0] >= 0.0f) != (y != 0);
+        return logistic_loss(z[0], y);
+    }
+    if (model->kind == SR_MODEL_LINEAR) {
+        /* The error of regression is derived from this loss (RMSE). */
+        const float *t = ds->targets + r * k;
+        double loss = 0.0;
+        for (size_t c = 0; c < k; c++) {
+            double e = (double)z[c] - (double)t[c];
+            loss += 0.5 * e * e;
+        }
+        *wrong = 0;
+        return loss;
+    }
+    size_t arg = 0;
     for (size_t c = 1; c < k; c++)
         if (z[c] > z[arg])
             arg = c;
@@ -193,4 +255,37 @@ double sr_model_row_loss_err(const sr_model *model, const sr_kernel_table *K,
     *wrong = arg != (size_t)y;
     memcpy(tmp, z, k * sizeof *tmp);
     return K->softmax_xent(tmp, y, k);
+}
+
+const char *sr_model_kind_name(sr_model_kind kind)
+{
+    switch (kind) {
+    case SR_MODEL_SOFTMAX: return "softmax";
+    case SR_MODEL_NN: return "nn";
+    case SR_MODEL_LINEAR: return "linear";
+    case SR_MODEL_LOGISTIC: return "logistic";
+    }
+    return "unknown";
+}
+
+size_t sr_model_outputs(const sr_model *model) { return model ? model->k : 0; }
+int sr_model_has_bias(const sr_model *model) { return model && model->bias; }
+unsigned sr_model_poly(const sr_model *model) { return model ? model->poly : 0; }
+int sr_model_is_standardized(const sr_model *model)
+{
+    return model && model->mean != NULL;
+}
+
+size_t sr_model_class_count(const sr_model *model)
+{
+    if (!model || model->kind == SR_MODEL_LINEAR)
+        return 0;
+    return model->kind == SR_MODEL_LOGISTIC ? 2 : model->k;
+}
+
+const char *sr_model_class_name(const sr_model *model, size_t c)
+{
+    if (!model || !model->class_names || c >= sr_model_class_count(model))
+        return NULL;
+    return model->class_names[c];
 }

@@ -57,10 +57,15 @@ struct sr_model {
     float *mean;     /* (n) or NULL */
     float *inv_std;  /* (n) or NULL */
 
-    /* Names of the k classes as the training file wrote them, or NULL when
-     * classes are 0..k-1. */
+    /* Names of the classes as the training file wrote them (k of them; 2
+     * for logistic regression, whose single output is P(class 1)), or NULL
+     * when classes are 0..k-1 or the model is a regression. */
     char **class_names;
 };
+
+/* Number of class names a model of this kind carries: k, 2 for logistic,
+ * 0 for linear regression. */
+size_t sr_model_class_count(const sr_model *model);
 
 /* A model with zero parameters, identity feature map (n_raw = n) and no
  * class names. */

@@ -1,4 +1,8 @@
 /* Evaluating a trained model on a data set. */
+#include <math.h>
+#include <string.h>
+
+#include "../models/feature_map.h"
 #include "train.h"
 
 #ifdef _OPENMP
@@ -32,14 +36,37 @@ sr_status sr_check_labels(const sr_dataset *ds, size_t k, const char *what,
     return SR_OK;
 }
 
-static sr_status check_shape(const sr_model *model, const sr_dataset *ds,
-                             sr_error *err)
+/* The model's features of `raw` (its feature map applied): *mapped is the
+ * new data set to free, or NULL when `raw` itself is right. */
+static sr_status model_view(const sr_model *model, const sr_dataset *raw,
+                            const sr_dataset **view, sr_dataset **mapped,
+                            sr_error *err)
 {
-    if (ds->n != model->n)
-        return sr_fail(err, SR_ERR_MISMATCH,
-                       "the data set has %zu features but the model expects %zu",
-                       ds->n, model->n);
-    return SR_OK;
+    *mapped = NULL;
+    sr_status st = sr_feature_map_apply(model, raw, mapped, err);
+    if (st == SR_OK)
+        *view = *mapped ? *mapped : raw;
+    return st;
+}
+
+static sr_status check_labels_for(const sr_model *model, const sr_dataset *ds,
+                                  sr_error *err)
+{
+    if (model->kind == SR_MODEL_LINEAR) {
+        if (!ds->targets || ds->t != model->k)
+            return sr_fail(err, SR_ERR_MISMATCH,
+                           "the data set has %zu targets but the model "
+                           "predicts %zu", ds->targets ? ds->t : 0, model->k);
+        return SR_OK;
+    }
+    if (ds->y && ds->class_names && model->class_names) {
+        size_t k = sr_model_class_count(model);
+        if (ds->k > k)
+            return sr_fail(err, SR_ERR_MISMATCH,
+                           "the data set has %zu classes but the model knows %zu",
+                           ds->k, k);
+    }
+    return sr_check_labels(ds, sr_model_class_count(model), "evaluation", err);
 }
 
 sr_status sr_model_evaluate(const sr_model *model, const sr_dataset *ds,
@@ -47,18 +74,22 @@ sr_status sr_model_evaluate(const sr_model *model, const sr_dataset *ds,
 {
     if (!model || !ds || !loss || !error_rate)
         return sr_fail(err, SR_ERR_INVALID_ARG, "sr_model_evaluate: NULL argument");
-    sr_status st = check_shape(model, ds, err);
+    const sr_dataset *view;
+    sr_dataset *mapped;
+    sr_status st = model_view(model, ds, &view, &mapped, err);
     if (st == SR_OK)
-        st = sr_check_labels(ds, model->k, "evaluation", err);
-    if (st != SR_OK)
-        return st;
+        st = check_labels_for(model, view, err);
     sr_engine e;
-    st = sr_engine_init(&e, model, 1, ds->m, sr_thread_count(0), 0, err);
-    if (st != SR_OK)
-        return st;
-    sr_engine_evaluate(&e, ds, loss, error_rate);
-    sr_engine_release(&e);
-    return SR_OK;
+    if (st == SR_OK &&
+        (st = sr_engine_init(&e, model, 1, view->m, sr_thread_count(0), 0,
+                             err)) == SR_OK) {
+        sr_engine_evaluate(&e, view, loss, error_rate);
+        if (model->kind == SR_MODEL_LINEAR)
+            *error_rate = sqrt(2.0 * *loss / (double)model->k);
+        sr_engine_release(&e);
+    }
+    sr_dataset_free(mapped);
+    return st;
 }
 
 sr_status sr_model_logits(const sr_model *model, const sr_dataset *ds,
@@ -66,17 +97,126 @@ sr_status sr_model_logits(const sr_model *model, const sr_dataset *ds,
 {
     if (!model || !ds || !out)
         return sr_fail(err, SR_ERR_INVALID_ARG, "sr_model_logits: NULL argument");
-    sr_status st = check_shape(model, ds, err);
+    const sr_dataset *view;
+    sr_dataset *mapped;
+    sr_status st = model_view(model, ds, &view, &mapped, err);
     if (st != SR_OK)
         return st;
     float *h = sr_alloc_array(model->d ? model->d : 1, sizeof *h);
-    if (!h)
+    if (!h) {
+        sr_dataset_free(mapped);
         return sr_fail(err, SR_ERR_NOMEM, "out of memory");
+    }
     const sr_kernel_table *K = sr_kernels();
-    for (size_t r = 0; r < ds->m; r++) {
-        sr_row x = sr_dataset_row(ds, r);
+    for (size_t r = 0; r < view->m; r++) {
+        sr_row x = sr_dataset_row(view, r);
         sr_model_row_forward(model, K, &x, out + r * model->k, h);
     }
     sr_dealloc(h);
+    sr_dataset_free(mapped);
     return SR_OK;
+}
+
+static sr_status need_classifier(const sr_model *model, const char *what,
+                                 sr_error *err)
+{
+    if (model->kind == SR_MODEL_LINEAR)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "%s: linear regression predicts values, not classes",
+                       what);
+    return SR_OK;
+}
+
+/* Logits of every row into a new array (m, k). */
+static sr_status all_logits(const sr_model *model, const sr_dataset *ds,
+                            float **out, sr_error *err)
+{
+    float *z = sr_alloc_array(ds->m, model->k * sizeof(float));
+    if (!z)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for %zu scores", ds->m);
+    sr_status st = sr_model_logits(model, ds, z, err);
+    if (st != SR_OK) {
+        sr_dealloc(z);
+        return st;
+    }
+    *out = z;
+    return SR_OK;
+}
+
+sr_status sr_model_predict(const sr_model *model, const sr_dataset *ds,
+                           int32_t *out, sr_error *err)
+{
+    if (!model || !ds || !out)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "sr_model_predict: NULL argument");
+    float *z;
+    sr_status st = need_classifier(model, "predict", err);
+    if (st == SR_OK)
+        st = all_logits(model, ds, &z, err);
+    if (st != SR_OK)
+        return st;
+    size_t k = model->k;
+    for (size_t r = 0; r < ds->m; r++) {
+        const float *zr = z + r * k;
+        size_t arg = 0;
+        if (model->kind == SR_MODEL_LOGISTIC)
+            arg = zr[0] >= 0.0f;
+        else
+            for (size_t c = 1; c < k; c++)
+                if (zr[c] > zr[arg])
+                    arg = c;
+        out[r] = (int32_t)arg;
+    }
+    sr_dealloc(z);
+    return SR_OK;
+}
+
+sr_status sr_model_predict_proba(const sr_model *model, const sr_dataset *ds,
+                                 float *out, sr_error *err)
+{
+    if (!model || !ds || !out)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_model_predict_proba: NULL argument");
+    float *z;
+    sr_status st = need_classifier(model, "predict_proba", err);
+    if (st == SR_OK)
+        st = all_logits(model, ds, &z, err);
+    if (st != SR_OK)
+        return st;
+    size_t k = model->k;
+    const sr_kernel_table *K = sr_kernels();
+    for (size_t r = 0; r < ds->m; r++) {
+        float *zr = z + r * k;
+        if (model->kind == SR_MODEL_LOGISTIC) {
+            double e = exp(-fabs((double)zr[0]));
+            out[r] = (float)(zr[0] >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e));
+        } else {
+            K->softmax_xent(zr, -1, k); /* y < 0: just the probabilities */
+            memcpy(out + r * k, zr, k * sizeof *zr);
+        }
+    }
+    sr_dealloc(z);
+    return SR_OK;
+}
+
+sr_status sr_model_confusion(const sr_model *model, const sr_dataset *ds,
+                             size_t *counts, sr_error *err)
+{
+    if (!model || !ds || !counts)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "sr_model_confusion: NULL argument");
+    size_t k = sr_model_class_count(model);
+    sr_status st = need_classifier(model, "confusion", err);
+    if (st == SR_OK)
+        st = sr_check_labels(ds, k, "evaluation", err);
+    int32_t *pred = st == SR_OK ? sr_alloc_array(ds->m, sizeof *pred) : NULL;
+    if (st == SR_OK && !pred)
+        st = sr_fail(err, SR_ERR_NOMEM, "out of memory");
+    if (st == SR_OK)
+        st = sr_model_predict(model, ds, pred, err);
+    if (st == SR_OK) {
+        memset(counts, 0, k * k * sizeof *counts);
+        for (size_t r = 0; r < ds->m; r++)
+            counts[(size_t)ds->y[r] * k + (size_t)pred[r]]++;
+    }
+    sr_dealloc(pred);
+    return st;
 }

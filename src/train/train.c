@@ -1,9 +1,13 @@
-/* The training loop: epochs of minibatch SGD, evaluation after each. */
+/* Training: the model's set-up from the data and the parameters, then the
+ * chosen optimiser (minibatch SGD, full-batch GD, L-BFGS or the exact
+ * least-squares solution), with evaluation after every epoch. */
 #include <math.h>
 #include <string.h>
 #include <time.h>
 
 #include "../core/rng_init.h"
+#include "../models/feature_map.h"
+#include "../optim/optim.h"
 #include "train.h"
 
 sr_train_params sr_train_params_default(void)
@@ -16,10 +20,10 @@ sr_train_params sr_train_params_default(void)
     p.lr = 0.2;
     p.batch = 100;
     p.init = SR_INIT_DEFAULT;
-    p.seed = 0;
-    p.classes = 0;
-    p.threads = 0;
     p.evaluate = 1;
+    p.optimizer = SR_OPTIMIZER_SGD;
+    p.max_iter = 100;
+    p.poly = 1;
     return p;
 }
 
@@ -27,7 +31,7 @@ sr_status sr_train_params_check(const sr_train_params *p, sr_error *err)
 {
     if (!p)
         return sr_fail(err, SR_ERR_INVALID_ARG, "training parameters are NULL");
-    if (p->model != SR_MODEL_SOFTMAX && p->model != SR_MODEL_NN)
+    if ((unsigned)p->model > SR_MODEL_LOGISTIC)
         return sr_fail(err, SR_ERR_INVALID_ARG, "model: unknown kind %d",
                        (int)p->model);
     if (p->model == SR_MODEL_NN && p->hidden == 0)
@@ -41,30 +45,39 @@ sr_status sr_train_params_check(const sr_train_params *p, sr_error *err)
                        p->lr);
     if (p->batch == 0)
         return sr_fail(err, SR_ERR_INVALID_ARG, "batch: must be at least 1");
-    if (p->init != SR_INIT_DEFAULT && p->init != SR_INIT_ZEROS &&
-        p->init != SR_INIT_NUMPY)
+    if ((unsigned)p->init > SR_INIT_NUMPY)
         return sr_fail(err, SR_ERR_INVALID_ARG, "init: unknown scheme %d",
                        (int)p->init);
     if (p->threads > 4096)
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "threads: %zu is more than the 4096 supported",
                        p->threads);
+    if (!(p->l2 >= 0.0) || !isfinite(p->l2))
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "l2: the weight decay must be >= 0, not %g", p->l2);
+    if ((unsigned)p->optimizer > SR_OPTIMIZER_EXACT)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "optimizer: unknown %d",
+                       (int)p->optimizer);
+    if (p->optimizer == SR_OPTIMIZER_EXACT && p->model != SR_MODEL_LINEAR)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "optimizer: the exact solution exists for linear "
+                       "regression only, not for %s", sr_model_kind_name(p->model));
+    if (!(p->momentum >= 0.0 && p->momentum < 1.0))
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "momentum: must be in [0, 1), not %g", p->momentum);
+    if (p->optimizer == SR_OPTIMIZER_LBFGS && p->max_iter == 0)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "max-iter: must be at least 1");
+    if (!(p->val_split >= 0.0 && p->val_split < 1.0))
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "val-split: must be a fraction in [0, 1), not %g",
+                       p->val_split);
+    if (p->early_stop && p->val_split == 0.0)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "early-stop: needs a validation split (val-split)");
+    if (p->poly == 0 || p->poly > 64)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "poly: the degree must be from 1 to 64, not %u", p->poly);
     return SR_OK;
-}
-
-/* np.random.seed(seed); each block W (rows, cols) in order gets
- * np.random.randn(rows, cols).astype(np.float32) / np.sqrt(cols). */
-static void init_numpy(sr_model *model, uint32_t seed)
-{
-    sr_rng rng;
-    sr_rng_seed(&rng, seed);
-    for (size_t b = 0; b < model->nblocks; b++) {
-        const sr_param_block *blk = &model->blocks[b];
-        if (blk->rows == 1 && blk->name[0] == 'b')
-            continue; /* biases start at zero */
-        sr_rng_fill_randn_scaled(&rng, model->params + blk->offset,
-                                 blk->rows * blk->cols, blk->cols);
-    }
 }
 
 static double now_seconds(void)
@@ -74,21 +87,386 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static sr_status check_data(const sr_dataset *train, const sr_dataset *test,
-                            size_t k, sr_error *err)
+/* np.random.seed(seed); each weight block W (rows, cols) in order gets
+ * np.random.randn(rows, cols).astype(np.float32) / np.sqrt(cols). */
+static void init_numpy(sr_model *model, uint32_t seed)
 {
-    if (train->m == 0)
-        return sr_fail(err, SR_ERR_INVALID_ARG, "the training set is empty");
-    sr_status st = sr_check_labels(train, k, "training", err);
+    sr_rng rng;
+    sr_rng_seed(&rng, seed);
+    for (size_t b = 0; b < model->nblocks; b++) {
+        const sr_param_block *blk = &model->blocks[b];
+        if (blk->input == SR_INPUT_ONE)
+            continue; /* biases start at zero */
+        sr_rng_fill_randn_scaled(&rng, model->params + blk->offset,
+                                 blk->rows * blk->cols, blk->cols);
+    }
+}
+
+/* Outputs of the model for these data: k classes, 1 for logistic, the
+ * targets for linear regression. Refuses data of the wrong kind. */
+static sr_status model_outputs(const sr_train_params *p, const sr_dataset *ds,
+                               size_t *k, sr_error *err)
+{
+    if (p->model == SR_MODEL_LINEAR) {
+        if (!ds->targets)
+            return sr_fail(err, SR_ERR_INVALID_ARG,
+                           "linear regression needs real-valued targets; load "
+                           "the data for regression (--model linear reads the "
+                           "label column as numbers)");
+        *k = ds->t;
+        return SR_OK;
+    }
+    if (!ds->y)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "%s needs class labels", sr_model_kind_name(p->model));
+    size_t classes = p->classes ? p->classes : ds->k;
+    if (classes < 2)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "the training set has a single class: a classifier "
+                       "needs at least two");
+    if (p->model == SR_MODEL_LOGISTIC) {
+        if (classes != 2)
+            return sr_fail(err, SR_ERR_INVALID_ARG,
+                           "logistic regression is binary but the data have "
+                           "%zu classes; use --model softmax", classes);
+        *k = 1;
+        return SR_OK;
+    }
+    *k = classes;
+    return SR_OK;
+}
+
+static sr_status copy_class_names(sr_model *model, const sr_dataset *ds,
+                                  sr_error *err)
+{
+    size_t count = sr_model_class_count(model);
+    if (!ds->class_names || count == 0 || ds->k != count)
+        return SR_OK;
+    model->class_names = sr_alloc_zeroed(count, sizeof *model->class_names);
+    if (!model->class_names)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for class names");
+    for (size_t c = 0; c < count; c++) {
+        size_t len = strlen(ds->class_names[c]) + 1;
+        if (!(model->class_names[c] = sr_alloc(len)))
+            return sr_fail(err, SR_ERR_NOMEM, "out of memory for class names");
+        memcpy(model->class_names[c], ds->class_names[c], len);
+    }
+    return SR_OK;
+}
+
+/* A new model ready to train: from the warm-start model (same kind and
+ * sizes, its feature map and classes kept) or fresh. */
+static sr_status make_model(const sr_train_params *p, const sr_dataset *train,
+                            size_t k, sr_model **out, sr_error *err)
+{
+    const sr_model *warm = p->warm_start;
+    if (warm) {
+        if (warm->kind != p->model || warm->n_raw != train->n || warm->k != k ||
+            (p->model == SR_MODEL_NN && warm->d != p->hidden))
+            return sr_fail(err, SR_ERR_MISMATCH,
+                           "the warm-start model (%s, %zu features, %zu outputs, "
+                           "%zu hidden) does not match this training (%s, %zu "
+                           "features, %zu outputs, %zu hidden)",
+                           sr_model_kind_name(warm->kind), warm->n_raw, warm->k,
+                           warm->d, sr_model_kind_name(p->model), train->n, k,
+                           p->model == SR_MODEL_NN ? p->hidden : 0);
+    }
+    unsigned poly = warm ? warm->poly : p->poly;
+    sr_model_spec spec = {p->model, train->n * poly, k,
+                          p->model == SR_MODEL_NN ? p->hidden : 0,
+                          warm ? warm->bias : p->bias};
+    sr_model *m = NULL;
+    sr_status st = sr_model_create(&spec, &m, err);
     if (st != SR_OK)
         return st;
-    if (!test)
-        return SR_OK;
+    m->n_raw = train->n;
+    m->poly = poly;
+    if (warm) {
+        memcpy(m->params, warm->params, m->nparams * sizeof *m->params);
+        if (warm->mean) {
+            m->mean = sr_alloc_array(m->n, sizeof *m->mean);
+            m->inv_std = sr_alloc_array(m->n, sizeof *m->inv_std);
+            if (!m->mean || !m->inv_std) {
+                st = sr_fail(err, SR_ERR_NOMEM, "out of memory");
+                goto fail;
+            }
+            memcpy(m->mean, warm->mean, m->n * sizeof *m->mean);
+            memcpy(m->inv_std, warm->inv_std, m->n * sizeof *m->inv_std);
+        }
+        if (warm->class_names) {
+            sr_dataset names = {0};
+            names.k = sr_model_class_count(warm);
+            names.class_names = warm->class_names;
+            st = copy_class_names(m, &names, err);
+        }
+    } else {
+        if (p->standardize)
+            st = sr_feature_map_fit(m, train, err);
+        if (st == SR_OK)
+            st = copy_class_names(m, train, err);
+        sr_init init = p->init;
+        if (init == SR_INIT_DEFAULT)
+            init = p->model == SR_MODEL_NN ? SR_INIT_NUMPY : SR_INIT_ZEROS;
+        if (init == SR_INIT_NUMPY)
+            init_numpy(m, p->seed);
+    }
+    if (st != SR_OK)
+        goto fail;
+    *out = m;
+    return SR_OK;
+fail:
+    sr_model_free(m);
+    return st;
+}
+
+/* The training and validation rows: the last fraction f held out, or a
+ * seeded random fraction with shuffling. Both lists end sorted. */
+static sr_status split_rows(const sr_train_params *p, size_t m, size_t **train,
+                            size_t *m_train, size_t **val, size_t *m_val,
+                            sr_error *err)
+{
+    size_t nv = (size_t)((double)m * p->val_split);
+    if (nv == 0 || nv >= m)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "val-split %g of %zu examples leaves no %s examples",
+                       p->val_split, m, nv == 0 ? "validation" : "training");
+    size_t *order = sr_alloc_array(m, sizeof *order);
+    if (!order)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory splitting the data");
+    if (p->shuffle) {
+        sr_rng rng;
+        sr_rng_seed(&rng, p->seed);
+        sr_rng_permutation(&rng, order, m);
+        /* Sorted lists keep the data's order within each part. */
+        unsigned char *is_val = sr_alloc_zeroed(m, 1);
+        if (!is_val) {
+            sr_dealloc(order);
+            return sr_fail(err, SR_ERR_NOMEM, "out of memory splitting the data");
+        }
+        for (size_t i = m - nv; i < m; i++)
+            is_val[order[i]] = 1;
+        size_t a = 0, b = m - nv;
+        for (size_t r = 0; r < m; r++)
+            order[is_val[r] ? b++ : a++] = r;
+        sr_dealloc(is_val);
+    } else {
+        for (size_t r = 0; r < m; r++)
+            order[r] = r;
+    }
+    *train = order;
+    *m_train = m - nv;
+    *val = order + (m - nv);
+    *m_val = nv;
+    return SR_OK;
+}
+
+typedef struct run {
+    const sr_train_params *p;
+    sr_model *model;
+    sr_engine e;
+    const sr_dataset *train, *val, *test; /* the model's features */
+    sr_epoch_callback callback;
+    void *user;
+    float *best;        /* early stopping: the best parameters so far */
+    double best_loss;
+    size_t since_best;
+    int stop;
+} run;
+
+/* Mean loss and error of one set; regression reports the RMSE, which is
+ * sqrt(2 loss / targets) for the loss 1/2 sum (z - t)^2. */
+static void evaluate(run *R, const sr_dataset *ds, double *loss, double *error)
+{
+    sr_engine_evaluate(&R->e, ds, loss, error);
+    if (R->model->kind == SR_MODEL_LINEAR)
+        *error = sqrt(2.0 * *loss / (double)R->model->k);
+}
+
+/* After every epoch: evaluation, the callback, early stopping. */
+static void end_epoch(run *R, size_t epoch, double seconds)
+{
+    sr_epoch_stats s = {epoch, NAN, NAN, NAN, NAN, seconds, NAN, NAN};
+    if (R->p->evaluate || R->val) {
+        evaluate(R, R->train, &s.train_loss, &s.train_err);
+        if (R->test)
+            evaluate(R, R->test, &s.test_loss, &s.test_err);
+        if (R->val)
+            evaluate(R, R->val, &s.val_loss, &s.val_err);
+    }
+    if (R->callback && R->callback(&s, R->user))
+        R->stop = 1;
+    if (R->best) {
+        if (s.val_loss < R->best_loss) {
+            R->best_loss = s.val_loss;
+            R->since_best = 0;
+            memcpy(R->best, R->model->params, R->model->nparams * sizeof(float));
+        } else if (++R->since_best >= R->p->early_stop) {
+            R->stop = 1;
+        }
+    }
+}
+
+static sr_status train_sgd(run *R, sr_error *err)
+{
+    const sr_train_params *p = R->p;
+    size_t m = R->train->m;
+    size_t batch = p->batch < m ? p->batch : m;
+    size_t *order = NULL;
+    sr_rng rng;
+    sr_rng_seed(&rng, p->seed);
+    if (p->shuffle && !(order = sr_alloc_array(m, sizeof *order)))
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for the shuffled order");
+    sr_step step = {p->lr, p->l2, p->momentum};
+    sr_status st = SR_OK;
+    for (size_t epoch = 0; epoch < p->epochs && !R->stop; epoch++) {
+        double t0 = now_seconds(), loss;
+        if (order)
+            sr_rng_permutation(&rng, order, m);
+        st = sr_engine_sgd_epoch(&R->e, R->model, R->train, order, batch, &step,
+                                 epoch, &loss, err);
+        if (st != SR_OK)
+            break;
+        end_epoch(R, epoch, now_seconds() - t0);
+    }
+    sr_dealloc(order);
+    return st;
+}
+
+/* The objective and its gradient at the model's parameters: the mean loss
+ * plus l2/2 ||W||^2 over the weights (not the biases). */
+static double objective(run *R, float *grad)
+{
+    sr_model *model = R->model;
+    double m = (double)R->train->m;
+    double f = sr_engine_full_gradient(&R->e, R->train, grad) / m;
+    for (size_t i = 0; i < model->nparams; i++)
+        grad[i] = (float)((double)grad[i] / m);
+    for (size_t b = 0; b < model->nblocks; b++) {
+        const sr_param_block *blk = &model->blocks[b];
+        if (!blk->decayed || R->p->l2 == 0.0)
+            continue;
+        const float *w = model->params + blk->offset;
+        float *g = grad + blk->offset;
+        for (size_t i = 0; i < blk->rows * blk->cols; i++) {
+            f += 0.5 * R->p->l2 * (double)w[i] * (double)w[i];
+            g[i] += (float)(R->p->l2 * (double)w[i]);
+        }
+    }
+    return f;
+}
+
+static sr_status train_gd(run *R, sr_error *err)
+{
+    sr_model *model = R->model;
+    float *grad = sr_alloc_array(model->nparams, sizeof *grad);
+    if (!grad)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for the gradient");
+    sr_status st = SR_OK;
+    float lr = (float)R->p->lr;
+    for (size_t epoch = 0; epoch < R->p->epochs && !R->stop; epoch++) {
+        double t0 = now_seconds();
+        double f = objective(R, grad);
+        if (!isfinite(f)) {
+            st = sr_fail(err, SR_ERR_DIVERGED,
+                         "gradient descent diverged at step %zu: the objective "
+                         "is %g; try a smaller learning rate than %g",
+                         epoch, f, R->p->lr);
+            break;
+        }
+        for (size_t i = 0; i < model->nparams; i++)
+            model->params[i] -= lr * grad[i];
+        end_epoch(R, epoch, now_seconds() - t0);
+    }
+    sr_dealloc(grad);
+    return st;
+}
+
+static double lbfgs_objective(void *ctx, const float *x, float *grad, size_t n)
+{
+    run *R = ctx;
+    if (x != R->model->params)
+        memcpy(R->model->params, x, n * sizeof *x);
+    return objective(R, grad);
+}
+
+typedef struct lbfgs_progress {
+    run *R;
+    float *x;
+    double t0;
+} lbfgs_progress;
+
+static int lbfgs_iteration(void *user, size_t iteration, double fx, double gnorm)
+{
+    (void)fx;
+    (void)gnorm;
+    lbfgs_progress *lp = user;
+    run *R = lp->R;
+    /* Evaluate at the accepted point, not the line search's last trial. */
+    memcpy(R->model->params, lp->x, R->model->nparams * sizeof(float));
+    end_epoch(R, iteration - 1, now_seconds() - lp->t0);
+    lp->t0 = now_seconds();
+    return R->stop;
+}
+
+static sr_status train_lbfgs(run *R, sr_error *err)
+{
+    sr_model *model = R->model;
+    float *x = sr_alloc_array(model->nparams, sizeof *x);
+    if (!x)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for L-BFGS");
+    memcpy(x, model->params, model->nparams * sizeof *x);
+    lbfgs_progress lp = {R, x, now_seconds()};
+    sr_lbfgs_result res;
+    sr_status st = sr_lbfgs_minimize(x, model->nparams, lbfgs_objective, R,
+                                     R->p->max_iter, lbfgs_iteration, &lp,
+                                     &res, err);
+    if (st == SR_OK)
+        memcpy(model->params, x, model->nparams * sizeof *x);
+    sr_dealloc(x);
+    return st;
+}
+
+/* Linear regression solved exactly: least squares by SVD, ridge with l2.
+ * The objective's mean form (1/2 mean + l2/2 ||W||^2) is the sum form with
+ * l2' = m l2. */
+static sr_status train_exact(run *R, sr_error *err)
+{
+    sr_model *model = R->model;
+    const sr_dataset *ds = R->train;
+    size_t m = ds->m, n = ds->n;
+    double t0 = now_seconds();
+    float *X = sr_alloc_array(m, n * sizeof(float));
+    if (!X)
+        return sr_fail(err, SR_ERR_NOMEM,
+                       "out of memory for the %zu x %zu design matrix", m, n);
+    sr_status st = sr_dataset_copy_features(ds, 0, m, X, err);
+    const sr_param_block *b = sr_model_block(model, "b");
+    if (st == SR_OK)
+        st = sr_lstsq_solve(X, m, n, ds->targets, model->k,
+                            R->p->l2 * (double)m, model->params,
+                            b ? model->params + b->offset : NULL, err);
+    sr_dealloc(X);
+    if (st == SR_OK)
+        end_epoch(R, 0, now_seconds() - t0);
+    return st;
+}
+
+static sr_status check_test(const sr_dataset *train, const sr_dataset *test,
+                            const sr_train_params *p, size_t k, sr_error *err)
+{
     if (test->n != train->n)
         return sr_fail(err, SR_ERR_MISMATCH,
                        "the test set has %zu features but the training set "
                        "has %zu", test->n, train->n);
-    return sr_check_labels(test, k, "test", err);
+    if (p->model == SR_MODEL_LINEAR) {
+        if (!test->targets || test->t != k)
+            return sr_fail(err, SR_ERR_MISMATCH,
+                           "the test set has %zu targets but the training set "
+                           "has %zu", test->targets ? test->t : 0, k);
+        return SR_OK;
+    }
+    return sr_check_labels(test, p->model == SR_MODEL_LOGISTIC ? 2 : k, "test",
+                           err);
 }
 
 sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
@@ -100,55 +478,92 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     sr_status st = sr_train_params_check(params, err);
     if (st != SR_OK)
         return st;
-    size_t k = params->classes ? params->classes : train->k;
-    st = check_data(train, test, k, err);
-    if (st != SR_OK)
+    if (train->m == 0)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "the training set is empty");
+    size_t k = 0;
+    if ((st = model_outputs(params, train, &k, err)) != SR_OK)
+        return st;
+    if (params->model != SR_MODEL_LINEAR &&
+        (st = sr_check_labels(train, params->model == SR_MODEL_LOGISTIC ? 2 : k,
+                              "training", err)) != SR_OK)
+        return st;
+    if (test && (st = check_test(train, test, params, k, err)) != SR_OK)
         return st;
 
-    sr_model *model = NULL;
-    sr_engine e;
-    memset(&e, 0, sizeof e);
-    size_t d = params->model == SR_MODEL_NN ? params->hidden : 0;
-    sr_model_spec spec = {params->model, train->n, k, d, 0};
-    st = sr_model_create(&spec, &model, err);
-    if (st != SR_OK)
-        goto fail;
-    sr_init init = params->init;
-    if (init == SR_INIT_DEFAULT)
-        init = params->model == SR_MODEL_NN ? SR_INIT_NUMPY : SR_INIT_ZEROS;
-    if (init == SR_INIT_NUMPY)
-        init_numpy(model, params->seed);
+    run R;
+    memset(&R, 0, sizeof R);
+    R.p = params;
+    R.callback = callback;
+    R.user = user;
+    sr_dataset *fit_raw = NULL, *val_raw = NULL;
+    sr_dataset *fit_mapped = NULL, *val_mapped = NULL, *test_mapped = NULL;
+    size_t *rows = NULL;
+    const sr_dataset *fit = train;
 
-    size_t batch = params->batch < train->m ? params->batch : train->m;
-    size_t eval_rows = train->m;
-    if (test && test->m > eval_rows)
-        eval_rows = test->m;
-    st = sr_engine_init(&e, model, batch, eval_rows,
-                        sr_thread_count(params->threads), 0, err);
-    if (st != SR_OK)
-        goto fail;
-    sr_step step = {params->lr, 0.0, 0.0};
-
-    for (size_t epoch = 0; epoch < params->epochs; epoch++) {
-        double t0 = now_seconds(), loss_sum;
-        st = sr_engine_sgd_epoch(&e, model, train, NULL, batch, &step, epoch,
-                                 &loss_sum, err);
+    if (params->val_split > 0.0) {
+        size_t *val_rows = NULL, m_fit = 0, m_val = 0;
+        st = split_rows(params, train->m, &rows, &m_fit, &val_rows, &m_val, err);
+        if (st == SR_OK)
+            st = sr_dataset_subset(train, rows, m_fit, &fit_raw, err);
+        if (st == SR_OK)
+            st = sr_dataset_subset(train, val_rows, m_val, &val_raw, err);
         if (st != SR_OK)
-            goto fail;
-        sr_epoch_stats stats = {epoch, NAN, NAN, NAN, NAN, now_seconds() - t0};
-        if (params->evaluate) {
-            sr_engine_evaluate(&e, train, &stats.train_loss, &stats.train_err);
-            if (test)
-                sr_engine_evaluate(&e, test, &stats.test_loss, &stats.test_err);
-        }
-        if (callback && callback(&stats, user))
-            break;
+            goto done;
+        fit = fit_raw;
     }
-    sr_engine_release(&e);
-    *out = model;
+    if ((st = make_model(params, fit, k, &R.model, err)) != SR_OK)
+        goto done;
+    if ((st = sr_feature_map_apply(R.model, fit, &fit_mapped, err)) != SR_OK ||
+        (val_raw && (st = sr_feature_map_apply(R.model, val_raw, &val_mapped,
+                                               err)) != SR_OK) ||
+        (test && (st = sr_feature_map_apply(R.model, test, &test_mapped,
+                                            err)) != SR_OK))
+        goto done;
+    R.train = fit_mapped ? fit_mapped : fit;
+    R.val = val_mapped ? val_mapped : val_raw;
+    R.test = test ? (test_mapped ? test_mapped : test) : NULL;
+
+    size_t batch = params->batch < R.train->m ? params->batch : R.train->m;
+    if (params->optimizer != SR_OPTIMIZER_SGD)
+        batch = SR_EVAL_CHUNK;
+    size_t eval_rows = R.train->m;
+    if (R.test && R.test->m > eval_rows)
+        eval_rows = R.test->m;
+    st = sr_engine_init(&R.e, R.model, batch, eval_rows,
+                        sr_thread_count(params->threads),
+                        params->momentum > 0.0, err);
+    if (st != SR_OK)
+        goto done;
+    if (params->early_stop) {
+        R.best = sr_alloc_array(R.model->nparams, sizeof *R.best);
+        if (!R.best) {
+            st = sr_fail(err, SR_ERR_NOMEM, "out of memory for early stopping");
+            goto done;
+        }
+        memcpy(R.best, R.model->params, R.model->nparams * sizeof *R.best);
+        R.best_loss = INFINITY;
+    }
+    switch (params->optimizer) {
+    case SR_OPTIMIZER_SGD: st = train_sgd(&R, err); break;
+    case SR_OPTIMIZER_GD: st = train_gd(&R, err); break;
+    case SR_OPTIMIZER_LBFGS: st = train_lbfgs(&R, err); break;
+    case SR_OPTIMIZER_EXACT: st = train_exact(&R, err); break;
+    }
+    if (st == SR_OK && R.best && R.best_loss < INFINITY)
+        memcpy(R.model->params, R.best, R.model->nparams * sizeof *R.best);
+done:
+    sr_engine_release(&R.e);
+    sr_dealloc(R.best);
+    sr_dealloc(rows);
+    sr_dataset_free(fit_raw);
+    sr_dataset_free(val_raw);
+    sr_dataset_free(fit_mapped);
+    sr_dataset_free(val_mapped);
+    sr_dataset_free(test_mapped);
+    if (st != SR_OK) {
+        sr_model_free(R.model);
+        return st;
+    }
+    *out = R.model;
     return SR_OK;
-fail:
-    sr_engine_release(&e);
-    sr_model_free(model);
-    return st;
 }

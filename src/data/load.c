@@ -1,0 +1,235 @@
+/* Loading any supported file: format detection, .npy pairs, and the
+ * accessors and row subsets the rest of the library uses. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../io/npy.h"
+#include "idx.h"
+#include "tabular.h"
+
+const char *sr_format_name(sr_format format)
+{
+    switch (format) {
+    case SR_FORMAT_AUTO: return "auto";
+    case SR_FORMAT_CSV: return "csv";
+    case SR_FORMAT_LIBSVM: return "libsvm";
+    case SR_FORMAT_NPY: return "npy";
+    case SR_FORMAT_IDX: return "idx";
+    }
+    return "unknown";
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t ls = strlen(s), lx = strlen(suffix);
+    return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
+}
+
+/* A text line that looks like "label idx:val ...". */
+static int looks_like_libsvm(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (p[i] == '#' || p[i] == '\n' || p[i] == '\r')) {
+        while (i < len && p[i] != '\n')
+            i++;
+        i++;
+    }
+    size_t end = i;
+    while (end < len && p[end] != '\n')
+        end++;
+    int colons = 0, commas = 0;
+    for (size_t j = i; j < end; j++) {
+        colons += p[j] == ':';
+        commas += p[j] == ',';
+    }
+    return colons > 0 && commas == 0;
+}
+
+sr_format sr_format_detect(const char *path, sr_error *err)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (sr_read_file(path, &buf, &len, err) != SR_OK)
+        return SR_FORMAT_AUTO;
+    sr_format f = SR_FORMAT_AUTO;
+    if (len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0)
+        f = SR_FORMAT_NPY;
+    else if (len >= 4 && buf[0] == 0 && buf[1] == 0 && buf[2] == 8 &&
+             (buf[3] == 1 || buf[3] == 3))
+        f = SR_FORMAT_IDX;
+    else if (ends_with(path, ".csv") || ends_with(path, ".csv.gz"))
+        f = SR_FORMAT_CSV;
+    else if (looks_like_libsvm(buf, len < 65536 ? len : 65536))
+        f = SR_FORMAT_LIBSVM;
+    else
+        f = SR_FORMAT_CSV;
+    sr_dealloc(buf);
+    return f;
+}
+
+sr_status sr_dataset_load(const char *path, const char *labels_path,
+                          sr_format format, const sr_tabular_options *opt,
+                          sr_dataset **out, sr_error *err)
+{
+    if (!path || !out)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "sr_dataset_load: NULL argument");
+    if (format == SR_FORMAT_AUTO) {
+        format = sr_format_detect(path, err);
+        if (format == SR_FORMAT_AUTO)
+            return err ? err->code : SR_ERR_IO;
+    }
+    sr_tabular_options defaults = sr_tabular_options_default();
+    if (!opt)
+        opt = &defaults;
+    switch (format) {
+    case SR_FORMAT_CSV:
+        return sr_dataset_load_csv(path, opt, out, err);
+    case SR_FORMAT_LIBSVM:
+        return sr_dataset_load_libsvm(path, opt, out, err);
+    case SR_FORMAT_NPY:
+        if (!labels_path)
+            return sr_fail(err, SR_ERR_INVALID_ARG,
+                           "%s: a .npy file holds only features; name the "
+                           "labels with --labels FILE", path);
+        return sr_dataset_load_npy(path, labels_path, opt->task, out, err);
+    case SR_FORMAT_IDX:
+        if (!labels_path)
+            return sr_fail(err, SR_ERR_INVALID_ARG,
+                           "%s: IDX images need their label file (--labels FILE)",
+                           path);
+        return sr_dataset_load_idx(path, labels_path, out, err);
+    default:
+        return sr_fail(err, SR_ERR_INVALID_ARG, "%s: unknown format %d", path,
+                       (int)format);
+    }
+}
+
+/* Integer labels become classes through the same mapping as CSV's, so the
+ * order of classes follows one documented rule everywhere. */
+static sr_status npy_classes(const sr_npy_array *arr, const char *path,
+                             sr_dataset *ds, sr_error *err)
+{
+    int64_t *raw = sr_alloc_array(arr->count, sizeof *raw);
+    int32_t *y = sr_alloc_array(arr->count, sizeof *y);
+    sr_labels L;
+    int labels_ready = 0;
+    sr_status st = SR_OK;
+    if (!raw || !y) {
+        st = sr_fail(err, SR_ERR_NOMEM, "%s: out of memory for labels", path);
+        goto done;
+    }
+    if ((st = sr_npy_to_i64(arr, path, raw, err)) != SR_OK)
+        goto done;
+    if ((st = sr_labels_init(&L, path, NULL, 0, err)) != SR_OK)
+        goto done;
+    labels_ready = 1;
+    for (size_t i = 0; i < arr->count; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "%" PRId64, raw[i]);
+        if ((st = sr_labels_add(&L, text, i + 1, &y[i], err)) != SR_OK)
+            goto done;
+    }
+    st = sr_labels_finish(&L, y, arr->count, &ds->class_names, &ds->k, err);
+    if (st == SR_OK) {
+        ds->y = y;
+        y = NULL;
+    }
+done:
+    if (labels_ready)
+        sr_labels_free(&L);
+    sr_dealloc(raw);
+    sr_dealloc(y);
+    return st;
+}
+
+sr_status sr_dataset_load_npy(const char *x_path, const char *y_path,
+                              sr_task task, sr_dataset **out, sr_error *err)
+{
+    if (!x_path || !y_path || !out)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_dataset_load_npy: NULL argument");
+    sr_npy_array X, Y;
+    memset(&X, 0, sizeof X);
+    memset(&Y, 0, sizeof Y);
+    sr_dataset *ds = NULL;
+    sr_status st = sr_npy_read(x_path, &X, err);
+    if (st != SR_OK)
+        goto fail;
+    if ((st = sr_npy_read(y_path, &Y, err)) != SR_OK)
+        goto fail;
+    if (X.ndim != 2 || X.shape[0] == 0 || X.shape[1] == 0) {
+        st = sr_fail(err, SR_ERR_FORMAT,
+                     "%s: features must be a non-empty 2-D array (examples, "
+                     "features)", x_path);
+        goto fail;
+    }
+    if (Y.shape[0] != X.shape[0]) {
+        st = sr_fail(err, SR_ERR_MISMATCH,
+                     "%s holds %zu examples but %s holds %zu labels", x_path,
+                     X.shape[0], y_path, Y.shape[0]);
+        goto fail;
+    }
+    if (!(ds = sr_dataset_new(err))) {
+        st = SR_ERR_NOMEM;
+        goto fail;
+    }
+    ds->m = X.shape[0];
+    ds->n = X.shape[1];
+    ds->layout = SR_FEATURES_F32;
+    if (!(ds->x_f32 = sr_alloc_array(X.count, sizeof(float)))) {
+        st = sr_fail(err, SR_ERR_NOMEM, "%s: out of memory", x_path);
+        goto fail;
+    }
+    if ((st = sr_npy_to_f32(&X, x_path, ds->x_f32, err)) != SR_OK)
+        goto fail;
+    for (size_t i = 0; i < X.count; i++)
+        if (!(ds->x_f32[i] - ds->x_f32[i] == 0.0f)) {
+            st = sr_fail(err, SR_ERR_FORMAT,
+                         "%s: element %zu (row %zu, column %zu) is not finite",
+                         x_path, i, i / ds->n, i % ds->n);
+            goto fail;
+        }
+    if (task == SR_TASK_REGRESSION) {
+        ds->t = Y.ndim == 2 ? Y.shape[1] : 1;
+        if (!(ds->targets = sr_alloc_array(Y.count, sizeof(float)))) {
+            st = sr_fail(err, SR_ERR_NOMEM, "%s: out of memory", y_path);
+            goto fail;
+        }
+        if ((st = sr_npy_to_f32(&Y, y_path, ds->targets, err)) != SR_OK)
+            goto fail;
+    } else {
+        if (Y.ndim != 1 && Y.shape[1] != 1) {
+            st = sr_fail(err, SR_ERR_FORMAT,
+                         "%s: class labels must be a 1-D array, not (%zu, %zu)",
+                         y_path, Y.shape[0], Y.shape[1]);
+            goto fail;
+        }
+        if ((st = npy_classes(&Y, y_path, ds, err)) != SR_OK)
+            goto fail;
+    }
+    sr_npy_array_free(&X);
+    sr_npy_array_free(&Y);
+    *out = ds;
+    return SR_OK;
+fail:
+    sr_npy_array_free(&X);
+    sr_npy_array_free(&Y);
+    sr_dataset_free(ds);
+    return st;
+}
+
+size_t sr_dataset_targets(const sr_dataset *ds) { return ds ? ds->t : 0; }
+
+const char *sr_dataset_class_name(const sr_dataset *ds, size_t c)
+{
+    if (!ds || !ds->class_names || c >= ds->k)
+        return NULL;
+    return ds->class_names[c];
+}
+
+int sr_dataset_is_sparse(const sr_dataset *ds)
+{
+    return ds && (ds->layout == SR_FEATURES_CSR ||
+                  ds->layout == SR_FEATURES_U8_SPARSE);
+}
