@@ -257,6 +257,13 @@ sr_status sr_dataset_load(const char *path, const char *labels_path,
 sr_format sr_format_detect(const char *path, sr_error *err);
 const char *sr_format_name(sr_format format);
 
+/* A data set copied from row-major arrays: X (m, n), and either class
+ * labels y (m) in [0, k) with k = 1 + the largest, or regression targets
+ * (m, t). Pass NULL for the one not used. */
+sr_status sr_dataset_from_arrays(const float *X, size_t m, size_t n,
+                                 const int32_t *y, const float *targets,
+                                 size_t t, sr_dataset **out, sr_error *err);
+
 /* Regression targets per example (0 for classification data). */
 size_t sr_dataset_targets(const sr_dataset *ds);
 /* The name of class c as the file wrote it ("cat", "-1"), or NULL when the

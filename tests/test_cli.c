@@ -126,6 +126,30 @@ static void test_help(void **state)
     assert_non_null(strstr(out, "train"));
 }
 
+/* examples/polyfit shows CSC413's picture: training error falls with the
+ * degree; validation error is best in the middle and worst at degree 9. */
+static void test_polyfit_example(void **state)
+{
+    (void)state;
+    FILE *p = popen("build/examples/polyfit", "r");
+    assert_non_null(p);
+    char line[256];
+    unsigned degree[4];
+    double train[4], val[4];
+    int rows = 0;
+    while (fgets(line, sizeof line, p) && rows < 4)
+        if (sscanf(line, "| %u | %lf | %lf |", &degree[rows], &train[rows],
+                   &val[rows]) == 3)
+            rows++;
+    assert_int_equal(pclose(p), 0);
+    assert_int_equal(rows, 4);
+    for (int i = 1; i < 4; i++)
+        assert_true(train[i] < train[i - 1]);
+    assert_true(val[2] < val[0] && val[2] < val[1]);
+    assert_true(val[3] > val[2] * 3);
+    assert_true(train[3] < 0.15);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -133,6 +157,7 @@ int main(void)
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_bad_data_file),
         cmocka_unit_test(test_help),
+        cmocka_unit_test(test_polyfit_example),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL) ? 1 : 0;
 }

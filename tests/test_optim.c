@@ -325,9 +325,11 @@ typedef struct progress_log {
     double last_fx;
 } progress_log;
 
-static int log_progress(void *user, size_t iteration, double fx, double gnorm)
+static int log_progress(void *user, size_t iteration, const float *x,
+                        double fx, double gnorm)
 {
     progress_log *log = user;
+    (void)x;
     (void)gnorm;
     log->calls++;
     assert_int_equal(iteration, log->calls);

@@ -233,3 +233,55 @@ int sr_dataset_is_sparse(const sr_dataset *ds)
     return ds && (ds->layout == SR_FEATURES_CSR ||
                   ds->layout == SR_FEATURES_U8_SPARSE);
 }
+
+sr_status sr_dataset_from_arrays(const float *X, size_t m, size_t n,
+                                 const int32_t *y, const float *targets,
+                                 size_t t, sr_dataset **out, sr_error *err)
+{
+    size_t mn, mt;
+    if (!X || !out || (!y && !targets))
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_dataset_from_arrays: NULL features or no labels");
+    if (m == 0 || n == 0 || (targets && t == 0))
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_dataset_from_arrays: sizes must be positive (m %zu, "
+                       "n %zu, t %zu)", m, n, t);
+    if (sr_mul_overflows(m, n, &mn) || sr_mul_overflows(m, t, &mt))
+        return sr_fail(err, SR_ERR_TOO_BIG, "sr_dataset_from_arrays: sizes overflow");
+    for (size_t i = 0; i < mn; i++)
+        if (!(X[i] - X[i] == 0.0f))
+            return sr_fail(err, SR_ERR_INVALID_ARG,
+                           "X[%zu][%zu] is not finite", i / n, i % n);
+    int32_t k = 0;
+    for (size_t i = 0; y && i < m; i++) {
+        if (y[i] < 0)
+            return sr_fail(err, SR_ERR_INVALID_ARG, "y[%zu] = %d is negative",
+                           i, (int)y[i]);
+        k = y[i] + 1 > k ? y[i] + 1 : k;
+    }
+    sr_dataset *ds = sr_dataset_new(err);
+    if (!ds)
+        return SR_ERR_NOMEM;
+    ds->m = m;
+    ds->n = n;
+    ds->layout = SR_FEATURES_F32;
+    ds->x_f32 = sr_alloc_array(mn, sizeof(float));
+    if (y) {
+        ds->y = sr_alloc_array(m, sizeof *ds->y);
+        ds->k = (size_t)k;
+    } else {
+        ds->targets = sr_alloc_array(mt, sizeof(float));
+        ds->t = t;
+    }
+    if (!ds->x_f32 || (y && !ds->y) || (!y && !ds->targets)) {
+        sr_dataset_free(ds);
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory copying %zu examples", m);
+    }
+    memcpy(ds->x_f32, X, mn * sizeof(float));
+    if (y)
+        memcpy(ds->y, y, m * sizeof *y);
+    else
+        memcpy(ds->targets, targets, mt * sizeof(float));
+    *out = ds;
+    return SR_OK;
+}

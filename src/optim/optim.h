@@ -14,10 +14,11 @@
 typedef double (*sr_objective_fn)(void *ctx, const float *x, float *grad,
                                   size_t n);
 
-/* Called after each iteration (iteration counts from 1) with the objective
- * and the gradient's Euclidean norm there; return non-zero to stop. */
-typedef int (*sr_iteration_fn)(void *user, size_t iteration, double fx,
-                               double gnorm);
+/* Called after each iteration (iteration counts from 1) with the accepted
+ * point x, the objective and the gradient's Euclidean norm there; return
+ * non-zero to stop. */
+typedef int (*sr_iteration_fn)(void *user, size_t iteration,
+                               const float *x, double fx, double gnorm);
 
 typedef struct sr_lbfgs_result {
     size_t iterations; /* completed iterations (accepted line searches) */

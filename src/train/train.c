@@ -391,18 +391,18 @@ static double lbfgs_objective(void *ctx, const float *x, float *grad, size_t n)
 
 typedef struct lbfgs_progress {
     run *R;
-    float *x;
     double t0;
 } lbfgs_progress;
 
-static int lbfgs_iteration(void *user, size_t iteration, double fx, double gnorm)
+static int lbfgs_iteration(void *user, size_t iteration, const float *x,
+                           double fx, double gnorm)
 {
     (void)fx;
     (void)gnorm;
     lbfgs_progress *lp = user;
     run *R = lp->R;
     /* Evaluate at the accepted point, not the line search's last trial. */
-    memcpy(R->model->params, lp->x, R->model->nparams * sizeof(float));
+    memcpy(R->model->params, x, R->model->nparams * sizeof(float));
     end_epoch(R, iteration - 1, now_seconds() - lp->t0);
     lp->t0 = now_seconds();
     return R->stop;
@@ -415,7 +415,7 @@ static sr_status train_lbfgs(run *R, sr_error *err)
     if (!x)
         return sr_fail(err, SR_ERR_NOMEM, "out of memory for L-BFGS");
     memcpy(x, model->params, model->nparams * sizeof *x);
-    lbfgs_progress lp = {R, x, now_seconds()};
+    lbfgs_progress lp = {R, now_seconds()};
     sr_lbfgs_result res;
     sr_status st = sr_lbfgs_minimize(x, model->nparams, lbfgs_objective, R,
                                      R->p->max_iter, lbfgs_iteration, &lp,
