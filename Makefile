@@ -40,7 +40,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test run bench sanitize install clean check-deps
+.PHONY: all test run bench sanitize install clean check-deps examples fuzz fuzz-run fuzz-regress
 all: check-deps $(BUILD)/libsoftreg.a $(BUILD)/libsoftreg.so $(BUILD)/softreg
 
 # Say clearly which Debian package is missing, instead of a compiler error.
@@ -72,13 +72,34 @@ $(BUILD)/libsoftreg.so: $(LIB_OBJ)
 $(BUILD)/softreg: $(CLI_OBJ) $(BUILD)/libsoftreg.a
 	$(CC) -o $@ $^ $(LDLIBS)
 
+# ---- Allocation faults: a second library whose N-th sr_alloc fails, for
+# tests/test_oom.c (explicit rule, ahead of the pattern rule for tests).
+FAULT_DIR := $(BUILD)/fault
+FAULT_OBJ := $(LIB_SRC:%.c=$(FAULT_DIR)/%.o)
+
+$(FAULT_DIR)/%.o: %.c $(FLAGS_FILE)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DSR_FAULT_INJECTION -MMD -MP -c $< -o $@
+
+$(FAULT_DIR)/src/kernels/x86/avx2.o: CFLAGS += -mavx2 -mfma
+$(FAULT_DIR)/src/kernels/x86/avx512.o: CFLAGS += -mavx512f -mfma
+
+$(FAULT_DIR)/libsoftreg.a: $(FAULT_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/test_oom: tests/test_oom.c $(FAULT_DIR)/libsoftreg.a tests/testutil.h
+	@echo "#include <cmocka.h>" | $(CC) -E -x c - >/dev/null 2>&1 || \
+	  { echo "missing cmocka.h: apt-get install libcmocka-dev" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DSR_FAULT_INJECTION -Isrc -o $@ $< $(FAULT_DIR)/libsoftreg.a -lcmocka $(LDLIBS)
+
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libsoftreg.a tests/testutil.h
 	@echo "#include <cmocka.h>" | $(CC) -E -x c - >/dev/null 2>&1 || \
 	  { echo "missing cmocka.h: apt-get install libcmocka-dev" >&2; exit 1; }
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libsoftreg.a -lcmocka $(LDLIBS)
 
-test: all $(TEST_BIN)
+test: all examples $(TEST_BIN)
 	@bash scripts/fetch-mnist
 	@BUILD=$(BUILD) bash tests/run.sh $(TEST_BIN)
 
@@ -94,6 +115,55 @@ install: all
 	install -m 644 include/softreg.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/libsoftreg.a $(BUILD)/libsoftreg.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/softreg $(DESTDIR)$(PREFIX)/bin/
+
+# ---- Fuzzing: one libFuzzer target per parser (tests/fuzz/fuzz_*.c), built
+# with clang against a copy of the library instrumented the same way.
+# `make fuzz` builds them, `make fuzz-run SECONDS=N` runs each for N seconds
+# on a copy of its seed corpus, `make fuzz-regress` runs each once over its
+# committed corpus and regressions (quick, for CI).
+FUZZ_CC      := clang
+FUZZ_DIR     := build/fuzz
+SECONDS      ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -g -O1 -std=c11 $(WARN) -ffp-contract=off -Iinclude \
+                -D_POSIX_C_SOURCE=200809L $(filter -DSR_HAVE_X86_KERNELS,$(CFLAGS))
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/%.o)
+FUZZ_LDLIBS  := $(filter-out -fopenmp -fsanitize=%,$(LDLIBS))
+
+fuzz: $(FUZZ_BIN)
+
+$(FUZZ_DIR)/%.o: %.c
+	@command -v $(FUZZ_CC) >/dev/null || \
+	  { echo "missing clang: apt-get install clang libclang-rt-14-dev" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/src/kernels/x86/avx2.o: FUZZ_CFLAGS += -mavx2 -mfma
+$(FUZZ_DIR)/src/kernels/x86/avx512.o: FUZZ_CFLAGS += -mavx512f -mfma
+
+$(FUZZ_DIR)/libsoftreg.a: $(FUZZ_LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libsoftreg.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
+	  $(FUZZ_DIR)/libsoftreg.a $(FUZZ_LDLIBS)
+
+fuzz-run: $(FUZZ_BIN)
+	@bash tests/fuzz/run.sh run $(SECONDS) $(FUZZ_BIN)
+
+fuzz-regress: $(FUZZ_BIN)
+	@bash tests/fuzz/run.sh regress 0 $(FUZZ_BIN)
+
+-include $(FAULT_OBJ:.o=.d) $(FUZZ_LIB_OBJ:.o=.d)
+
+examples: $(BUILD)/examples/polyfit
+
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libsoftreg.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -D_DEFAULT_SOURCE -o $@ $< $(BUILD)/libsoftreg.a $(LDLIBS)
 
 clean:
 	rm -rf build
