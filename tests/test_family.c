@@ -461,6 +461,68 @@ static void test_refusals(void **state)
     sr_dataset_free(wide);
 }
 
+/* LIBSVM data against LIBLINEAR (Debian liblinear-tools), the independent
+ * reference: heart_scale's first 200 examples to train, the last 70 to
+ * test. `liblinear-train -s 0 -c 1` (L2 logistic regression, no bias)
+ * minimises 1/2 ||w||^2 + C sum log(1 + exp(-y w.x)): our mean-loss
+ * objective with l2 = 1 / (C m) = 0.005. Its weights and its test accuracy
+ * (80%, 56/70) were printed by liblinear-train/-predict 2.3.0. */
+static void test_liblinear_heart_scale(void **state)
+{
+    (void)state;
+    const char *path = "/usr/share/doc/liblinear-tools/examples/heart_scale";
+    sr_tabular_options opt = sr_tabular_options_default();
+    sr_dataset *all = NULL, *train = NULL, *test = NULL;
+    sr_error err;
+    if (sr_dataset_load_libsvm(path, &opt, &all, &err)) {
+        print_error("%s (apt-get install liblinear-tools)\n", err.message);
+        fail();
+    }
+    assert_int_equal(sr_dataset_rows(all), 270);
+    size_t rows[270];
+    for (size_t i = 0; i < 270; i++)
+        rows[i] = i;
+    assert_sr_ok(sr_dataset_subset(all, rows, 200, &train, NULL));
+    assert_sr_ok(sr_dataset_subset(all, rows + 200, 70, &test, NULL));
+
+    static const double liblinear_w[13] = {
+        0.21157280104728005, 0.64891528541324917, 1.0604912564266544,
+        0.64299428922556789, -0.16682684112855739, -0.45267566420656213,
+        0.26198616047538259, -0.61598324668636206, 0.38415112409258367,
+        0.13232950140204347, 0.41444708042727024, 1.3843467495524069,
+        0.68301088756791672};
+    sr_train_params p = sr_train_params_default();
+    p.model = SR_MODEL_LOGISTIC;
+    p.optimizer = SR_OPTIMIZER_LBFGS;
+    p.l2 = 0.005;
+    p.max_iter = 500;
+    p.evaluate = 0;
+    sr_model *m = NULL;
+    assert_sr_ok(sr_train(train, NULL, &p, NULL, NULL, &m, NULL));
+    /* Classes sort numerically: -1 is class 0, +1 class 1 = LIBLINEAR's
+     * positive label, so the weights have the same orientation. */
+    assert_string_equal(sr_model_class_name(m, 1), "1");
+    const float *w = sr_model_param(m, 0, NULL, NULL, NULL);
+    for (int j = 0; j < 13; j++)
+        assert_close(w[j], liblinear_w[j], 5e-3);
+    double loss, e;
+    assert_sr_ok(sr_model_evaluate(m, test, &loss, &e, NULL));
+    assert_close(1 - e, 56.0 / 70, 1e-9);
+    sr_model_free(m);
+
+    /* Softmax regression over two classes splits w between two rows:
+     * theta_1 - theta_0 = w at the optimum, so its l2 is twice as large. */
+    p.model = SR_MODEL_SOFTMAX;
+    p.l2 = 0.01;
+    assert_sr_ok(sr_train(train, NULL, &p, NULL, NULL, &m, NULL));
+    assert_sr_ok(sr_model_evaluate(m, test, &loss, &e, NULL));
+    assert_true(1 - e >= 0.80 - 0.005);
+    sr_model_free(m);
+    sr_dataset_free(all);
+    sr_dataset_free(train);
+    sr_dataset_free(test);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_warm_start_continues),
         cmocka_unit_test(test_model_round_trip),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_liblinear_heart_scale),
     };
     return cmocka_run_group_tests_name("family", tests, NULL, NULL) ? 1 : 0;
 }

@@ -626,11 +626,9 @@ too_big:
                    path);
 }
 
-sr_status sr_model_save(const sr_model *model, const char *path,
-                        sr_error *err)
+sr_status sr_model_serialize(const sr_model *model, const char *path,
+                             uint8_t **data, size_t *nbytes, sr_error *err)
 {
-    if (!model || !path)
-        return sr_fail(err, SR_ERR_INVALID_ARG, "sr_model_save: NULL argument");
     size_t size = 0;
     sr_status st = file_size(model, path, &size, err);
     if (st != SR_OK)
@@ -672,7 +670,22 @@ sr_status sr_model_save(const sr_model *model, const char *path,
         put_f32s(&w, model->params + blk->offset, blk->rows * blk->cols);
     }
     put_u32(&w, crc_of(w.p, w.pos));
-    st = sr_write_file_atomic(path, w.p, w.pos, err);
-    sr_dealloc(w.p);
+    *data = w.p;
+    *nbytes = w.pos;
+    return SR_OK;
+}
+
+sr_status sr_model_save(const sr_model *model, const char *path,
+                        sr_error *err)
+{
+    if (!model || !path)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "sr_model_save: NULL argument");
+    uint8_t *data;
+    size_t len;
+    sr_status st = sr_model_serialize(model, path, &data, &len, err);
+    if (st != SR_OK)
+        return st;
+    st = sr_write_file_atomic(path, data, len, err);
+    sr_dealloc(data);
     return st;
 }

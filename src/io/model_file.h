@@ -20,6 +20,11 @@ sr_status sr_model_save(const sr_model *model, const char *path,
 /* Parses a whole model file held in memory. `name` (e.g. the path; NULL =
  * "(buffer)") appears in every message. Every size is checked against the
  * buffer before anything is allocated. On failure `*out` is untouched. */
+/* The file's bytes in a new buffer (sr_dealloc); `path` names the model in
+ * messages. */
+sr_status sr_model_serialize(const sr_model *model, const char *path,
+                             uint8_t **data, size_t *len, sr_error *err);
+
 sr_status sr_model_parse(const uint8_t *buf, size_t len, const char *name,
                          sr_model **out, sr_error *err);
 

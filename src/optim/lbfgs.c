@@ -161,9 +161,9 @@ sr_status sr_lbfgs_minimize(float *x, size_t n, sr_objective_fn f, void *ctx,
     lbfgs_parameter_init(&param);
     param.max_iterations = max_iter > (size_t)INT_MAX ? INT_MAX : (int)max_iter;
     /* More corrections than liblbfgs's 6 converge faster on softmax
-     * regression (minFunc, which the tutorial used, keeps 100); the history
+     * regression: minFunc, which the tutorial used, keeps 100; the history
      * is 2 m n doubles, kept under 256 MB for large models. */
-    size_t corrections = 20, cap = ((size_t)256 << 20) / (16 * (n ? n : 1));
+    size_t corrections = 100, cap = ((size_t)256 << 20) / (16 * (n ? n : 1));
     param.m = (int)(corrections < cap ? corrections : cap < 3 ? 3 : cap);
 
     /* liblbfgs's final fx may belong to a rejected trial point; the
