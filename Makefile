@@ -101,6 +101,7 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libsoftreg.a tests/testutil.h
 
 test: all examples $(TEST_BIN)
 	@bash scripts/fetch-mnist
+	@if [ -d /usr/share/datasets/fashion-mnist ]; then bash scripts/fetch-mnist --fashion; fi
 	@BUILD=$(BUILD) bash tests/run.sh $(TEST_BIN)
 
 run: all
