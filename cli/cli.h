@@ -23,4 +23,17 @@ void cli_error(const sr_error *err, const char *hint);
 int cmd_train(int argc, char **argv);
 void help_train(void);
 
+/* Using and inspecting model and data files (cli/eval.c, predict.c, info.c,
+ * gradcheck.c, export.c). */
+int cmd_eval(int argc, char **argv);
+void help_eval(void);
+int cmd_predict(int argc, char **argv);
+void help_predict(void);
+int cmd_info(int argc, char **argv);
+void help_info(void);
+int cmd_gradcheck(int argc, char **argv);
+void help_gradcheck(void);
+int cmd_export(int argc, char **argv);
+void help_export(void);
+
 #endif

@@ -4,21 +4,62 @@
 
 #include "cli.h"
 
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    void (*help)(void);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"train", cmd_train, help_train,
+     "train a model and print the loss and error after every epoch"},
+    {"eval", cmd_eval, help_eval,
+     "a model's loss, error rate and confusion matrix on a data file"},
+    {"predict", cmd_predict, help_predict,
+     "one CSV line per example: class, probabilities or scores"},
+    {"info", cmd_info, help_info, "describe a data file or a model file"},
+    {"gradcheck", cmd_gradcheck, help_gradcheck,
+     "compare the analytic gradient with central differences"},
+    {"export", cmd_export, help_export,
+     "write a model's parameters as .npy files or a C header"},
+};
+
+#define COMMAND_COUNT (sizeof commands / sizeof *commands)
+
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: softreg <command> [options]\n"
             "\n"
-            "Softmax regression and a two-layer ReLU network, as taught in CMU\n"
-            "10-714 (Deep Learning Systems), in C.\n"
+            "Softmax regression and its family (linear and logistic regression, a\n"
+            "two-layer ReLU network), as taught in CMU 10-714 (Deep Learning\n"
+            "Systems), in C.\n"
             "\n"
-            "commands:\n"
-            "  train     train a model on MNIST and print the course's table\n"
-            "  help [C]  show this help, or the help of command C\n"
-            "  version   print the version\n"
+            "commands:\n");
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "  %-10s %s\n"
+            "  %-10s %s\n"
+            "\n"
+            "`softreg help C` or `softreg C --help` explains every option of C;\n"
+            "`man softreg` says it all on one page. Results go to stdout, errors\n"
+            "to stderr; the exit status is 0 on success, 1 on failure, 2 on bad\n"
+            "usage.\n"
             "\n"
             "`softreg train` with no options is the course's train_softmax(epochs=10,\n"
-            "lr=0.2, batch=100) on data/mnist (fetch it with scripts/fetch-mnist).\n");
+            "lr=0.2, batch=100) on data/mnist (fetch it with scripts/fetch-mnist).\n",
+            "help [C]", "show this help, or the help of command C", "version",
+            "print the version");
+}
+
+static const command *find(const char *name)
+{
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (!strcmp(name, commands[i].name))
+            return &commands[i];
+    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -28,17 +69,28 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "train"))
-        return cmd_train(argc - 1, argv + 1);
+    const command *c = find(cmd);
+    if (c)
+        return c->run(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("softreg %s\n", sr_version());
         return 0;
     }
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-        if (argc > 2 && !strcmp(argv[2], "train"))
-            help_train();
-        else
+        if (argc > 2) {
+            if (!strcmp(argv[2], "help") || !strcmp(argv[2], "version")) {
+                usage(stdout);
+                return 0;
+            }
+            if (!(c = find(argv[2]))) {
+                fprintf(stderr, "softreg: help: unknown command \"%s\"\n", argv[2]);
+                usage(stderr);
+                return EXIT_USAGE;
+            }
+            c->help();
+        } else {
             usage(stdout);
+        }
         return 0;
     }
     fprintf(stderr, "softreg: unknown command \"%s\"\n", cmd);

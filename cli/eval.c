@@ -1,0 +1,183 @@
+/* softreg eval: a saved model's loss, error rate and confusion matrix on a
+ * labelled data file. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools.h"
+
+static const char eval_usage[] = "softreg eval MODEL DATA [options]";
+
+void help_eval(void)
+{
+    printf(
+        "usage: %s\n"
+        "\n"
+        "Evaluates the model file MODEL (written by softreg train --out) on the\n"
+        "labelled data file DATA and prints the mean loss and the error rate;\n"
+        "for linear regression the loss is 1/2 (y - t)^2 averaged over examples\n"
+        "and the error is the root mean squared error. For classifiers it also\n"
+        "prints the confusion matrix: one row per true class, one column per\n"
+        "predicted class, labelled with the class names the model keeps.\n"
+        "\n"
+        "DATA is read with the model as reference: its labels must be among the\n"
+        "model's classes (numbered as the model numbers them), and its number of\n"
+        "features must be the model's (for LIBSVM, no index beyond them). For\n"
+        "linear regression the label column is read as real-valued targets.\n"
+        "\n", eval_usage);
+    tool_help_data();
+    printf(
+        "\n"
+        "output:\n"
+        "  --json               one JSON object: examples, loss, error (or rmse),\n"
+        "                       classes and confusion (an array of rows)\n"
+        "  -h, --help           this help\n"
+        "\n"
+        "Exit status: 0 success, 1 a file could not be read or does not match\n"
+        "the model, 2 bad usage.\n");
+}
+
+enum { OPT_JSON = OPT_TOOL_FIRST };
+
+static const struct option eval_options[] = {
+    TOOL_DATA_LONG_OPTIONS,
+    {"json", no_argument, 0, OPT_JSON},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0}};
+
+static size_t digits(size_t v)
+{
+    size_t d = 1;
+    while (v >= 10) {
+        v /= 10;
+        d++;
+    }
+    return d;
+}
+
+static void print_confusion_text(const sr_model *model, const size_t *counts,
+                                 size_t k)
+{
+    char buf[24];
+    static const char corner[] = "true\\pred";
+    size_t label_w = sizeof corner - 1, cell_w = 1;
+    for (size_t c = 0; c < k; c++) {
+        size_t len = strlen(tool_class_label(model, c, buf, sizeof buf));
+        label_w = len > label_w ? len : label_w;
+        cell_w = len > cell_w ? len : cell_w;
+    }
+    for (size_t i = 0; i < k * k; i++)
+        cell_w = digits(counts[i]) > cell_w ? digits(counts[i]) : cell_w;
+    printf("confusion matrix (rows: true class, columns: predicted class):\n");
+    printf("%-*s", (int)label_w, corner);
+    for (size_t c = 0; c < k; c++)
+        printf(" %*s", (int)cell_w, tool_class_label(model, c, buf, sizeof buf));
+    printf("\n");
+    for (size_t t = 0; t < k; t++) {
+        printf("%*s", (int)label_w, tool_class_label(model, t, buf, sizeof buf));
+        for (size_t p = 0; p < k; p++)
+            printf(" %*zu", (int)cell_w, counts[t * k + p]);
+        printf("\n");
+    }
+}
+
+static void print_json(const sr_model *model, size_t m, double loss,
+                       double error, const size_t *counts, size_t k)
+{
+    printf("{\"examples\": %zu, \"loss\": %.9g, ", m, loss);
+    if (!counts) {
+        printf("\"rmse\": %.9g}\n", error);
+        return;
+    }
+    printf("\"error\": %.9g, \"classes\": [", error);
+    char buf[24];
+    for (size_t c = 0; c < k; c++) {
+        printf(c ? ", " : "");
+        tool_json_string(stdout, tool_class_label(model, c, buf, sizeof buf));
+    }
+    printf("], \"confusion\": [");
+    for (size_t t = 0; t < k; t++) {
+        printf(t ? ", [" : "[");
+        for (size_t p = 0; p < k; p++)
+            printf(p ? ", %zu" : "%zu", counts[t * k + p]);
+        printf("]");
+    }
+    printf("]}\n");
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    tool_data td = tool_data_default();
+    int json = 0, c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", eval_options, NULL)) != -1) {
+        int r = tool_data_option(c, optarg, &td);
+        if (r == 0)
+            return EXIT_USAGE;
+        if (r == 1)
+            continue;
+        switch (c) {
+        case OPT_JSON: json = 1; break;
+        case 'h': help_eval(); return 0;
+        default: tool_bad_option(c, argv, "eval"); return EXIT_USAGE;
+        }
+    }
+    if (!tool_operands(argc, argv, 2, eval_usage))
+        return EXIT_USAGE;
+    const char *model_path = argv[optind], *data_path = argv[optind + 1];
+
+    sr_model *model = NULL;
+    sr_dataset *ds = NULL;
+    size_t *counts = NULL;
+    int status = 1;
+    sr_error err;
+    if (!tool_load_model(model_path, &model) ||
+        !tool_load_for_model(data_path, &td, model_path, model, 1, &ds))
+        goto done;
+    double loss, error;
+    if (sr_model_evaluate(model, ds, &loss, &error, &err) != SR_OK) {
+        cli_error(&err, NULL);
+        goto done;
+    }
+    int linear = sr_model_kind_of(model) == SR_MODEL_LINEAR;
+    size_t k = linear ? 0 : sr_model_classes(model), m = sr_dataset_rows(ds);
+    if (!linear) {
+        if (!(counts = calloc(k * k, sizeof *counts))) {
+            fprintf(stderr, "softreg: out of memory for a %zu x %zu confusion "
+                            "matrix\n", k, k);
+            goto done;
+        }
+        if (sr_model_confusion(model, ds, counts, &err) != SR_OK) {
+            cli_error(&err, NULL);
+            goto done;
+        }
+    }
+    if (json) {
+        print_json(model, m, loss, error, counts, k);
+    } else {
+        printf("model: %s, %zu features, %zu %s\n",
+               sr_model_kind_name(sr_model_kind_of(model)),
+               sr_model_features(model), sr_model_classes(model),
+               !linear ? "classes" : sr_model_classes(model) == 1 ? "target" : "targets");
+        printf("data: %s, %zu examples\n", data_path, m);
+        printf("loss: %.6f\n", loss);
+        if (linear) {
+            printf("rmse: %.6f\n", error);
+        } else {
+            size_t wrong = 0;
+            for (size_t t = 0; t < k; t++)
+                for (size_t p = 0; p < k; p++)
+                    wrong += t != p ? counts[t * k + p] : 0;
+            printf("error rate: %.6f (%zu of %zu wrong)\n", error, wrong, m);
+            printf("accuracy: %.6f\n", 1.0 - error);
+            print_confusion_text(model, counts, k);
+        }
+    }
+    if (tool_stdout_done())
+        status = 0;
+done:
+    free(counts);
+    sr_dataset_free(ds);
+    sr_model_free(model);
+    return status;
+}

@@ -1,0 +1,405 @@
+/* Helpers shared by eval, predict, info, gradcheck and export. */
+/* realpath() is XSI, beyond the POSIX base the build asks for. */
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tools.h"
+
+/* ---- Data options ------------------------------------------------------ */
+
+tool_data tool_data_default(void)
+{
+    tool_data td;
+    td.d = cli_data_default();
+    td.labels = NULL;
+    return td;
+}
+
+int tool_data_option(int c, const char *arg, tool_data *td)
+{
+    switch (c) {
+    case OPT_DATA_LABELS: td->labels = arg; return 1;
+    case OPT_DATA_FORMAT: return cli_parse_format(arg, &td->d.format);
+    case OPT_DATA_LABEL_COL:
+        if (arg[0] == '\0') {
+            fprintf(stderr, "softreg: --label-col: expected a column name or "
+                            "a 0-based index, got an empty string\n");
+            return 0;
+        }
+        td->d.label_col = arg;
+        return 1;
+    case OPT_DATA_HEADER: td->d.header = SR_CSV_HEADER_YES; return 1;
+    case OPT_DATA_NO_HEADER: td->d.header = SR_CSV_HEADER_NO; return 1;
+    case OPT_DATA_DELIMITER: return cli_parse_delimiter(arg, &td->d.delimiter);
+    default: return -1;
+    }
+}
+
+void tool_help_data(void)
+{
+    printf(
+        "data (CSV, LIBSVM, .npy or IDX; each file raw or gzip-compressed):\n"
+        "  --format F           csv, libsvm, npy, idx or auto (default auto:\n"
+        "                       from the file's first bytes, then its name)\n"
+        "  --labels F           the labels beside .npy features or IDX images;\n"
+        "                       for X-images-idx3-ubyte[.gz] the default is the\n"
+        "                       X-labels-idx1-ubyte[.gz] beside it\n"
+        "  --label-col C        CSV: the label column, a header name or a\n"
+        "                       0-based index (default: the last column)\n"
+        "  --header, --no-header\n"
+        "                       CSV: the first line names the columns, or not\n"
+        "                       (default: detected)\n"
+        "  --delimiter D        CSV: , ; tab or space (default: detected)\n");
+}
+
+void tool_bad_option(int c, char **argv, const char *cmd)
+{
+    /* getopt_long leaves the offending word at argv[optind - 1]. */
+    const char *word = argv[optind - 1];
+    if (c == ':')
+        fprintf(stderr, "softreg: %s needs a value\n", word);
+    else if (optopt > ' ' && optopt < 127)
+        fprintf(stderr, "softreg: unknown option \"-%c\" (see softreg help %s)\n",
+                optopt, cmd);
+    else
+        fprintf(stderr, "softreg: unknown option \"%s\" (see softreg help %s)\n",
+                word, cmd);
+}
+
+int tool_operands(int argc, char **argv, int want, const char *usage)
+{
+    int have = argc - optind;
+    if (have == want)
+        return 1;
+    if (have > want)
+        fprintf(stderr, "softreg: unexpected argument \"%s\"\n",
+                argv[optind + want]);
+    else
+        fprintf(stderr, "softreg: missing %s\n", have == 0 && want == 2
+                                                     ? "arguments"
+                                                     : "argument");
+    fprintf(stderr, "usage: %s\n", usage);
+    return 0;
+}
+
+/* ---- Files ---------------------------------------------------------------- */
+
+int tool_is_model_file(const char *path)
+{
+    unsigned char head[4];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return got == 4 && memcmp(head, "\x89SRM", 4) == 0;
+}
+
+int tool_load_model(const char *path, sr_model **out)
+{
+    sr_error err;
+    if (sr_model_load(path, out, &err) == SR_OK)
+        return 1;
+    const char *hint = NULL;
+    if (strstr(err.message, "checksum") || strstr(err.message, "corrupted") ||
+        strstr(err.message, "truncated"))
+        hint = "the file changed after softreg wrote it; use another copy or "
+               "train the model again";
+    else if (strstr(err.message, "magic"))
+        hint = "softreg train --out FILE writes a model file";
+    cli_error(&err, hint);
+    return 0;
+}
+
+/* "X-images-idx3-ubyte[.gz]" -> "X-labels-idx1-ubyte[.gz]" when that file
+ * exists; NULL otherwise. The result must be freed. */
+static char *idx_labels_beside(const char *path)
+{
+    static const char from[] = "images-idx3-ubyte", to[] = "labels-idx1-ubyte";
+    const char *at = strstr(path, from);
+    if (!at)
+        return NULL;
+    size_t len = strlen(path);
+    char *guess = malloc(len + 1);
+    if (!guess)
+        return NULL;
+    memcpy(guess, path, len + 1);
+    memcpy(guess + (at - path), to, sizeof to - 1);
+    if (access(guess, R_OK) != 0) {
+        free(guess);
+        return NULL;
+    }
+    return guess;
+}
+
+/* Loads `path` with the reference's classes and features, if any. A file
+ * of another width is refused by the reader itself (CSV: before its rows,
+ * so before any label is looked at; LIBSVM: at an index beyond). */
+static int load(const char *path, const tool_data *td, sr_task task,
+                const cli_reference *ref, const char *model_path,
+                sr_dataset **out)
+{
+    sr_tabular_options opt = sr_tabular_options_default();
+    opt.task = task;
+    opt.label_col = td->d.label_col;
+    opt.header = td->d.header;
+    opt.delimiter = td->d.delimiter;
+    if (ref) {
+        opt.classes = task == SR_TASK_CLASSIFICATION ? ref->classes : NULL;
+        opt.k = opt.classes ? ref->k : 0;
+        opt.features = ref->features;
+    }
+    char *guess = NULL;
+    const char *labels = td->labels;
+    if (!labels && (td->d.format == SR_FORMAT_AUTO || td->d.format == SR_FORMAT_IDX))
+        labels = guess = idx_labels_beside(path);
+    sr_error err;
+    sr_status st = sr_dataset_load(path, labels, td->d.format, &opt, out, &err);
+    free(guess);
+    if (st == SR_OK)
+        return 1;
+    char hint[512];
+    const char *h = NULL;
+    if (strstr(err.message, "is not one of")) {
+        h = "the classes come from the training data, kept in the model; "
+            "this file has another";
+    } else if (strstr(err.message, "need their label file") &&
+               strstr(path, "labels-idx1")) {
+        h = "this is an IDX label file; name the images file, with this one "
+            "as --labels";
+    } else if (st == SR_ERR_MISMATCH && model_path) {
+        snprintf(hint, sizeof hint, "the model %s takes %zu features", model_path,
+                 ref->features);
+        h = hint;
+    }
+    cli_error(&err, h);
+    return 0;
+}
+
+int tool_load_data(const char *path, const tool_data *td, sr_task task,
+                   sr_dataset **out)
+{
+    return load(path, td, task, NULL, NULL, out);
+}
+
+int tool_load_for_model(const char *path, const tool_data *td,
+                        const char *model_path, const sr_model *model,
+                        int classes, sr_dataset **out)
+{
+    int linear = sr_model_kind_of(model) == SR_MODEL_LINEAR;
+    cli_reference ref = {NULL, 0, sr_model_features(model)};
+    const char **names = NULL;
+    char (*numbers)[24] = NULL;
+    sr_dataset *ds = NULL;
+    int ok = 0;
+    if (classes && !linear) {
+        if (!cli_reference_from_model(model, &ref, &names))
+            goto nomem;
+        if (!names) {
+            /* Classes numbered by the model itself: their names are the
+             * numbers, so that label "3" of a CSV file is class 3. */
+            size_t k = sr_model_classes(model);
+            numbers = calloc(k, sizeof *numbers);
+            names = calloc(k, sizeof *names);
+            if (!numbers || !names)
+                goto nomem;
+            for (size_t c = 0; c < k; c++) {
+                snprintf(numbers[c], sizeof numbers[c], "%zu", c);
+                names[c] = numbers[c];
+            }
+            ref.classes = names;
+            ref.k = k;
+        }
+    }
+    if (!load(path, td, linear ? SR_TASK_REGRESSION : SR_TASK_CLASSIFICATION,
+              &ref, model_path, &ds))
+        goto done;
+    if (sr_dataset_features(ds) != sr_model_features(model)) {
+        fprintf(stderr, "softreg: %s has %zu features but the model %s expects %zu\n",
+                path, sr_dataset_features(ds), model_path,
+                sr_model_features(model));
+        goto done;
+    }
+    if (classes && linear && sr_dataset_targets(ds) != sr_model_outputs(model)) {
+        fprintf(stderr, "softreg: %s has %zu targets but the model %s predicts %zu\n",
+                path, sr_dataset_targets(ds), model_path,
+                sr_model_outputs(model));
+        goto done;
+    }
+    *out = ds;
+    ds = NULL;
+    ok = 1;
+    goto done;
+nomem:
+    fprintf(stderr, "softreg: out of memory\n");
+done:
+    sr_dataset_free(ds);
+    free(names);
+    free(numbers);
+    return ok;
+}
+
+/* ---- Atomic output files ------------------------------------------------ */
+
+int tool_out_open(tool_out *o, const char *path)
+{
+    tool_out empty = TOOL_OUT_INIT;
+    *o = empty;
+    o->path = path;
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (!(o->f = fopen(path, "w"))) {
+            fprintf(stderr, "softreg: cannot write %s: %s\n", path, strerror(errno));
+            return 0;
+        }
+        return 1;
+    }
+    /* An existing file is replaced where it really is, so that a symbolic
+     * link to it stays one. */
+    errno = 0;
+    char *real = realpath(path, NULL);
+    if (!real && errno != ENOENT) {
+        fprintf(stderr, "softreg: cannot write %s: %s\n", path, strerror(errno));
+        return 0;
+    }
+    size_t len = strlen(real ? real : path);
+    static const char suffix[] = ".tmp.XXXXXX";
+    o->target = malloc(len + 1);
+    o->tmp = malloc(len + sizeof suffix);
+    if (!o->target || !o->tmp) {
+        fprintf(stderr, "softreg: out of memory\n");
+        free(real);
+        tool_out_abort(o);
+        return 0;
+    }
+    memcpy(o->target, real ? real : path, len + 1);
+    free(real);
+    memcpy(o->tmp, o->target, len);
+    memcpy(o->tmp + len, suffix, sizeof suffix);
+    int fd = mkstemp(o->tmp);
+    if (fd < 0) {
+        fprintf(stderr, "softreg: cannot create a temporary file beside %s: %s\n",
+                path, strerror(errno));
+        free(o->tmp);
+        o->tmp = NULL;
+        tool_out_abort(o);
+        return 0;
+    }
+    /* mkstemp makes the file private (0600); give it the mode a plain
+     * fopen would have, 0666 less the umask. */
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) != 0 || !(o->f = fdopen(fd, "w"))) {
+        fprintf(stderr, "softreg: cannot write %s: %s\n", o->tmp, strerror(errno));
+        close(fd);
+        tool_out_abort(o);
+        return 0;
+    }
+    return 1;
+}
+
+int tool_out_commit(tool_out *o)
+{
+    const char *what = "write";
+    int failed = fflush(o->f) != 0 || ferror(o->f);
+    int saved = errno;
+    if (!failed && o->tmp && fsync(fileno(o->f)) != 0) {
+        what = "sync";
+        failed = 1;
+        saved = errno;
+    }
+    if (fclose(o->f) != 0 && !failed) {
+        failed = 1;
+        saved = errno;
+    }
+    o->f = NULL;
+    if (failed) {
+        fprintf(stderr, "softreg: cannot %s %s: %s\n", what, o->path,
+                strerror(saved));
+        tool_out_abort(o);
+        return 0;
+    }
+    if (o->tmp && rename(o->tmp, o->target) != 0) {
+        fprintf(stderr, "softreg: cannot rename %s to %s: %s\n", o->tmp,
+                o->target, strerror(errno));
+        tool_out_abort(o);
+        return 0;
+    }
+    free(o->tmp);
+    free(o->target);
+    o->tmp = o->target = NULL;
+    return 1;
+}
+
+void tool_out_abort(tool_out *o)
+{
+    if (o->f)
+        fclose(o->f);
+    o->f = NULL;
+    if (o->tmp)
+        remove(o->tmp);
+    free(o->tmp);
+    free(o->target);
+    o->tmp = o->target = NULL;
+}
+
+int tool_stdout_done(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "softreg: cannot write the output: %s\n", strerror(errno));
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- Printing ------------------------------------------------------------- */
+
+void tool_csv_field(FILE *f, const char *s)
+{
+    size_t len = strlen(s);
+    int quote = len == 0 || strpbrk(s, ",;\t\"\r\n") != NULL || s[0] == ' ' ||
+                s[len - 1] == ' ';
+    if (!quote) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+void tool_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", f);
+        else if (*p == '\t')
+            fputs("\\t", f);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+const char *tool_class_label(const sr_model *model, size_t c, char *buf,
+                             size_t size)
+{
+    const char *name = sr_model_class_name(model, c);
+    if (name)
+        return name;
+    snprintf(buf, size, "%zu", c);
+    return buf;
+}
