@@ -16,6 +16,7 @@ tool_data tool_data_default(void)
     tool_data td;
     td.d = cli_data_default();
     td.labels = NULL;
+    td.unlabelled = 0;
     return td;
 }
 
@@ -35,6 +36,7 @@ int tool_data_option(int c, const char *arg, tool_data *td)
     case OPT_DATA_HEADER: td->d.header = SR_CSV_HEADER_YES; return 1;
     case OPT_DATA_NO_HEADER: td->d.header = SR_CSV_HEADER_NO; return 1;
     case OPT_DATA_DELIMITER: return cli_parse_delimiter(arg, &td->d.delimiter);
+    case OPT_DATA_NO_LABELS: td->unlabelled = 1; return 1;
     default: return -1;
     }
 }
@@ -53,7 +55,10 @@ void tool_help_data(void)
         "  --header, --no-header\n"
         "                       CSV: the first line names the columns, or not\n"
         "                       (default: detected)\n"
-        "  --delimiter D        CSV: , ; tab or space (default: detected)\n");
+        "  --delimiter D        CSV: , ; tab or space (default: detected)\n"
+        "  --no-labels          the file has no labels (new data to predict):\n"
+        "                       every CSV column is a feature, LIBSVM labels are\n"
+        "                       ignored, .npy features need no --labels\n");
 }
 
 void tool_bad_option(int c, char **argv, const char *cmd)
@@ -144,7 +149,7 @@ static int load(const char *path, const tool_data *td, sr_task task,
                 sr_dataset **out)
 {
     sr_tabular_options opt = sr_tabular_options_default();
-    opt.task = task;
+    opt.task = td->unlabelled ? SR_TASK_UNLABELLED : task;
     opt.label_col = td->d.label_col;
     opt.header = td->d.header;
     opt.delimiter = td->d.delimiter;

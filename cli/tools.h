@@ -20,6 +20,7 @@ enum {
     OPT_DATA_HEADER,
     OPT_DATA_NO_HEADER,
     OPT_DATA_DELIMITER,
+    OPT_DATA_NO_LABELS,
     OPT_TOOL_FIRST /* subcommands number their own options from here */
 };
 
@@ -29,11 +30,13 @@ enum {
     {"label-col", required_argument, 0, OPT_DATA_LABEL_COL},                  \
     {"header", no_argument, 0, OPT_DATA_HEADER},                              \
     {"no-header", no_argument, 0, OPT_DATA_NO_HEADER},                        \
-    {"delimiter", required_argument, 0, OPT_DATA_DELIMITER}
+    {"delimiter", required_argument, 0, OPT_DATA_DELIMITER},                  \
+    {"no-labels", no_argument, 0, OPT_DATA_NO_LABELS}
 
 typedef struct tool_data {
     cli_data d;
     const char *labels; /* --labels: y beside an .npy X, or IDX labels */
+    int unlabelled;     /* --no-labels: every CSV column is a feature */
 } tool_data;
 
 tool_data tool_data_default(void);

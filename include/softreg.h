@@ -167,7 +167,9 @@ sr_status sr_dataset_copy_labels(const sr_dataset *ds, size_t first,
 
 typedef enum sr_task {
     SR_TASK_CLASSIFICATION = 0, /* labels become classes y in [0, k) */
-    SR_TASK_REGRESSION = 1      /* labels become float targets (m, t), t = 1 */
+    SR_TASK_REGRESSION = 1,     /* labels become float targets (m, t), t = 1 */
+    SR_TASK_UNLABELLED = 2      /* no labels, for prediction: every CSV column
+                                   is a feature; LIBSVM's labels are ignored */
 } sr_task;
 
 /* Whether a CSV file's first line names the columns.

@@ -154,6 +154,35 @@ static void test_fashion_mnist_finite(void **state)
     }
 }
 
+/* New data without labels: train on a labelled CSV, predict an unlabelled
+ * one, class names as the training file wrote them. */
+static void test_predict_unlabelled(void **state)
+{
+    (void)state;
+    static char out[1 << 16], errs[1 << 16];
+    char train[256], fresh[256], model[300], args[1024];
+    const char *t = "a,b,kind\n0,0,small\n0.2,0.1,small\n5,5,big\n4.8,5.1,big\n";
+    const char *f = "0.1,0.05\n5.2,4.9\n";
+    test_write_tmp(train, ".csv", t, strlen(t));
+    test_write_tmp(fresh, ".csv", f, strlen(f));
+    snprintf(model, sizeof model, "%s.srm", train);
+    snprintf(args, sizeof args, "train %s --bias --epochs 50 --lr 0.5 --quiet --out %s",
+             train, model);
+    assert_int_equal(run(args, out, sizeof out, errs, sizeof errs), 0);
+    snprintf(args, sizeof args, "predict %s %s --no-labels", model, fresh);
+    assert_int_equal(run(args, out, sizeof out, errs, sizeof errs), 0);
+    assert_string_equal(out, "class\nsmall\nbig\n");
+    /* Without --no-labels the last column is taken as the label: the file
+     * then has one feature, not two, and is refused with both numbers. */
+    snprintf(args, sizeof args, "predict %s %s", model, fresh);
+    assert_int_equal(run(args, out, sizeof out, errs, sizeof errs), 1);
+    assert_non_null(strstr(errs, "1 feature"));
+    assert_non_null(strstr(errs, "2"));
+    remove(train);
+    remove(fresh);
+    remove(model);
+}
+
 /* examples/polyfit shows CSC413's picture: training error falls with the
  * degree; validation error is best in the middle and worst at degree 9. */
 static void test_polyfit_example(void **state)
@@ -186,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_bad_data_file),
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_polyfit_example),
+        cmocka_unit_test(test_predict_unlabelled),
         cmocka_unit_test(test_fashion_mnist_finite),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL) ? 1 : 0;

@@ -33,6 +33,7 @@ struct table {
     size_t first_line;        /* line of the header or of the first row */
     size_t ncols, n, label;
     int classify;
+    int unlabelled; /* no label column: label == ncols */
     size_t m;
     float *x;
     size_t xcap;
@@ -364,6 +365,10 @@ static sr_status add_row(struct table *t, const struct record *rec,
         }
         f++;
     }
+    if (t->unlabelled) {
+        t->m++;
+        return SR_OK;
+    }
     const char *s = field(rec, t->label);
     if (t->classify) {
         int32_t *y = sr_tab_grow(t->y, t->m, &t->ycap, t->m + 1, sizeof *y,
@@ -449,10 +454,15 @@ sr_status sr_csv_parse(const char *buf, size_t len, const char *name,
         header = looks_like_header(&rec[0], second ? &rec[1] : NULL);
     }
     t.hdr = header ? &rec[0] : NULL;
-    st = find_label_col(name, t.hdr, t.ncols, opt.label_col, &t.label, err);
-    if (st != SR_OK)
-        goto fail;
-    t.n = t.ncols - 1;
+    t.unlabelled = opt.task == SR_TASK_UNLABELLED;
+    if (t.unlabelled) {
+        t.label = t.ncols; /* no column is skipped */
+    } else {
+        st = find_label_col(name, t.hdr, t.ncols, opt.label_col, &t.label, err);
+        if (st != SR_OK)
+            goto fail;
+    }
+    t.n = t.unlabelled ? t.ncols : t.ncols - 1;
     if (opt.features && opt.features != t.n) {
         st = sr_fail(err, SR_ERR_MISMATCH,
                      "%s: %zu feature columns, but %zu features are expected",
@@ -495,7 +505,7 @@ sr_status sr_csv_parse(const char *buf, size_t len, const char *name,
     ds->x_f32 = t.x;
     ds->y = t.y;
     ds->targets = t.targets;
-    ds->t = t.classify ? 0 : 1;
+    ds->t = t.classify || t.unlabelled ? 0 : 1;
     t.x = NULL;
     t.y = NULL;
     t.targets = NULL;

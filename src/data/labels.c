@@ -32,7 +32,8 @@ sr_status sr_tabular_options_check(const sr_tabular_options *opt,
     if (!opt)
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "sr_tabular_options_check: NULL options");
-    if (opt->task != SR_TASK_CLASSIFICATION && opt->task != SR_TASK_REGRESSION)
+    if (opt->task != SR_TASK_CLASSIFICATION && opt->task != SR_TASK_REGRESSION &&
+        opt->task != SR_TASK_UNLABELLED)
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "task %d is neither classification (0) nor regression (1)",
                        (int)opt->task);

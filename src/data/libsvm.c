@@ -14,6 +14,7 @@ struct sparse {
     const char *name;
     size_t features; /* from the options; 0 = none expected */
     int classify;
+    int unlabelled;
     size_t m, nnz, max_index;
     size_t *row_ptr;
     size_t rcap;
@@ -67,6 +68,8 @@ static sr_status parse_label(struct sparse *s, const char *p, size_t n,
                        s->name, line, SHOWN, s->tok, n > SHOWN ? "..." : "",
                        bad);
     sr_status why = SR_ERR_NOMEM;
+    if (s->unlabelled)
+        return SR_OK;
     if (s->classify) {
         int32_t *y = sr_tab_grow(s->y, s->m, &s->ycap, s->m + 1, sizeof *y,
                                  &why);
@@ -223,6 +226,7 @@ sr_status sr_libsvm_parse(const char *buf, size_t len, const char *name,
     s.name = name;
     s.features = opt.features;
     s.classify = opt.task == SR_TASK_CLASSIFICATION;
+    s.unlabelled = opt.task == SR_TASK_UNLABELLED;
     if (s.classify) {
         st = sr_labels_init(&s.labels, name, opt.classes, opt.k, err);
         if (st != SR_OK)
@@ -276,7 +280,7 @@ sr_status sr_libsvm_parse(const char *buf, size_t len, const char *name,
     ds->val = s.val;
     ds->y = s.y;
     ds->targets = s.targets;
-    ds->t = s.classify ? 0 : 1;
+    ds->t = s.classify || s.unlabelled ? 0 : 1;
     s.row_ptr = NULL;
     s.col = NULL;
     s.val = NULL;

@@ -88,6 +88,8 @@ sr_status sr_dataset_load(const char *path, const char *labels_path,
     case SR_FORMAT_LIBSVM:
         return sr_dataset_load_libsvm(path, opt, out, err);
     case SR_FORMAT_NPY:
+        if (!labels_path && opt->task == SR_TASK_UNLABELLED)
+            return sr_dataset_load_npy(path, NULL, opt->task, out, err);
         if (!labels_path)
             return sr_fail(err, SR_ERR_INVALID_ARG,
                            "%s: a .npy file holds only features; name the "
@@ -146,7 +148,7 @@ done:
 sr_status sr_dataset_load_npy(const char *x_path, const char *y_path,
                               sr_task task, sr_dataset **out, sr_error *err)
 {
-    if (!x_path || !y_path || !out)
+    if (!x_path || (!y_path && task != SR_TASK_UNLABELLED) || !out)
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "sr_dataset_load_npy: NULL argument");
     sr_npy_array X, Y;
@@ -156,7 +158,8 @@ sr_status sr_dataset_load_npy(const char *x_path, const char *y_path,
     sr_status st = sr_npy_read(x_path, &X, err);
     if (st != SR_OK)
         goto fail;
-    if ((st = sr_npy_read(y_path, &Y, err)) != SR_OK)
+    if (y_path && task != SR_TASK_UNLABELLED &&
+        (st = sr_npy_read(y_path, &Y, err)) != SR_OK)
         goto fail;
     if (X.ndim != 2 || X.shape[0] == 0 || X.shape[1] == 0) {
         st = sr_fail(err, SR_ERR_FORMAT,
@@ -164,7 +167,7 @@ sr_status sr_dataset_load_npy(const char *x_path, const char *y_path,
                      "features)", x_path);
         goto fail;
     }
-    if (Y.shape[0] != X.shape[0]) {
+    if (Y.data && Y.shape[0] != X.shape[0]) {
         st = sr_fail(err, SR_ERR_MISMATCH,
                      "%s holds %zu examples but %s holds %zu labels", x_path,
                      X.shape[0], y_path, Y.shape[0]);
@@ -190,7 +193,9 @@ sr_status sr_dataset_load_npy(const char *x_path, const char *y_path,
                          x_path, i, i / ds->n, i % ds->n);
             goto fail;
         }
-    if (task == SR_TASK_REGRESSION) {
+    if (task == SR_TASK_UNLABELLED) {
+        /* features only */
+    } else if (task == SR_TASK_REGRESSION) {
         ds->t = Y.ndim == 2 ? Y.shape[1] : 1;
         if (!(ds->targets = sr_alloc_array(Y.count, sizeof(float)))) {
             st = sr_fail(err, SR_ERR_NOMEM, "%s: out of memory", y_path);

@@ -43,7 +43,12 @@ static sr_status map_features(const sr_model *model, const sr_dataset *raw,
             goto nomem;
         memcpy(ds->targets, raw->targets, m * raw->t * sizeof(float));
     }
-    if (is_sparse(raw)) {
+    /* Sparse input stays sparse unless the model centres its features (it
+     * was fitted on dense data): then zeros stop being zeros. */
+    int centred = 0;
+    for (size_t j = 0; mean && j < n && !centred; j++)
+        centred = mean[j] != 0.0f;
+    if (is_sparse(raw) && !centred) {
         size_t nnz = raw->row_ptr[m], total;
         if (sr_mul_overflows(nnz, D, &total)) {
             st = sr_fail(err, SR_ERR_TOO_BIG, "the polynomial features overflow");
