@@ -108,6 +108,24 @@ run: all
 	@bash scripts/fetch-mnist
 	time ./$(BUILD)/softreg train
 
+# Benchmarks (bench/): an FMA probe of the machine's peak and the epoch
+# benchmark, then bench/run.py runs the whole jobs beside the NumPy
+# reference, prints one table and writes it to bench/results/. FULL=1: the
+# network job at its full 20 epochs; REPS=n: runs per job (5).
+BENCH_BIN := $(BUILD)/bench/bench $(BUILD)/bench/fma_probe
+
+$(BUILD)/bench/bench: bench/bench.c $(BUILD)/libsoftreg.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libsoftreg.a $(LDLIBS)
+
+$(BUILD)/bench/fma_probe: bench/fma_probe.c $(FLAGS_FILE)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+bench: all $(BENCH_BIN)
+	@bash scripts/fetch-mnist
+	@BUILD=$(BUILD) FULL=$(FULL) REPS=$(or $(REPS),5) python3 bench/run.py
+
 sanitize:
 	$(MAKE) SANITIZE=1 test
 

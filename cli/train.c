@@ -2,6 +2,7 @@
  * family of models on any supported data file. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +63,8 @@ void help_train(void)
         "  --seed S             seed for --init numpy, --shuffle, --val-split\n"
         "  --warm-start MODEL   continue training a saved model (same kind and\n"
         "                       sizes; its classes and feature map are kept)\n"
-        "\n"
+        "\n");
+    printf(
         "optimisation (objective: mean loss + L2/2 ||W||^2, biases not decayed):\n"
         "  --optimizer O        sgd (minibatch, default), gd (full batch),\n"
         "                       lbfgs (full batch, liblbfgs) or exact (linear\n"
@@ -81,6 +83,12 @@ void help_train(void)
         "                       identical for any count\n"
         "\n"
         "output:\n"
+        "  --checkpoint FILE    write the full training state to FILE after every\n"
+        "                       epoch (sgd, gd), atomically; on SIGINT or SIGTERM\n"
+        "                       training stops after the current minibatch, writes\n"
+        "                       it and exits with status 130 or 143\n"
+        "  --resume FILE        continue from a checkpoint (same data and options):\n"
+        "                       the result equals an uninterrupted run bit for bit\n"
         "  --out FILE           save the model (a .srm file, written atomically)\n"
         "  --save-weights DIR   write the parameters as .npy files (theta.npy, or\n"
         "                       W1.npy and W2.npy, and biases) to DIR\n"
@@ -95,7 +103,7 @@ typedef struct train_opts {
     const char *file, *labels, *test_file, *test_labels;
     const char *data_dir;
     const char *train_images, *train_labels, *test_images;
-    const char *save_dir, *out, *warm_start;
+    const char *save_dir, *out, *warm_start, *checkpoint, *resume;
     size_t limit;
     int quiet, json;
 } train_opts;
@@ -107,7 +115,7 @@ enum {
     OPT_JSON, OPT_TEST, OPT_LABELS, OPT_FORMAT, OPT_LABEL_COL, OPT_HEADER,
     OPT_NO_HEADER, OPT_DELIMITER, OPT_BIAS, OPT_POLY, OPT_STANDARDIZE, OPT_L2,
     OPT_OPTIMIZER, OPT_MOMENTUM, OPT_SHUFFLE, OPT_MAX_ITER, OPT_VAL_SPLIT,
-    OPT_EARLY_STOP, OPT_OUT, OPT_WARM_START
+    OPT_EARLY_STOP, OPT_OUT, OPT_WARM_START, OPT_CHECKPOINT, OPT_RESUME
 };
 
 static const struct option long_options[] = {
@@ -148,6 +156,8 @@ static const struct option long_options[] = {
     {"early-stop", required_argument, 0, OPT_EARLY_STOP},
     {"out", required_argument, 0, OPT_OUT},
     {"warm-start", required_argument, 0, OPT_WARM_START},
+    {"checkpoint", required_argument, 0, OPT_CHECKPOINT},
+    {"resume", required_argument, 0, OPT_RESUME},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
 
@@ -297,6 +307,8 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case OPT_SAVE: o->save_dir = optarg; break;
         case OPT_OUT: o->out = optarg; break;
         case OPT_WARM_START: o->warm_start = optarg; break;
+        case OPT_CHECKPOINT: p->checkpoint_path = optarg; break;
+        case OPT_RESUME: p->resume_path = optarg; break;
         case OPT_QUIET: o->quiet = 1; break;
         case OPT_JSON: o->json = 1; break;
         case 'h': return -1;
@@ -444,6 +456,21 @@ static int print_epoch(const sr_epoch_stats *s, void *user)
     return 0;
 }
 
+/* The signal that asked training to stop (SIGINT, SIGTERM), or 0. */
+static volatile int stop_signal;
+
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -516,9 +543,16 @@ int cmd_train(int argc, char **argv)
 
     report r = {o.json, test != NULL, o.params.val_split > 0.0,
                 o.params.model == SR_MODEL_LINEAR};
+    catch_stop_signals();
+    o.params.interrupt = &stop_signal;
     if (!o.json)
         print_header(&r);
     if (sr_train(train, test, &o.params, print_epoch, &r, &model, &err)) {
+        if (err.code == SR_ERR_INTERRUPTED) {
+            fprintf(stderr, "softreg: %s\n", err.message);
+            status = 128 + stop_signal;
+            goto done;
+        }
         cli_error(&err, err.code == SR_ERR_DIVERGED
                             ? "lower --lr; the last printed epoch was finite"
                             : NULL);

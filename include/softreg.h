@@ -325,6 +325,15 @@ typedef struct sr_train_params {
     unsigned poly;          /* feature map: x, x^2, ..., x^poly (1 = none) */
     int standardize;        /* scale features by the training mean and deviation */
     const struct sr_model *warm_start; /* continue from this model, or NULL */
+    /* Faults (sgd and gd): the full training state is written atomically
+     * to checkpoint_path after every epoch; resume_path continues a run
+     * from such a file, ending with the same bits as a run never
+     * interrupted. When *interrupt becomes non-zero (a signal handler may
+     * set it), training stops after the current minibatch, writes the
+     * checkpoint if it has a path, and returns SR_ERR_INTERRUPTED. */
+    const char *checkpoint_path;
+    const char *resume_path;
+    const volatile int *interrupt;
 } sr_train_params;
 
 /* The course's run: softmax regression, 10 epochs, lr 0.2, batch 100. */

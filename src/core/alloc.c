@@ -11,20 +11,31 @@
 /* Allocation number at which to fail (1-based), 0 = never. */
 atomic_long sr_fault_fail_at;
 atomic_long sr_fault_count;
+/* Blocks handed out by sr_alloc and not yet given back to sr_dealloc, so
+ * that tests can see a leak on an error path without a leak checker. */
+atomic_long sr_fault_live;
 static int should_fail(void)
 {
     long at = atomic_load(&sr_fault_fail_at);
     return at > 0 && atomic_fetch_add(&sr_fault_count, 1) + 1 == at;
 }
+static void count_live(void *p, long delta)
+{
+    if (p)
+        atomic_fetch_add(&sr_fault_live, delta);
+}
 #else
 static int should_fail(void) { return 0; }
+static void count_live(void *p, long delta) { (void)p; (void)delta; }
 #endif
 
 void *sr_alloc(size_t bytes)
 {
     if (should_fail())
         return NULL;
-    return malloc(bytes ? bytes : 1);
+    void *p = malloc(bytes ? bytes : 1);
+    count_live(p, 1);
+    return p;
 }
 
 void *sr_alloc_array(size_t count, size_t size)
@@ -46,4 +57,8 @@ void *sr_alloc_zeroed(size_t count, size_t size)
     return p;
 }
 
-void sr_dealloc(void *p) { free(p); }
+void sr_dealloc(void *p)
+{
+    count_live(p, -1);
+    free(p);
+}

@@ -1,8 +1,11 @@
 /* Whole-file reading (with transparent gzip) and atomic writing. */
+#define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) beside POSIX */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,24 +13,27 @@
 
 #include "internal.h"
 
+/* Reads the whole file. A regular file is read with read(2) into one
+ * buffer of its size, whose pages are first marked for huge pages (Linux):
+ * MNIST's 47 MB then costs two dozen page faults instead of 11,000, and
+ * no copy through stdio. A file that grows while being read, a pipe or
+ * another stream grows the buffer as it goes. */
 static sr_status read_raw(const char *path, uint8_t **data, size_t *len,
                           sr_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
         return sr_fail(err, SR_ERR_IO, "%s: cannot open: %s", path,
                        strerror(errno));
-    /* Regular files are read in one piece at their size; pipes and other
-     * streams grow a buffer as they go. */
     struct stat sb;
     size_t cap = 1 << 16;
-    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
-        (uintmax_t)sb.st_size < SIZE_MAX)
-        cap = (size_t)sb.st_size + 1; /* +1 to see the end in one read */
-    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        fclose(f);
+    if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        close(fd);
         return sr_fail(err, SR_ERR_IO, "%s: is a directory, not a file", path);
     }
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
+        (uintmax_t)sb.st_size < SIZE_MAX)
+        cap = (size_t)sb.st_size + 1; /* +1 to see the end in one read */
     uint8_t *buf = sr_alloc(cap);
     size_t size = 0;
     sr_status st = SR_OK;
@@ -36,6 +42,15 @@ static sr_status read_raw(const char *path, uint8_t **data, size_t *len,
                      path);
         goto done;
     }
+#if defined(MADV_HUGEPAGE)
+    {
+        const uintptr_t huge = (uintptr_t)2 << 20;
+        uintptr_t lo = ((uintptr_t)buf + huge - 1) & ~(huge - 1);
+        uintptr_t hi = ((uintptr_t)buf + cap) & ~(huge - 1);
+        if (hi > lo)
+            madvise((void *)lo, hi - lo, MADV_HUGEPAGE); /* a hint only */
+    }
+#endif
     for (;;) {
         if (size == cap) {
             size_t ncap = cap * 2;
@@ -50,17 +65,21 @@ static sr_status read_raw(const char *path, uint8_t **data, size_t *len,
             buf = nb;
             cap = ncap;
         }
-        size_t got = fread(buf + size, 1, cap - size, f);
-        size += got;
-        if (got == 0) {
-            if (ferror(f))
-                st = sr_fail(err, SR_ERR_IO, "%s: read error: %s", path,
-                             strerror(errno));
+        size_t want = cap - size;
+        ssize_t got = read(fd, buf + size, want < (1u << 30) ? want : (1u << 30));
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            st = sr_fail(err, SR_ERR_IO, "%s: read error: %s", path,
+                         strerror(errno));
             break;
         }
+        if (got == 0)
+            break;
+        size += (size_t)got;
     }
 done:
-    fclose(f);
+    close(fd);
     if (st != SR_OK) {
         sr_dealloc(buf);
         return st;
@@ -72,9 +91,14 @@ done:
 
 /* Inflates a complete gzip stream (possibly several members); a stream that
  * ends early is an error, never a silently shorter file. */
-static sr_status gunzip(const char *path, const uint8_t *in, size_t in_len,
-                        uint8_t **data, size_t *len, sr_error *err)
+sr_status sr_gunzip_buffer(const uint8_t *in, size_t in_len, const char *path,
+                           uint8_t **data, size_t *len, sr_error *err)
 {
+    if ((!in && in_len) || !data || !len)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_gunzip_buffer: NULL argument");
+    if (!path)
+        path = "(buffer)";
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
@@ -157,7 +181,7 @@ sr_status sr_read_file(const char *path, uint8_t **data, size_t *len,
     if (st != SR_OK)
         return st;
     if (raw_len >= 2 && raw[0] == 0x1f && raw[1] == 0x8b) {
-        st = gunzip(path, raw, raw_len, data, len, err);
+        st = sr_gunzip_buffer(raw, raw_len, path, data, len, err);
         sr_dealloc(raw);
         return st;
     }

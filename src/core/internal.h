@@ -34,6 +34,13 @@ void sr_dealloc(void *p);
 sr_status sr_read_file(const char *path, uint8_t **data, size_t *len,
                        sr_error *err);
 
+/* Inflates the whole gzip stream in[0..len) (one or more members) into a new
+ * buffer `*out` owned by the caller (sr_dealloc). A stream that is cut off or
+ * corrupt is SR_ERR_FORMAT; `name` (NULL = "(buffer)") appears in messages.
+ * sr_read_file uses it; tests and fuzzers call it on memory. */
+sr_status sr_gunzip_buffer(const uint8_t *in, size_t len, const char *name,
+                           uint8_t **out, size_t *out_len, sr_error *err);
+
 /* Writes `len` bytes to `path` atomically: a temporary file beside it,
  * flushed to disk, then renamed over `path`. On failure `path` is untouched
  * and the temporary file is removed. */

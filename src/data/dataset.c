@@ -4,6 +4,10 @@
 
 #include "dataset.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 sr_dataset *sr_dataset_new(sr_error *err)
 {
     sr_dataset *ds = sr_alloc_zeroed(1, sizeof *ds);
@@ -162,6 +166,74 @@ size_t sr_dataset_row_nnz(const sr_dataset *ds, size_t r)
     return ds->n;
 }
 
+/* x[0 .. 8) as a number whose byte b (from the least significant) is
+ * x[b], on any byte order. */
+static uint64_t load_le64(const uint8_t *x)
+{
+    uint64_t w;
+    memcpy(&w, x, sizeof w);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
+/* 0x01 in each non-zero byte of w: its low 7 bits carried into bit 7, or
+ * bit 7 itself set. */
+static uint64_t nonzero_bytes(uint64_t w)
+{
+    const uint64_t lo7 = 0x7F7F7F7F7F7F7F7FULL;
+    return ((((w & lo7) + lo7) | w) & ~lo7) >> 7;
+}
+
+/* The non-zero pixels of one image x (n) listed from col/val[0], in
+ * column order. An all-zero 8-byte word (MNIST's borders) is skipped
+ * whole; in the others each byte goes to the slot given by how many
+ * non-zero bytes precede it (prefix sums of the word's bytes by one
+ * multiplication), so no byte waits for the one before. A zero byte
+ * writes the slot the next non-zero one takes, so the listing may write
+ * one entry past the row's count; returns the count. */
+static size_t list_row(const uint8_t *x, size_t n, uint16_t *col,
+                       uint8_t *val)
+{
+    size_t q = 0, j = 0;
+    for (; j + 8 <= n; j += 8) {
+        uint64_t w = load_le64(x + j);
+        if (!w)
+            continue;
+        /* byte b of `before`: non-zero bytes among bytes 0 .. b-1 */
+        uint64_t upto = nonzero_bytes(w) * 0x0101010101010101ULL;
+        uint64_t before = upto << 8;
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 8
+#endif
+        for (unsigned b = 0; b < 8; b++) {
+            size_t at = q + ((before >> (8 * b)) & 0xFF);
+            col[at] = (uint16_t)(j + b);
+            val[at] = (uint8_t)(w >> (8 * b));
+        }
+        q += upto >> 56;
+    }
+    for (; j < n; j++) {
+        col[q] = (uint16_t)j;
+        val[q] = x[j];
+        q += x[j] != 0;
+    }
+    return q;
+}
+
+static size_t count_row(const uint8_t *x, size_t n)
+{
+    size_t count = 0, j = 0;
+    for (; j + 8 <= n; j += 8) {
+        uint64_t w = load_le64(x + j);
+        count += (size_t)((nonzero_bytes(w) * 0x0101010101010101ULL) >> 56);
+    }
+    for (; j < n; j++)
+        count += x[j] != 0;
+    return count;
+}
+
 sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
                                 size_t m, size_t n, sr_error *err)
 {
@@ -178,24 +250,20 @@ sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
     size_t *ptr = sr_alloc_array(m + 1, sizeof *ptr);
     if (!ptr)
         return sr_fail(err, SR_ERR_NOMEM, "out of memory indexing %zu images", m);
+    /* Two passes over the rows, each split across threads (every thread
+     * takes the same contiguous range in both): count every row's non-zero
+     * pixels, then (after a prefix sum) list them. */
     long long mm = (long long)m;
-    /* Two passes over the rows, each split across threads: count every
-     * row's non-zero pixels, then (after a prefix sum) list them. */
 #pragma omp parallel for schedule(static)
-    for (long long i = 0; i < mm; i++) {
-        const uint8_t *x = pixels + (size_t)i * n;
-        unsigned count = 0;
-#pragma omp simd reduction(+ : count)
-        for (size_t j = 0; j < n; j++)
-            count += x[j] != 0;
-        ptr[i + 1] = count;
-    }
+    for (long long i = 0; i < mm; i++)
+        ptr[i + 1] = count_row(pixels + (size_t)i * n, n);
     ptr[0] = 0;
     for (size_t i = 0; i < m; i++)
         ptr[i + 1] += ptr[i];
     size_t nnz = ptr[m];
-    uint16_t *col = sr_alloc_array(nnz, sizeof *col);
-    uint8_t *val = sr_alloc(nnz);
+    /* One spare entry: a row's listing may write one past its count. */
+    uint16_t *col = sr_alloc_array(nnz + 1, sizeof *col);
+    uint8_t *val = sr_alloc(nnz + 1);
     if (!col || !val) {
         sr_dealloc(ptr);
         sr_dealloc(col);
@@ -203,40 +271,39 @@ sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
         return sr_fail(err, SR_ERR_NOMEM,
                        "out of memory listing the %zu non-zero pixels", nnz);
     }
-    int failed = 0;
 #pragma omp parallel
     {
-        /* Each thread lists a row into its scratch without branches (every
-         * pixel is written, the index advances only past non-zero ones),
-         * then copies the row's entries out. */
-        uint16_t *scol = sr_alloc_array(n + 1, sizeof *scol);
-        uint8_t *sval = sr_alloc(n + 1);
-        if (!scol || !sval) {
-#pragma omp atomic write
-            failed = 1;
-        }
-#pragma omp for schedule(static)
-        for (long long i = 0; i < mm; i++) {
-            if (!scol || !sval)
-                continue;
-            const uint8_t *x = pixels + (size_t)i * n;
-            size_t q = 0;
-            for (size_t j = 0; j < n; j++) {
-                scol[q] = (uint16_t)j;
-                sval[q] = x[j];
-                q += x[j] != 0;
+        size_t t = 0, nt = 1;
+#ifdef _OPENMP
+        t = (size_t)omp_get_thread_num();
+        nt = (size_t)omp_get_num_threads();
+#endif
+        size_t i0 = m * t / nt, i1 = m * (t + 1) / nt;
+        /* Rows in order, each straight into place: a row may write one
+         * entry past its end, onto the first entry of the next row that
+         * has any, which then writes it again. That row must come later
+         * in this thread's range: the rows after which the range holds no
+         * more entries (usually just its last) are listed into scratch on
+         * the stack (n is at most 65536 here: big rows go byte by byte). */
+        uint16_t scol[2048];
+        uint8_t sval[2048];
+        for (size_t i = i0; i < i1; i++) {
+            const uint8_t *x = pixels + i * n;
+            if (ptr[i + 1] < ptr[i1]) {
+                list_row(x, n, col + ptr[i], val + ptr[i]);
+            } else if (n < 2048) {
+                size_t q = list_row(x, n, scol, sval);
+                memcpy(col + ptr[i], scol, q * sizeof *scol);
+                memcpy(val + ptr[i], sval, q);
+            } else {
+                size_t q = ptr[i];
+                for (size_t j = 0; j < n; j++)
+                    if (x[j]) {
+                        col[q] = (uint16_t)j;
+                        val[q++] = x[j];
+                    }
             }
-            memcpy(col + ptr[i], scol, q * sizeof *scol);
-            memcpy(val + ptr[i], sval, q);
         }
-        sr_dealloc(scol);
-        sr_dealloc(sval);
-    }
-    if (failed) {
-        sr_dealloc(ptr);
-        sr_dealloc(col);
-        sr_dealloc(val);
-        return sr_fail(err, SR_ERR_NOMEM, "out of memory listing pixels");
     }
     ds->row_ptr = ptr;
     ds->col16 = col;
@@ -244,6 +311,7 @@ sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
     ds->layout = SR_FEATURES_U8_SPARSE;
     return SR_OK;
 }
+
 sr_status sr_dataset_copy_labels(const sr_dataset *ds, size_t first,
                                  size_t count, int32_t *out, sr_error *err)
 {

@@ -23,6 +23,243 @@ static size_t chunk_rows(size_t rows, size_t cols, size_t nthreads)
     return ch < rows ? ch : rows;
 }
 
+/* ---- The barrier (engine.h) ---- */
+
+static int barrier_init(sr_barrier *b)
+{
+    memset(b, 0, sizeof *b);
+    if (pthread_mutex_init(&b->mu, NULL))
+        return 0;
+    if (pthread_cond_init(&b->cv, NULL)) {
+        pthread_mutex_destroy(&b->mu);
+        return 0;
+    }
+    b->ready = 1;
+    return 1;
+}
+
+static void barrier_destroy(sr_barrier *b)
+{
+    if (!b->ready)
+        return;
+    pthread_cond_destroy(&b->cv);
+    pthread_mutex_destroy(&b->mu);
+    b->ready = 0;
+}
+
+/* Waits for all b->threads threads. Everything a thread wrote before it
+ * arrived is visible to every thread after it leaves. */
+static void barrier_wait(sr_barrier *b)
+{
+    if (b->threads <= 1)
+        return;
+    unsigned round = __atomic_load_n(&b->round, __ATOMIC_ACQUIRE);
+    if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == b->threads) {
+        __atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
+        pthread_mutex_lock(&b->mu);
+        __atomic_store_n(&b->round, round + 1, __ATOMIC_RELEASE);
+        pthread_cond_broadcast(&b->cv);
+        pthread_mutex_unlock(&b->mu);
+        return;
+    }
+    /* Spin for a few microseconds: a partner that is running arrives
+     * within that when the work is split evenly. */
+    for (int i = 0; i < 2000; i++) {
+        if (__atomic_load_n(&b->round, __ATOMIC_ACQUIRE) != round)
+            return;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+    pthread_mutex_lock(&b->mu);
+    while (__atomic_load_n(&b->round, __ATOMIC_ACQUIRE) == round)
+        pthread_cond_wait(&b->cv, &b->mu);
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* The team's size, set by its first thread before any waits. */
+#define BARRIER_START(b, nt)                                                  \
+    do {                                                                      \
+        _Pragma("omp single")                                                 \
+        (b)->threads = (unsigned)(nt);                                        \
+    } while (0)
+
+/* What one epoch covers and how it ended: it starts at row `start`
+ * (a multiple of the batch); after a minibatch, when *interrupt is set,
+ * it stops. Thread 0 alone reads *interrupt, and publishes the batch at
+ * which it saw it before a barrier: every thread stops after the same
+ * batch. */
+typedef struct epoch_run {
+    size_t start;
+    const volatile int *interrupt;
+    size_t stop_batch;   /* SIZE_MAX until an interrupt is seen (atomic) */
+    size_t end;          /* out: the row after the last batch done */
+    double total;        /* out: the sum of the rows' losses */
+    size_t bad_batch;    /* out: the batch whose loss was not finite */
+    double bad_loss;
+} epoch_run;
+
+/* Thread 0, before a barrier of batch b: notes an interrupt. */
+static void note_interrupt(epoch_run *run, size_t t, size_t b)
+{
+    if (t == 0 && run->interrupt && *run->interrupt &&
+        __atomic_load_n(&run->stop_batch, __ATOMIC_RELAXED) == SIZE_MAX)
+        __atomic_store_n(&run->stop_batch, b, __ATOMIC_RELAXED);
+}
+
+/* Every thread, after that barrier and batch b's work: stop here? */
+static int stop_after(epoch_run *run, size_t b)
+{
+    return __atomic_load_n(&run->stop_batch, __ATOMIC_RELAXED) <= b;
+}
+
+/* ---- The fast paths' buffers ---- */
+
+/* `bytes` zeroed bytes aligned to 64 (a cache line); *raw is what to free. */
+static void *alloc64(size_t count, size_t size, void **raw)
+{
+    size_t bytes;
+    *raw = NULL;
+    if (sr_mul_overflows(count ? count : 1, size, &bytes) ||
+        bytes > SIZE_MAX - 64)
+        return NULL;
+    unsigned char *p = sr_alloc_zeroed(bytes + 64, 1);
+    if (!p)
+        return NULL;
+    *raw = p;
+    return p + (64 - (uintptr_t)p % 64) % 64;
+}
+
+static void fast_release(sr_engine_fast *f)
+{
+    sr_dealloc(f->P_raw);
+    sr_dealloc(f->G_raw);
+    sr_dealloc(f->H_raw);
+    sr_dealloc(f->G1_raw);
+    sr_dealloc(f->loss);
+    sr_dealloc(f->cuts);
+    sr_dealloc(f->acc_raw);
+    sr_dealloc(f->bounds);
+    sr_dealloc(f->h_raw);
+    sr_dealloc(f->csc_row);
+    sr_dealloc(f->csc_val);
+    sr_dealloc(f->csc_col);
+    sr_dealloc(f->csc_end);
+    sr_dealloc(f->csc_boff);
+    sr_dealloc(f->csc_coff);
+    sr_dealloc(f->csc_ncols);
+    sr_dealloc(f->csc_count);
+    memset(f, 0, sizeof *f);
+}
+
+/* Which fast path the model can take, if any: classes fit one 16-float
+ * row, and a row's entry counts (n) and a batch's rows fit 16 bits. */
+static int fast_kind_of(const sr_model *m, size_t max_rows)
+{
+    if (m->k == 0 || m->k > 16 || m->bias || m->n == 0 || m->n > 65535 ||
+        max_rows > 65536)
+        return 0;
+    if (m->kind == SR_MODEL_SOFTMAX && m->nblocks == 1 &&
+        m->blocks[0].input == SR_INPUT_X)
+        return SR_FAST_SOFTMAX;
+    if (m->kind == SR_MODEL_NN && m->nblocks == 2 && m->d > 0 &&
+        m->blocks[0].input == SR_INPUT_X &&
+        m->blocks[1].input == SR_INPUT_HIDDEN)
+        return SR_FAST_NN;
+    return 0;
+}
+
+/* Buffers of the fast path; 0 when out of memory. */
+static int fast_init(sr_engine *e, const sr_model *m)
+{
+    sr_engine_fast *f = &e->fast;
+    memset(f, 0, sizeof *f);
+    int kind = fast_kind_of(m, e->max_rows);
+    if (!kind)
+        return 1;
+    size_t T = e->nthreads, R = e->max_rows, n = m->n;
+    f->nslices = T;
+    f->loss = sr_alloc_array(R, sizeof *f->loss);
+    f->G = alloc64(R, 16 * sizeof *f->G, &f->G_raw);
+    if (!f->loss || !f->G)
+        return 0;
+    if (kind == SR_FAST_SOFTMAX) {
+        f->ld = 16;
+        f->P = alloc64(n, 16 * sizeof(float), &f->P_raw);
+        f->acc = alloc64(n, 16 * sizeof(float), &f->acc_raw);
+        f->bounds = sr_alloc_array(T + 1, sizeof *f->bounds);
+        if (!f->P || !f->acc || !f->bounds)
+            return 0;
+    } else {
+        size_t ld = SR_PAD16(m->d);
+        f->ld = ld;
+        /* W1 (n, ld), W2^T (16, ld), W2 (ld, 16) */
+        size_t rows_p = n + 32;
+        if (rows_p < n)
+            return 0;
+        f->P = alloc64(rows_p, ld * sizeof(float), &f->P_raw);
+        f->H = alloc64(R, ld * sizeof(float), &f->H_raw);
+        f->G1 = alloc64(R, ld * sizeof(float), &f->G1_raw);
+        f->h = alloc64(T * SR_NN_EVAL_BLOCK, ld * sizeof(float), &f->h_raw);
+        f->csc_count = sr_alloc_array(T, (n + 1) * sizeof *f->csc_count);
+        if (!f->P || !f->H || !f->G1 || !f->h || !f->csc_count)
+            return 0;
+    }
+    f->kind = kind;
+    return 1;
+}
+
+/* The fast path applies to this data set. */
+static int fast_ok(const sr_engine *e, const sr_dataset *ds)
+{
+    return e->fast.kind && ds->layout == SR_FEATURES_U8_SPARSE && ds->y &&
+           ds->n == e->model->n && ds->col16 && ds->val8;
+}
+
+/* Model parameters to the padded copies, and back. */
+static void fast_load(sr_engine_fast *f, const sr_model *m)
+{
+    size_t n = m->n, k = m->k, ld = f->ld;
+    const float *src = m->params + m->blocks[0].offset;
+    if (f->kind == SR_FAST_SOFTMAX) {
+        for (size_t j = 0; j < n; j++) {
+            memcpy(f->P + j * 16, src + j * k, k * sizeof(float));
+            memset(f->P + j * 16 + k, 0, (16 - k) * sizeof(float));
+        }
+        return;
+    }
+    size_t d = m->d;
+    for (size_t j = 0; j < n; j++) {
+        memcpy(f->P + j * ld, src + j * d, d * sizeof(float));
+        memset(f->P + j * ld + d, 0, (ld - d) * sizeof(float));
+    }
+    float *W2T = f->P + n * ld, *W2p = W2T + 16 * ld;
+    const float *W2 = m->params + m->blocks[1].offset;
+    memset(W2T, 0, 32 * ld * sizeof(float));
+    for (size_t a = 0; a < d; a++)
+        for (size_t c = 0; c < k; c++)
+            W2T[c * ld + a] = W2p[a * 16 + c] = W2[a * k + c];
+}
+
+static void fast_store(const sr_engine_fast *f, sr_model *m)
+{
+    size_t n = m->n, k = m->k, ld = f->ld;
+    float *dst = m->params + m->blocks[0].offset;
+    if (f->kind == SR_FAST_SOFTMAX) {
+        for (size_t j = 0; j < n; j++)
+            memcpy(dst + j * k, f->P + j * 16, k * sizeof(float));
+        return;
+    }
+    size_t d = m->d;
+    for (size_t j = 0; j < n; j++)
+        memcpy(dst + j * d, f->P + j * ld, d * sizeof(float));
+    const float *W2T = f->P + n * ld;
+    float *W2 = m->params + m->blocks[1].offset;
+    for (size_t a = 0; a < d; a++)
+        for (size_t c = 0; c < k; c++)
+            W2[a * k + c] = W2T[c * ld + a];
+}
+
 void sr_engine_release(sr_engine *e)
 {
     if (e->scratch)
@@ -41,6 +278,9 @@ void sr_engine_release(sr_engine *e)
     sr_dealloc(e->velocity);
     sr_dealloc(e->eval_loss);
     sr_dealloc(e->eval_err);
+    sr_dealloc(e->batch_rows);
+    fast_release(&e->fast);
+    barrier_destroy(&e->bar);
     memset(e, 0, sizeof *e);
 }
 
@@ -87,9 +327,11 @@ sr_status sr_engine_init(sr_engine *e, const sr_model *model,
     e->eval_err = sr_alloc_array(e->eval_max_chunks, sizeof(size_t));
     if (momentum)
         e->velocity = sr_alloc_zeroed(model->nparams, sizeof(float));
+    e->batch_rows = sr_alloc_array(T, e->max_rows * sizeof *e->batch_rows);
     int ok = e->chunks && e->Z && e->H && e->G1 && e->row_loss && e->acc &&
              e->tmp && e->scratch && e->eval_loss && e->eval_err &&
-             (!momentum || e->velocity);
+             e->batch_rows && (!momentum || e->velocity) &&
+             fast_init(e, model) && barrier_init(&e->bar);
     for (size_t t = 0; ok && t < T; t++) {
         e->scratch[t].h = sr_alloc_array(d, sizeof(float));
         e->scratch[t].W2T = sr_alloc_array(d, k * sizeof(float));
@@ -187,31 +429,378 @@ static void batch_rows(size_t *rows, const size_t *order, size_t first,
         rows[i] = order ? order[first + i] : first + i;
 }
 
-sr_status sr_engine_sgd_epoch(sr_engine *e, sr_model *model,
-                              const sr_dataset *ds, const size_t *order,
-                              size_t batch, const sr_step *step, size_t epoch,
-                              double *loss_sum, sr_error *err)
+/* ---- Fast path: softmax regression ---- */
+
+/* Feature boundaries for the parameter-row split: each slice gets about
+ * the same number of the data's entries (counted on a sample of rows),
+ * and where every row's slices start. Only speed depends on them. Done
+ * once per data set. */
+static sr_status softmax_bounds(sr_engine *e, const sr_dataset *ds,
+                                sr_error *err)
+{
+    sr_engine_fast *f = &e->fast;
+    size_t S = f->nslices, n = ds->n, m = ds->m;
+    if (f->bounds_ds == (const void *)ds && f->bounds_m == m)
+        return SR_OK;
+    f->bounds_ds = NULL;
+    if (S > 1 && m * (S - 1) > f->cuts_cap) {
+        sr_dealloc(f->cuts);
+        f->cuts_cap = 0;
+        f->cuts = sr_alloc_array(m, (S - 1) * sizeof *f->cuts);
+        if (!f->cuts)
+            return sr_fail(err, SR_ERR_NOMEM,
+                           "out of memory splitting %zu rows", m);
+        f->cuts_cap = m * (S - 1);
+    }
+    /* acc (n, 16) is zero here: its first column counts, then is cleared. */
+    float *cnt = f->acc;
+    size_t step = m > 2048 ? m / 2048 : 1;
+    double total = 0.0;
+    for (size_t r = 0; r < m; r += step)
+        for (size_t p = ds->row_ptr[r]; p < ds->row_ptr[r + 1]; p++)
+            cnt[(size_t)ds->col16[p] * 16] += 1.0f;
+    for (size_t j = 0; j < n; j++)
+        total += cnt[j * 16];
+    f->bounds[0] = 0;
+    double run = 0.0;
+    size_t s = 1;
+    for (size_t j = 0; j < n && s < S; j++) {
+        run += cnt[j * 16];
+        while (s < S && run >= total * (double)s / (double)S)
+            f->bounds[s++] = j + 1;
+    }
+    while (s < S)
+        f->bounds[s++] = n;
+    f->bounds[S] = n;
+    for (size_t j = 0; j < n; j++)
+        cnt[j * 16] = 0.0f;
+    long long ml = (long long)m;
+#pragma omp parallel for schedule(static) num_threads((int)e->nthreads)
+    for (long long rl = 0; rl < ml; rl++) {
+        size_t r = (size_t)rl, p0 = ds->row_ptr[r], nnz = ds->row_ptr[r + 1] - p0;
+        const uint16_t *col = ds->col16 + p0;
+        size_t p = 0;
+        for (size_t b = 1; b < S; b++) {
+            while (p < nnz && col[p] < f->bounds[b])
+                p++;
+            f->cuts[r * (S - 1) + b - 1] = (uint16_t)p;
+        }
+    }
+    f->bounds_ds = ds;
+    f->bounds_m = m;
+    return SR_OK;
+}
+
+/* Rows [i0, i1) of B for thread t of nt. */
+static void split(size_t B, size_t t, size_t nt, size_t *i0, size_t *i1)
+{
+    *i0 = B * t / nt;
+    *i1 = B * (t + 1) / nt;
+}
+
+static int thread_count(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+static sr_status fast_softmax_epoch(sr_engine *e, sr_model *model,
+                                    const sr_dataset *ds, const size_t *order,
+                                    size_t batch, const sr_step *step,
+                                    epoch_run *run, sr_error *err)
+{
+    sr_engine_fast *f = &e->fast;
+    const sr_kernel_table *K = e->K;
+    size_t m = ds->m, k = model->k, S = f->nslices;
+    sr_status st = softmax_bounds(e, ds, err);
+    if (st != SR_OK)
+        return st;
+    fast_load(f, model);
+#pragma omp parallel num_threads((int)e->nthreads)
+    {
+        size_t t = (size_t)THREAD_ID(), nt = (size_t)thread_count();
+        size_t *rows = e->batch_rows + t * e->max_rows;
+        BARRIER_START(&e->bar, nt);
+        for (size_t first = run->start; first < m; first += batch) {
+            size_t B = m - first < batch ? m - first : batch, i0, i1;
+            size_t b = first / batch;
+            batch_rows(rows, order, first, B);
+            note_interrupt(run, t, b);
+            /* Rows split: logits, softmax and the loss gradient. */
+            split(B, t, nt, &i0, &i1);
+            if (i1 > i0)
+                K->sm_rows_grad(f->G + 16 * i0, f->loss + i0, ds, rows + i0,
+                                i1 - i0, f->P, k);
+            barrier_wait(&e->bar);
+            double loss = 0.0;
+            for (size_t i = 0; i < B; i++)
+                loss += f->loss[i];
+            if (!isfinite(loss)) {
+                if (t == 0) {
+                    run->bad_batch = b;
+                    run->bad_loss = loss;
+                }
+                break;
+            }
+            /* Features split: each slice's gradient over the batch's rows
+             * in order, then its step. */
+            float scale = (float)(step->lr / (double)B);
+            for (size_t sl = t; sl < S; sl += nt)
+                K->sm_step(f->P, f->acc + f->bounds[sl] * 16, f->bounds[sl],
+                           f->bounds[sl + 1], ds, rows, B, f->G, scale,
+                           f->cuts, S, sl);
+            if (t == 0) {
+                run->total += loss;
+                run->end = first + B;
+            }
+            barrier_wait(&e->bar);
+            if (stop_after(run, b))
+                break;
+        }
+    }
+    fast_store(f, model);
+    return SR_OK;
+}
+
+/* ---- Fast path: the network ---- */
+
+/* Hidden units [c0, c1) of slice s of S: whole 16-float groups, spread
+ * evenly. */
+static void hidden_slice(size_t ld, size_t s, size_t S, size_t *c0,
+                         size_t *c1)
+{
+    size_t g = ld / 16;
+    *c0 = g * s / S * 16;
+    *c1 = g * (s + 1) / S * 16;
+}
+
+/* The transposes of every minibatch of the epoch (see sr_batch_csc). */
+static sr_status build_csc(sr_engine *e, const sr_dataset *ds,
+                           const size_t *order, size_t batch, sr_error *err)
+{
+    sr_engine_fast *f = &e->fast;
+    size_t m = ds->m, n = ds->n, nb = (m + batch - 1) / batch;
+    if (!order && f->csc_in_order && f->csc_ds == (const void *)ds &&
+        f->csc_m == m && f->csc_batch == batch)
+        return SR_OK;
+    f->csc_ds = NULL;
+    if (nb + 1 > f->csc_bcap) {
+        sr_dealloc(f->csc_boff);
+        sr_dealloc(f->csc_coff);
+        sr_dealloc(f->csc_ncols);
+        f->csc_boff = sr_alloc_array(nb + 1, sizeof *f->csc_boff);
+        f->csc_coff = sr_alloc_array(nb + 1, sizeof *f->csc_coff);
+        f->csc_ncols = sr_alloc_array(nb + 1, sizeof *f->csc_ncols);
+        f->csc_bcap = nb + 1;
+        if (!f->csc_boff || !f->csc_coff || !f->csc_ncols) {
+            f->csc_bcap = 0;
+            return sr_fail(err, SR_ERR_NOMEM,
+                           "out of memory for %zu minibatches", nb);
+        }
+    }
+    /* Entries and column lists of each batch start after the previous
+     * batch's; a batch has at most min(n, its entries) columns. */
+    size_t nnz = 0, ncol = 0;
+    for (size_t b = 0; b < nb; b++) {
+        size_t first = b * batch, B = m - first < batch ? m - first : batch;
+        size_t cnt = 0;
+        if (!order)
+            cnt = ds->row_ptr[first + B] - ds->row_ptr[first];
+        else
+            for (size_t i = 0; i < B; i++)
+                cnt += ds->row_ptr[order[first + i] + 1] -
+                       ds->row_ptr[order[first + i]];
+        f->csc_boff[b] = nnz;
+        f->csc_coff[b] = ncol;
+        nnz += cnt;
+        ncol += cnt < n ? cnt : n;
+    }
+    f->csc_boff[nb] = nnz;
+    f->csc_coff[nb] = ncol;
+    if (nnz > f->csc_cap) {
+        sr_dealloc(f->csc_row);
+        sr_dealloc(f->csc_val);
+        f->csc_row = sr_alloc_array(nnz, sizeof *f->csc_row);
+        f->csc_val = sr_alloc_array(nnz, sizeof *f->csc_val);
+        f->csc_cap = nnz;
+        if (!f->csc_row || !f->csc_val) {
+            f->csc_cap = 0;
+            return sr_fail(err, SR_ERR_NOMEM,
+                           "out of memory for the minibatches' columns");
+        }
+    }
+    if (ncol > f->csc_ccap) {
+        sr_dealloc(f->csc_col);
+        sr_dealloc(f->csc_end);
+        f->csc_col = sr_alloc_array(ncol, sizeof *f->csc_col);
+        f->csc_end = sr_alloc_array(ncol, sizeof *f->csc_end);
+        f->csc_ccap = ncol;
+        if (!f->csc_col || !f->csc_end) {
+            f->csc_ccap = 0;
+            return sr_fail(err, SR_ERR_NOMEM,
+                           "out of memory for the minibatches' columns");
+        }
+    }
+    long long nbl = (long long)nb;
+#pragma omp parallel for schedule(dynamic, 4) num_threads((int)e->nthreads)
+    for (long long bl = 0; bl < nbl; bl++) {
+        size_t b = (size_t)bl, first = b * batch;
+        size_t B = m - first < batch ? m - first : batch;
+        uint32_t *cnt = f->csc_count + (size_t)THREAD_ID() * (n + 1);
+        memset(cnt, 0, (n + 1) * sizeof *cnt);
+        for (size_t i = 0; i < B; i++) {
+            size_t r = order ? order[first + i] : first + i;
+            for (size_t p = ds->row_ptr[r]; p < ds->row_ptr[r + 1]; p++)
+                cnt[ds->col16[p]]++;
+        }
+        /* Columns in order; cnt becomes each column's next free entry. */
+        uint16_t *col = f->csc_col + f->csc_coff[b];
+        uint32_t *end = f->csc_end + f->csc_coff[b];
+        size_t q = 0;
+        uint32_t at = 0;
+        for (size_t j = 0; j < n; j++) {
+            uint32_t c = cnt[j];
+            cnt[j] = at;
+            if (c) {
+                at += c;
+                col[q] = (uint16_t)j;
+                end[q++] = at;
+            }
+        }
+        f->csc_ncols[b] = q;
+        uint16_t *erow = f->csc_row + f->csc_boff[b];
+        uint8_t *eval = f->csc_val + f->csc_boff[b];
+        for (size_t i = 0; i < B; i++) {
+            size_t r = order ? order[first + i] : first + i;
+            for (size_t p = ds->row_ptr[r]; p < ds->row_ptr[r + 1]; p++) {
+                uint32_t at2 = cnt[ds->col16[p]]++;
+                erow[at2] = (uint16_t)i;
+                eval[at2] = ds->val8[p];
+            }
+        }
+    }
+    f->csc_ds = ds;
+    f->csc_m = m;
+    f->csc_batch = batch;
+    f->csc_in_order = order == NULL;
+    return SR_OK;
+}
+
+static sr_status fast_nn_epoch(sr_engine *e, sr_model *model,
+                               const sr_dataset *ds, const size_t *order,
+                               size_t batch, const sr_step *step,
+                               epoch_run *run, sr_error *err)
+{
+    sr_engine_fast *f = &e->fast;
+    const sr_kernel_table *K = e->K;
+    size_t m = ds->m, k = model->k, S = f->nslices, ld = f->ld;
+    sr_status st = build_csc(e, ds, order, batch, err);
+    if (st != SR_OK)
+        return st;
+    fast_load(f, model);
+    float *W1 = f->P, *W2T = f->P + model->n * ld, *W2 = W2T + 16 * ld;
+    size_t d = model->d;
+#pragma omp parallel num_threads((int)e->nthreads)
+    {
+        size_t t = (size_t)THREAD_ID(), nt = (size_t)thread_count();
+        size_t *rows = e->batch_rows + t * e->max_rows;
+        BARRIER_START(&e->bar, nt);
+        for (size_t first = run->start; first < m; first += batch) {
+            size_t B = m - first < batch ? m - first : batch, i0, i1, c0, c1;
+            size_t b = first / batch;
+            batch_rows(rows, order, first, B);
+            note_interrupt(run, t, b);
+            sr_batch_csc X = {f->csc_ncols[b], f->csc_col + f->csc_coff[b],
+                              f->csc_end + f->csc_coff[b],
+                              f->csc_row + f->csc_boff[b],
+                              f->csc_val + f->csc_boff[b]};
+            /* Hidden units split: H = ReLU(X W1), each thread its slice
+             * of W1, which stays in its core's cache. */
+            for (size_t sl = t; sl < S; sl += nt) {
+                hidden_slice(ld, sl, S, &c0, &c1);
+                if (c1 > c0)
+                    K->nn_hidden(f->H, ds, rows, B, W1, ld, c0, c1);
+            }
+            barrier_wait(&e->bar);
+            /* Rows split: the logits, softmax and their gradient G2. */
+            split(B, t, nt, &i0, &i1);
+            if (i1 > i0)
+                K->nn_output(f->G, f->loss, f->H, ld, d, W2, k, ds, rows, i0,
+                             i1);
+            barrier_wait(&e->bar);
+            double loss = 0.0;
+            for (size_t i = 0; i < B; i++)
+                loss += f->loss[i];
+            if (!isfinite(loss)) {
+                if (t == 0) {
+                    run->bad_batch = b;
+                    run->bad_loss = loss;
+                }
+                break;
+            }
+            /* Hidden units split again: G1, the step of W2 and of W1. */
+            float scale = (float)(step->lr / (double)B);
+            for (size_t sl = t; sl < S; sl += nt) {
+                hidden_slice(ld, sl, S, &c0, &c1);
+                if (c1 > c0) {
+                    K->nn_backward(f->G1, f->H, ld, f->G, B, W2T, W2, k, c0,
+                                   c1, scale);
+                    K->nn_w1_step(W1, ld, &X, f->G1, c0, c1, scale);
+                }
+            }
+            if (t == 0) {
+                run->total += loss;
+                run->end = first + B;
+            }
+            if (stop_after(run, b))
+                break;
+        }
+    }
+    fast_store(f, model);
+    return SR_OK;
+}
+
+sr_status sr_engine_sgd_epoch_from(sr_engine *e, sr_model *model,
+                                   const sr_dataset *ds, const size_t *order,
+                                   size_t batch, const sr_step *step,
+                                   size_t epoch, size_t start,
+                                   const volatile int *interrupt, size_t *end,
+                                   double *loss_sum, sr_error *err)
 {
     size_t m = ds->m;
     if (batch > e->max_rows)
         batch = e->max_rows;
-    /* Every thread lists the batch's rows itself: no barrier for it. */
-    size_t *all_rows = sr_alloc_array(e->nthreads * batch, sizeof *all_rows);
-    if (!all_rows)
-        return sr_fail(err, SR_ERR_NOMEM, "out of memory for a minibatch");
-    double total = 0.0, bad_loss = 0.0;
-    size_t bad_batch = SIZE_MAX;
+    if (batch == 0)
+        batch = 1;
+    size_t *all_rows = e->batch_rows;
+    epoch_run run = {start, interrupt, SIZE_MAX, start, 0.0, SIZE_MAX, 0.0};
     long long nchunks = (long long)e->nchunks;
+    if (fast_ok(e, ds) && step->l2 == 0.0 && !e->velocity &&
+        model == e->model) {
+        sr_status st = e->fast.kind == SR_FAST_SOFTMAX
+                           ? fast_softmax_epoch(e, model, ds, order, batch,
+                                                step, &run, err)
+                           : fast_nn_epoch(e, model, ds, order, batch, step,
+                                           &run, err);
+        if (st != SR_OK)
+            return st;
+        goto done;
+    }
 #pragma omp parallel num_threads((int)e->nthreads)
     {
         int t = THREAD_ID();
         sr_row_scratch *sc = &e->scratch[t];
         float *acc = e->acc + (size_t)t * e->acc_size;
-        size_t *rows = all_rows + (size_t)t * batch;
-        for (size_t first = 0; first < m; first += batch) {
+        size_t *rows = all_rows + (size_t)t * e->max_rows;
+        for (size_t first = start; first < m; first += batch) {
             size_t B = m - first < batch ? m - first : batch;
+            size_t b = first / batch;
             batch_rows(rows, order, first, B);
             sr_model_prepare(model, sc);
+            note_interrupt(&run, (size_t)t, b);
             rows_phase(e, model, ds, rows, B, sc);
             /* Every thread adds the losses in the same order and so takes
              * the same decision, with no extra barrier. */
@@ -220,8 +809,8 @@ sr_status sr_engine_sgd_epoch(sr_engine *e, sr_model *model,
                 loss += e->row_loss[i];
             if (!isfinite(loss)) {
                 if (t == 0) {
-                    bad_batch = first / batch;
-                    bad_loss = loss;
+                    run.bad_batch = b;
+                    run.bad_loss = loss;
                 }
                 break;
             }
@@ -230,18 +819,33 @@ sr_status sr_engine_sgd_epoch(sr_engine *e, sr_model *model,
                 chunk_gradient(e, model, ds, rows, B, &e->chunks[c], acc);
                 apply_step(e, model, &e->chunks[c], acc, B, step);
             }
-            if (t == 0)
-                total += loss;
+            if (t == 0) {
+                run.total += loss;
+                run.end = first + B;
+            }
+            if (stop_after(&run, b))
+                break;
         }
     }
-    sr_dealloc(all_rows);
-    if (bad_batch != SIZE_MAX)
+done:
+    if (run.bad_batch != SIZE_MAX)
         return sr_fail(err, SR_ERR_DIVERGED,
                        "training diverged in epoch %zu, minibatch %zu: the "
                        "loss is %g; try a smaller learning rate than %g",
-                       epoch, bad_batch, bad_loss, step->lr);
-    *loss_sum = total;
+                       epoch, run.bad_batch, run.bad_loss, step->lr);
+    if (end)
+        *end = run.end;
+    *loss_sum = run.total;
     return SR_OK;
+}
+
+sr_status sr_engine_sgd_epoch(sr_engine *e, sr_model *model,
+                              const sr_dataset *ds, const size_t *order,
+                              size_t batch, const sr_step *step, size_t epoch,
+                              double *loss_sum, sr_error *err)
+{
+    return sr_engine_sgd_epoch_from(e, model, ds, order, batch, step, epoch, 0,
+                                    NULL, NULL, loss_sum, err);
 }
 
 double sr_engine_full_gradient(sr_engine *e, const sr_dataset *ds,
@@ -294,6 +898,31 @@ void sr_engine_evaluate(sr_engine *e, const sr_dataset *ds, double *loss,
     size_t m = ds->m, k = model->k;
     size_t nchunks = (m + SR_EVAL_CHUNK - 1) / SR_EVAL_CHUNK;
     long long nc = (long long)nchunks;
+    if (fast_ok(e, ds) && nchunks <= e->eval_max_chunks) {
+        sr_engine_fast *f = &e->fast;
+        const sr_kernel_table *K = e->K;
+        size_t ld = f->ld;
+        fast_load(f, model);
+        /* Chunks taken in turn by whichever thread is free: a core busy
+         * with another program does not hold the others back. Each
+         * chunk's sums, and their sum in chunk order, do not depend on
+         * which thread ran it. */
+#pragma omp parallel for schedule(dynamic, 1) num_threads((int)e->nthreads)
+        for (long long c = 0; c < nc; c++) {
+            size_t first = (size_t)c * SR_EVAL_CHUNK;
+            size_t last = first + SR_EVAL_CHUNK < m ? first + SR_EVAL_CHUNK : m;
+            size_t wrong = 0;
+            if (f->kind == SR_FAST_SOFTMAX)
+                e->eval_loss[c] = K->sm_eval(&wrong, ds, first, last, f->P, k);
+            else
+                e->eval_loss[c] = K->nn_eval(
+                    &wrong, ds, first, last, f->P, ld, model->d,
+                    f->P + (model->n + 16) * ld, k,
+                    f->h + (size_t)THREAD_ID() * SR_NN_EVAL_BLOCK * ld);
+            e->eval_err[c] = wrong;
+        }
+        goto sum;
+    }
 #pragma omp parallel for schedule(static) num_threads((int)e->nthreads)
     for (long long c = 0; c < nc; c++) {
         int t = THREAD_ID();
@@ -313,6 +942,7 @@ void sr_engine_evaluate(sr_engine *e, const sr_dataset *ds, double *loss,
         e->eval_loss[c] = sum;
         e->eval_err[c] = wrong;
     }
+sum:;
     double total = 0.0;
     size_t wrong = 0;
     for (size_t c = 0; c < nchunks; c++) {

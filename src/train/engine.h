@@ -11,6 +11,8 @@
 #ifndef SR_TRAIN_ENGINE_H
 #define SR_TRAIN_ENGINE_H
 
+#include <pthread.h>
+
 #include "../models/model.h"
 
 /* A chunk of one parameter block's rows [j0, j1). */
@@ -25,6 +27,71 @@ typedef struct sr_chunk {
 typedef struct sr_step {
     double lr, l2, momentum;
 } sr_step;
+
+/* The fast paths (engine.c): softmax regression and the network without
+ * biases, k <= 16, on sparse uint8 data, plain SGD. They keep padded,
+ * 64-byte aligned copies of the parameters and run fused kernels
+ * (kernels.h) over one parallel region per epoch:
+ *   softmax: rows split across threads for the forward pass and the
+ *     loss gradient, then the parameter rows (features) split, each
+ *     thread summing its features' gradient over the batch in row order;
+ *   network: hidden units split across threads (each core keeps its
+ *     slice of W1 in its own cache) for X W1 and the updates of W1 and
+ *     W2, rows split for the output layer; W1's gradient runs over the
+ *     batch's columns (a transpose built once per epoch, or once per run
+ *     when the order does not change).
+ * Splits depend on the thread count; the order of every sum does not. */
+typedef struct sr_engine_fast {
+    int kind;            /* 0 (none), SR_FAST_SOFTMAX or SR_FAST_NN */
+    size_t ld;           /* padded row width: 16, or SR_PAD16(d) */
+    size_t nslices;      /* work slices: one per thread */
+    float *P;            /* theta (n, 16), or W1 (n, ld) then W2^T (16, ld) */
+    void *P_raw;
+    float *G;            /* (max_rows, 16) output gradients */
+    void *G_raw;
+    float *H, *G1;       /* (max_rows, ld) hidden layer and its gradient */
+    void *H_raw, *G1_raw;
+    double *loss;        /* (max_rows) */
+    uint16_t *cuts;      /* (m, nslices - 1): where each row's slices
+                          * start, for the data set bounds_ds */
+    size_t cuts_cap;
+    float *acc;          /* (n, 16) softmax gradient, zero between uses */
+    void *acc_raw;
+    size_t *bounds;      /* nslices + 1 feature boundaries (softmax) */
+    const void *bounds_ds; /* the data set they were balanced on */
+    size_t bounds_m;
+    float *h;            /* per thread: SR_NN_EVAL_BLOCK rows of ld floats */
+    void *h_raw;
+    /* The network's batch transposes: entries, then per batch its
+     * non-empty columns. */
+    uint16_t *csc_row;
+    uint8_t *csc_val;
+    size_t csc_cap;
+    uint16_t *csc_col;
+    uint32_t *csc_end;
+    size_t csc_ccap;
+    size_t *csc_boff, *csc_coff, *csc_ncols; /* per batch */
+    size_t csc_bcap;
+    uint32_t *csc_count; /* per thread: n + 1 counters */
+    const void *csc_ds;  /* what the transposes describe, when valid */
+    size_t csc_m, csc_batch;
+    int csc_in_order;
+} sr_engine_fast;
+
+enum { SR_FAST_SOFTMAX = 1, SR_FAST_NN = 2 };
+
+/* A barrier for the threads of one parallel region that spins only
+ * briefly before sleeping: OpenMP's own barrier may spin for milliseconds,
+ * which costs a whole time slice at each of an epoch's ~1200 barriers
+ * whenever another program holds a core. */
+typedef struct sr_barrier {
+    unsigned count;      /* arrived in this round (atomic) */
+    unsigned round;      /* rounds completed (atomic) */
+    unsigned threads;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int ready;
+} sr_barrier;
 
 typedef struct sr_engine {
     const sr_model *model;
@@ -46,6 +113,9 @@ typedef struct sr_engine {
     double *eval_loss;
     size_t *eval_err;
     size_t eval_max_chunks;
+    size_t *batch_rows;  /* per thread: max_rows row indices */
+    sr_engine_fast fast;
+    sr_barrier bar;
 } sr_engine;
 
 sr_status sr_engine_init(sr_engine *e, const sr_model *model,
@@ -61,6 +131,18 @@ sr_status sr_engine_sgd_epoch(sr_engine *e, sr_model *model,
                               const sr_dataset *ds, const size_t *order,
                               size_t batch, const sr_step *step, size_t epoch,
                               double *loss_sum, sr_error *err);
+
+/* The same from row `start` of the epoch (a multiple of batch: where an
+ * interrupted epoch stopped) to its end, or until *interrupt (may be
+ * NULL) is non-zero after a minibatch: *end (may be NULL) receives the row
+ * after the last minibatch done, ds->m when the epoch is complete.
+ * `*loss_sum` covers the rows done. */
+sr_status sr_engine_sgd_epoch_from(sr_engine *e, sr_model *model,
+                                   const sr_dataset *ds, const size_t *order,
+                                   size_t batch, const sr_step *step,
+                                   size_t epoch, size_t start,
+                                   const volatile int *interrupt, size_t *end,
+                                   double *loss_sum, sr_error *err);
 
 /* grad (nparams) = gradient of the summed loss over all rows of ds (no
  * weight decay); returns the summed loss. */

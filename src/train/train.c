@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "../core/rng_init.h"
+#include "../io/checkpoint.h"
 #include "../models/feature_map.h"
 #include "../optim/optim.h"
 #include "train.h"
@@ -74,6 +75,11 @@ sr_status sr_train_params_check(const sr_train_params *p, sr_error *err)
     if (p->early_stop && p->val_split == 0.0)
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "early-stop: needs a validation split (val-split)");
+    if ((p->checkpoint_path || p->resume_path) &&
+        p->optimizer != SR_OPTIMIZER_SGD && p->optimizer != SR_OPTIMIZER_GD)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "checkpoint: checkpoints are written for sgd and gd, "
+                       "not for lbfgs or exact");
     if (p->poly == 0 || p->poly > 64)
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "poly: the degree must be from 1 to 64, not %u", p->poly);
@@ -271,7 +277,84 @@ typedef struct run {
     double best_loss;
     size_t since_best;
     int stop;
+    sr_checkpoint *resume; /* the state to continue from, or NULL */
 } run;
+
+static sr_checkpoint_config config_of(const run *R)
+{
+    const sr_train_params *p = R->p;
+    sr_checkpoint_config c = {(uint32_t)p->model, (uint32_t)p->optimizer,
+                              (uint32_t)(p->shuffle != 0), p->seed,
+                              R->train->m, R->train->n, p->batch, p->lr, p->l2,
+                              p->momentum};
+    return c;
+}
+
+/* Writes the state after `next_row` rows of epoch `epoch` (0 = the epoch's
+ * start); `order` is that epoch's order when it is shuffled and under way. */
+static sr_status save_checkpoint(run *R, size_t epoch, size_t next_row,
+                                 const sr_rng *rng, size_t *order,
+                                 sr_error *err)
+{
+    sr_checkpoint ck;
+    memset(&ck, 0, sizeof ck);
+    ck.config = config_of(R);
+    ck.epoch = epoch;
+    ck.next_row = next_row;
+    ck.rng = *rng;
+    ck.order = next_row ? order : NULL;
+    ck.norder = R->train->m;
+    ck.velocity = R->e.velocity;
+    ck.best_loss = R->best ? R->best_loss : 0.0;
+    ck.since_best = R->since_best;
+    ck.best = R->best;
+    ck.model = R->model;
+    return sr_checkpoint_save(&ck, R->p->checkpoint_path, err);
+}
+
+/* Checks that a checkpoint belongs to this run and takes its state. */
+static sr_status restore(run *R, sr_rng *rng, sr_error *err)
+{
+    const sr_checkpoint *ck = R->resume;
+    sr_checkpoint_config want = config_of(R);
+    const sr_checkpoint_config *c = &ck->config;
+    if (c->kind != want.kind || c->optimizer != want.optimizer ||
+        c->shuffle != want.shuffle || c->seed != want.seed || c->m != want.m ||
+        c->n != want.n || c->batch != want.batch || c->lr != want.lr ||
+        c->l2 != want.l2 || c->momentum != want.momentum)
+        return sr_fail(err, SR_ERR_MISMATCH,
+                       "%s was written by another training run (model, data "
+                       "size, optimizer, lr, batch, l2, momentum, seed and "
+                       "shuffling must be the same to resume)",
+                       R->p->resume_path);
+    sr_model *m = ck->model;
+    if (m->nparams != R->model->nparams || m->k != R->model->k ||
+        m->d != R->model->d || m->bias != R->model->bias)
+        return sr_fail(err, SR_ERR_MISMATCH,
+                       "%s holds a model of another shape", R->p->resume_path);
+    memcpy(R->model->params, m->params, m->nparams * sizeof *m->params);
+    if (ck->velocity && R->e.velocity)
+        memcpy(R->e.velocity, ck->velocity, m->nparams * sizeof(float));
+    if (ck->best && R->best) {
+        memcpy(R->best, ck->best, m->nparams * sizeof(float));
+        R->best_loss = ck->best_loss;
+        R->since_best = ck->since_best;
+    }
+    *rng = ck->rng;
+    return SR_OK;
+}
+
+static sr_status interrupted(run *R, size_t epoch, size_t row, sr_error *err)
+{
+    if (R->p->checkpoint_path)
+        return sr_fail(err, SR_ERR_INTERRUPTED,
+                       "interrupted in epoch %zu after %zu examples; the "
+                       "training state is in %s (continue with --resume %s)",
+                       epoch, row, R->p->checkpoint_path,
+                       R->p->checkpoint_path);
+    return sr_fail(err, SR_ERR_INTERRUPTED,
+                   "interrupted in epoch %zu after %zu examples", epoch, row);
+}
 
 /* Mean loss and error of one set; regression reports the RMSE, which is
  * sqrt(2 loss / targets) for the loss 1/2 sum (z - t)^2. */
@@ -318,16 +401,39 @@ static sr_status train_sgd(run *R, sr_error *err)
         return sr_fail(err, SR_ERR_NOMEM, "out of memory for the shuffled order");
     sr_step step = {p->lr, p->l2, p->momentum};
     sr_status st = SR_OK;
-    for (size_t epoch = 0; epoch < p->epochs && !R->stop; epoch++) {
+    size_t epoch = 0, start = 0;
+    if (R->resume) {
+        if ((st = restore(R, &rng, err)) != SR_OK)
+            goto done;
+        epoch = R->resume->epoch;
+        start = R->resume->next_row;
+        if (start && order && R->resume->order)
+            memcpy(order, R->resume->order, m * sizeof *order);
+    }
+    for (; epoch < p->epochs && !R->stop; epoch++, start = 0) {
         double t0 = now_seconds(), loss;
-        if (order)
+        size_t end = m;
+        /* Mid-epoch resumes keep the epoch's order, already drawn. */
+        if (order && start == 0)
             sr_rng_permutation(&rng, order, m);
-        st = sr_engine_sgd_epoch(&R->e, R->model, R->train, order, batch, &step,
-                                 epoch, &loss, err);
+        st = sr_engine_sgd_epoch_from(&R->e, R->model, R->train, order, batch,
+                                      &step, epoch, start, p->interrupt, &end,
+                                      &loss, err);
         if (st != SR_OK)
             break;
+        if (end < m) {
+            if (p->checkpoint_path &&
+                (st = save_checkpoint(R, epoch, end, &rng, order, err)) != SR_OK)
+                break;
+            st = interrupted(R, epoch, end, err);
+            break;
+        }
         end_epoch(R, epoch, now_seconds() - t0);
+        if (p->checkpoint_path &&
+            (st = save_checkpoint(R, epoch + 1, 0, &rng, order, err)) != SR_OK)
+            break;
     }
+done:
     sr_dealloc(order);
     return st;
 }
@@ -363,8 +469,22 @@ static sr_status train_gd(run *R, sr_error *err)
         return sr_fail(err, SR_ERR_NOMEM, "out of memory for the gradient");
     sr_status st = SR_OK;
     float lr = (float)R->p->lr;
-    for (size_t epoch = 0; epoch < R->p->epochs && !R->stop; epoch++) {
+    size_t epoch = 0;
+    sr_rng rng;
+    sr_rng_seed(&rng, R->p->seed);
+    if (R->resume) {
+        if ((st = restore(R, &rng, err)) != SR_OK) {
+            sr_dealloc(grad);
+            return st;
+        }
+        epoch = R->resume->epoch;
+    }
+    for (; epoch < R->p->epochs && !R->stop; epoch++) {
         double t0 = now_seconds();
+        if (R->p->interrupt && *R->p->interrupt) {
+            st = interrupted(R, epoch, 0, err);
+            break;
+        }
         double f = objective(R, grad);
         if (!isfinite(f)) {
             st = sr_fail(err, SR_ERR_DIVERGED,
@@ -376,6 +496,9 @@ static sr_status train_gd(run *R, sr_error *err)
         for (size_t i = 0; i < model->nparams; i++)
             model->params[i] -= lr * grad[i];
         end_epoch(R, epoch, now_seconds() - t0);
+        if (R->p->checkpoint_path &&
+            (st = save_checkpoint(R, epoch + 1, 0, &rng, NULL, err)) != SR_OK)
+            break;
     }
     sr_dealloc(grad);
     return st;
@@ -493,6 +616,13 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     run R;
     memset(&R, 0, sizeof R);
     R.p = params;
+    sr_checkpoint resume;
+    memset(&resume, 0, sizeof resume);
+    if (params->resume_path) {
+        if ((st = sr_checkpoint_load(params->resume_path, &resume, err)) != SR_OK)
+            return st;
+        R.resume = &resume;
+    }
     R.callback = callback;
     R.user = user;
     sr_dataset *fit_raw = NULL, *val_raw = NULL;
@@ -552,6 +682,7 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     if (st == SR_OK && R.best && R.best_loss < INFINITY)
         memcpy(R.model->params, R.best, R.model->nparams * sizeof *R.best);
 done:
+    sr_checkpoint_release(&resume);
     sr_engine_release(&R.e);
     sr_dealloc(R.best);
     sr_dealloc(rows);

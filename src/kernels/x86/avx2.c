@@ -232,8 +232,98 @@ static void avx2_row_outer_add(float *acc, size_t lda, size_t j0,
     }
 }
 
+/* ---- The fused kernels (fused.inc) on 8-float vectors ---- */
+#define VL 8
+typedef __m256 vf;
+#define FN(name) avx2_##name
+#define MAX_NR 12
+#define HIDDEN_CASES                                                          \
+    HT(1) HT(2) HT(3) HT(4) HT(5) HT(6) HT(7) HT(8) HT(9) HT(10) HT(11)     \
+    HT(12)
+
+static inline vf v_zero(void) { return _mm256_setzero_ps(); }
+static inline vf v_load(const float *p) { return _mm256_loadu_ps(p); }
+static inline void v_store(float *p, vf a) { _mm256_storeu_ps(p, a); }
+static inline vf v_set1(float a) { return _mm256_set1_ps(a); }
+static inline vf v_fma(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
+static inline vf v_add(vf a, vf b) { return _mm256_add_ps(a, b); }
+static inline vf v_sub(vf a, vf b) { return _mm256_sub_ps(a, b); }
+static inline vf v_mul(vf a, vf b) { return _mm256_mul_ps(a, b); }
+static inline vf v_div(vf a, vf b) { return _mm256_div_ps(a, b); }
+static inline vf v_max(vf a, vf b) { return _mm256_max_ps(a, b); }
+/* vmaxps returns its second operand when either is NaN or both are
+ * zeros: a > 0 ? a : 0 exactly. */
+static inline vf v_relu(vf a) { return _mm256_max_ps(a, _mm256_setzero_ps()); }
+static inline vf v_keep_pos(vf h, vf g)
+{
+    return _mm256_and_ps(_mm256_cmp_ps(h, _mm256_setzero_ps(), _CMP_GT_OQ), g);
+}
+static inline vf v_exp_nonpositive(vf a) { return exp_nonpositive(a); }
+typedef __m256 vm;
+static inline vm v_cmpeq(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
+static inline vm v_cmpneq(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_NEQ_UQ); }
+static inline vf v_blend(vm m, vf a, vf b) { return _mm256_blendv_ps(a, b, m); }
+static inline unsigned v_mask_bits(vm m) { return (unsigned)_mm256_movemask_ps(m); }
+static inline vf v_labels(const int32_t *y)
+{
+    return _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)y));
+}
+
+/* 8 x 8 transpose in registers: r[i] (row i) to r[c] (column c). */
+static SR_ALWAYS_INLINE void transpose8(__m256 *r)
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int j = 0; j < 4; j++) {
+        r[j] = _mm256_permute2f128_ps(u[j], u[j + 4], 0x20);
+        r[j + 4] = _mm256_permute2f128_ps(u[j], u[j + 4], 0x31);
+    }
+}
+
+/* 8 rows of 16 floats to 16 columns of 8 lanes, and back. */
+static SR_ALWAYS_INLINE void v_transpose_in(const float *Z, vf *z)
+{
+    for (int h = 0; h < 2; h++) {
+        for (int i = 0; i < 8; i++)
+            z[8 * h + i] = _mm256_load_ps(Z + 16 * i + 8 * h);
+        transpose8(z + 8 * h);
+    }
+}
+
+static SR_ALWAYS_INLINE void v_transpose_out(vf *z, float *Z)
+{
+    for (int h = 0; h < 2; h++) {
+        transpose8(z + 8 * h);
+        for (int i = 0; i < 8; i++)
+            _mm256_store_ps(Z + 16 * i + 8 * h, z[8 * h + i]);
+    }
+}
+
+static SR_ALWAYS_INLINE void v_log_loss(double *loss, vf sum, vf d, size_t rows)
+{
+    float s[8], dd[8];
+    _mm256_storeu_ps(s, sum);
+    _mm256_storeu_ps(dd, d);
+    for (size_t q = 0; q < rows; q++)
+        loss[q] = log((double)s[q]) - (double)dd[q];
+}
+
+#include "fused.inc"
+
 const sr_kernel_table sr_kernels_avx2 = {
     "avx2", avx2_row_matmul, avx2_row_outer_add, avx2_axpy, avx2_softmax_xent,
+    avx2_sm_rows_grad, avx2_sm_step, avx2_sm_eval,
+    avx2_nn_hidden, avx2_nn_output, avx2_nn_backward, avx2_nn_w1_step,
+    avx2_nn_eval,
 };
 
 #endif

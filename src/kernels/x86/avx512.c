@@ -213,9 +213,137 @@ static void avx512_row_outer_add(float *acc, size_t lda, size_t j0,
     }
 }
 
+/* ---- The fused kernels (fused.inc) on 16-float vectors ---- */
+#define VL 16
+typedef __m512 vf;
+#define FN(name) avx512_##name
+#define MAX_NR 24
+#define HIDDEN_CASES                                                          \
+    HT(1) HT(2) HT(3) HT(4) HT(5) HT(6) HT(7) HT(8) HT(9) HT(10) HT(11)     \
+    HT(12) HT(13) HT(14) HT(15) HT(16) HT(17) HT(18) HT(19) HT(20) HT(21)  \
+    HT(22) HT(23) HT(24)
+
+static inline vf v_zero(void) { return _mm512_setzero_ps(); }
+static inline vf v_load(const float *p) { return _mm512_loadu_ps(p); }
+static inline void v_store(float *p, vf a) { _mm512_storeu_ps(p, a); }
+static inline vf v_set1(float a) { return _mm512_set1_ps(a); }
+static inline vf v_fma(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
+static inline vf v_add(vf a, vf b) { return _mm512_add_ps(a, b); }
+static inline vf v_sub(vf a, vf b) { return _mm512_sub_ps(a, b); }
+static inline vf v_mul(vf a, vf b) { return _mm512_mul_ps(a, b); }
+static inline vf v_div(vf a, vf b) { return _mm512_div_ps(a, b); }
+static inline vf v_max(vf a, vf b) { return _mm512_max_ps(a, b); }
+/* vmaxps returns its second operand when either is NaN or both are
+ * zeros: a > 0 ? a : 0 exactly. */
+static inline vf v_relu(vf a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
+static inline vf v_keep_pos(vf h, vf g)
+{
+    return _mm512_maskz_mov_ps(
+        _mm512_cmp_ps_mask(h, _mm512_setzero_ps(), _CMP_GT_OQ), g);
+}
+static inline vf v_exp_nonpositive(vf a) { return exp_nonpositive(a); }
+typedef __mmask16 vm;
+static inline vm v_cmpeq(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+static inline vm v_cmpneq(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); }
+static inline vf v_blend(vm m, vf a, vf b) { return _mm512_mask_blend_ps(m, a, b); }
+static inline unsigned v_mask_bits(vm m) { return m; }
+static inline vf v_labels(const int32_t *y)
+{
+    return _mm512_cvtepi32_ps(_mm512_loadu_si512((const void *)y));
+}
+
+/* 16 x 16 transpose in registers: r[i] (row i) to r[c] (column c). */
+static SR_ALWAYS_INLINE void transpose16(__m512 *r)
+{
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 16; i += 8)
+        for (int j = 0; j < 4; j++) {
+            t[i + j] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0x88);
+            t[i + j + 4] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0xDD);
+        }
+    for (int j = 0; j < 8; j++) {
+        r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
+        r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xDD);
+    }
+}
+
+static SR_ALWAYS_INLINE void v_transpose_in(const float *Z, vf *z)
+{
+    for (int i = 0; i < 16; i++)
+        z[i] = _mm512_load_ps(Z + 16 * i);
+    transpose16(z);
+}
+
+static SR_ALWAYS_INLINE void v_transpose_out(vf *z, float *Z)
+{
+    transpose16(z);
+    for (int i = 0; i < 16; i++)
+        _mm512_store_ps(Z + 16 * i, z[i]);
+}
+
+/* log x for x > 0 in double: x = 2^e m with m in [sqrt(1/2), sqrt(2)),
+ * log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172, by its series
+ * to s^23 (truncation below 1e-18 relative). Non-finite x gives NaN or
+ * infinity, as log does. */
+static inline __m512d log_pd(__m512d x)
+{
+    __m512d m = _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    __m512d e = _mm512_getexp_pd(x);
+    __mmask8 big = _mm512_cmp_pd_mask(m, _mm512_set1_pd(1.4142135623730951),
+                                      _CMP_GT_OQ);
+    m = _mm512_mask_mul_pd(m, big, m, _mm512_set1_pd(0.5));
+    e = _mm512_mask_add_pd(e, big, e, _mm512_set1_pd(1.0));
+    __m512d one = _mm512_set1_pd(1.0);
+    __m512d sv = _mm512_div_pd(_mm512_sub_pd(m, one), _mm512_add_pd(m, one));
+    __m512d s2 = _mm512_mul_pd(sv, sv);
+    __m512d p = _mm512_set1_pd(1.0 / 23.0);
+    static const double inv_odd[] = {1.0 / 21.0, 1.0 / 19.0, 1.0 / 17.0,
+                                     1.0 / 15.0, 1.0 / 13.0, 1.0 / 11.0,
+                                     1.0 / 9.0,  1.0 / 7.0,  1.0 / 5.0,
+                                     1.0 / 3.0,  1.0};
+    for (int i = 0; i < 11; i++)
+        p = _mm512_fmadd_pd(p, s2, _mm512_set1_pd(inv_odd[i]));
+    __m512d lm = _mm512_mul_pd(_mm512_add_pd(sv, sv), p);
+    /* e ln 2 with ln 2 in two parts, the low one added to the small term */
+    __m512d r = _mm512_fmadd_pd(e, _mm512_set1_pd(1.9082149292705877e-10), lm);
+    r = _mm512_fmadd_pd(e, _mm512_set1_pd(6.9314718036912382e-01), r);
+    /* log(+inf) = +inf, log(NaN) = NaN */
+    __mmask8 bad = _mm512_cmp_pd_mask(x, _mm512_set1_pd(INFINITY), _CMP_NLT_UQ);
+    return _mm512_mask_mov_pd(r, bad, _mm512_add_pd(x, x));
+}
+
+static SR_ALWAYS_INLINE void v_log_loss(double *loss, vf sum, vf d, size_t rows)
+{
+    double out[16] __attribute__((aligned(64)));
+    __m512d slo = _mm512_cvtps_pd(_mm512_castps512_ps256(sum));
+    __m512d shi = _mm512_cvtps_pd(
+        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(sum), 1)));
+    __m512d dlo = _mm512_cvtps_pd(_mm512_castps512_ps256(d));
+    __m512d dhi = _mm512_cvtps_pd(
+        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)));
+    _mm512_store_pd(out, _mm512_sub_pd(log_pd(slo), dlo));
+    _mm512_store_pd(out + 8, _mm512_sub_pd(log_pd(shi), dhi));
+    memcpy(loss, out, rows * sizeof *loss);
+}
+
+#include "fused.inc"
+
 const sr_kernel_table sr_kernels_avx512 = {
     "avx512", avx512_row_matmul, avx512_row_outer_add, avx512_axpy,
     avx512_softmax_xent,
+    avx512_sm_rows_grad, avx512_sm_step, avx512_sm_eval,
+    avx512_nn_hidden, avx512_nn_output, avx512_nn_backward,
+    avx512_nn_w1_step, avx512_nn_eval,
 };
 
 #endif
