@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The command's end-to-end runs under valgrind: no error, no definite leak.
+# Each case is a small run of a subcommand, good input and bad; valgrind's
+# own exit status (99) marks a finding, whatever the command's status.
+set -u
+bin=${1:-build/softreg}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+vg=(valgrind -q --error-exitcode=99 --leak-check=full
+    --errors-for-leak-kinds=definite --show-leak-kinds=definite)
+printf 'a,b,y\n0,0,s\n0.2,0.1,s\n5,5,b\n4.8,5.1,b\n1,1,s\n' > "$tmp/t.csv"
+printf 'a,b,y\n0,0,s\n1,nan,b\n' > "$tmp/bad.csv"
+printf '0 1:1\n1 2:2 1:3\n' > "$tmp/bad.svm"
+cases=(
+    "train --limit 2000 --epochs 1 --quiet --threads 2"
+    "train --limit 1000 --epochs 1 --model nn --hidden 16 --quiet --out $tmp/nn.srm"
+    "train $tmp/t.csv --bias --epochs 3 --quiet --val-split 0.4 --out $tmp/t.srm"
+    "train $tmp/t.csv --model logistic --optimizer lbfgs --quiet --checkpoint $tmp/x.ckpt"
+    "eval $tmp/t.srm $tmp/t.csv"
+    "predict $tmp/t.srm $tmp/t.csv --proba --out $tmp/p.csv"
+    "info $tmp/nn.srm"
+    "gradcheck $tmp/t.csv --model nn --hidden 3 --bias"
+    "train $tmp/bad.csv"
+    "train $tmp/bad.svm"
+    "train --batch 0"
+    "eval $tmp/t.csv $tmp/t.csv"
+)
+failed=0 passed=0
+for c in "${cases[@]}"; do
+    # shellcheck disable=SC2086
+    "${vg[@]}" "$bin" $c >/dev/null 2>"$tmp/err"
+    if [ $? -eq 99 ]; then
+        echo "valgrind: softreg $c"; cat "$tmp/err"; failed=$((failed + 1))
+    else
+        passed=$((passed + 1))
+    fi
+done
+echo "valgrind: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
