@@ -7,6 +7,8 @@
  * options: --data DIR (data/mnist)  --model softmax|nn  --hidden D
  *          --threads T  --reps R (epochs timed, 5)  --repeat X (the
  *          training set repeated X times, 1)  --batch B (100)
+ *          --keep-threads 1 (all T threads throughout: the engine does not
+ *          time whether they pay off, see engine.h's threads_now)
  *
  * `epochs` runs one untimed epoch first (it builds the engine's per-run
  * structures), then R epochs of SGD, each followed by the evaluation of
@@ -102,6 +104,7 @@ int main(int argc, char **argv)
     const char *mode = argc > 1 ? argv[1] : "info";
     const char *data = "data/mnist", *model_name = "softmax";
     size_t hidden = 100, threads = 1, reps = 5, repeat = 1, batch = 100;
+    int keep = 0;
     for (int i = 2; i + 1 < argc; i += 2) {
         const char *o = argv[i], *v = argv[i + 1];
         if (!strcmp(o, "--data"))
@@ -118,6 +121,8 @@ int main(int argc, char **argv)
             repeat = strtoul(v, NULL, 10);
         else if (!strcmp(o, "--batch"))
             batch = strtoul(v, NULL, 10);
+        else if (!strcmp(o, "--keep-threads"))
+            keep = atoi(v);
         else {
             fprintf(stderr, "bench: unknown option %s\n", o);
             return 2;
@@ -159,6 +164,8 @@ int main(int argc, char **argv)
     size_t eval_rows = train->m > test->m ? train->m : test->m;
     if (sr_engine_init(&e, model, batch, eval_rows, threads, 0, &err))
         die("engine", &err);
+    if (keep)
+        e.team_probed = 1;
     sr_step step = {0.2, 0.0, 0.0};
     double *tt = calloc(reps, sizeof *tt), *te = calloc(reps, sizeof *te);
     double loss, l1, e1, l2, e2;
@@ -198,6 +205,7 @@ int main(int argc, char **argv)
         eval_done = 2.0 * nze * dd + 2.0 * me * dd * dk;
     }
     printf("{\"model\": \"%s\", \"hidden\": %zu, \"threads\": %zu, "
+           "\"threads_used\": %zu, "
            "\"repeat\": %zu, \"rows\": %zu, \"kernels\": \"%s\", "
            "\"reps\": %zu, "
            "\"train_med\": %.6f, \"train_min\": %.6f, \"train_max\": %.6f, "
@@ -205,7 +213,8 @@ int main(int argc, char **argv)
            "\"train_dense_flop\": %.6g, \"train_done_flop\": %.6g, "
            "\"eval_dense_flop\": %.6g, \"eval_done_flop\": %.6g, "
            "\"train_loss\": %.8f, \"test_err\": %.6f}\n",
-           model_name, d, threads, repeat, train->m, e.K->name, reps, tmed,
+           model_name, d, threads, e.threads_now, repeat, train->m, e.K->name,
+           reps, tmed,
            tlo, thi, emed, elo, ehi, train_dense, train_done, eval_dense,
            eval_done, l1, e2);
     sr_engine_release(&e);

@@ -729,6 +729,7 @@ static void test_every_table_trains_as_the_course(void **state)
             assert_int_equal(sr_engine_init(&e, model, 100, train->m, threads,
                                             0, &err), SR_OK);
             e.K = K;
+            e.team_probed = 1; /* every thread throughout, even here */
             sr_step step = {0.2, 0.0, 0.0};
             size_t epochs = threads == 1 ? 10 : 2;
             double loss, tl = 0, te = 0, vl = 0, ve = 0;
@@ -800,6 +801,7 @@ static void test_interrupted_epoch_resumes(void **state)
                 sr_engine e;
                 assert_int_equal(sr_engine_init(&e, model, 128, train->m,
                                                  threads, 0, &err), SR_OK);
+                e.team_probed = threads == 2 && interrupted; /* both ways */
                 sr_step step = {0.2, 0.0, 0.0};
                 double loss, part;
                 size_t end = 0;
@@ -838,9 +840,7 @@ static void test_interrupted_epoch_resumes(void **state)
 static void test_softreg_arch_variable(void **state)
 {
     (void)state;
-    const char *bin = getenv("SOFTREG_BIN");
-    if (!bin)
-        bin = "build/softreg";
+    const char *bin = test_softreg_bin();
     for (size_t a = 0; a < NARCH; a++) {
         if (!sr_kernels_named(ARCHES[a]))
             continue;

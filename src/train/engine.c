@@ -1,5 +1,6 @@
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 
@@ -77,6 +78,25 @@ static void barrier_wait(sr_barrier *b)
     pthread_mutex_unlock(&b->mu);
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* barrier_wait, adding the time waited to *waited when it is not NULL. */
+static void barrier_wait_timed(sr_barrier *b, uint64_t *waited)
+{
+    if (!waited || b->threads <= 1) {
+        barrier_wait(b);
+        return;
+    }
+    uint64_t t0 = now_ns();
+    barrier_wait(b);
+    __atomic_add_fetch(waited, now_ns() - t0, __ATOMIC_RELAXED);
+}
+
 /* The team's size, set by its first thread before any waits. */
 #define BARRIER_START(b, nt)                                                  \
     do {                                                                      \
@@ -93,6 +113,7 @@ typedef struct epoch_run {
     size_t start;
     const volatile int *interrupt;
     size_t stop_batch;   /* SIZE_MAX until an interrupt is seen (atomic) */
+    size_t solo_from;    /* the batch from which thread 0 works alone */
     size_t end;          /* out: the row after the last batch done */
     double total;        /* out: the sum of the rows' losses */
     size_t bad_batch;    /* out: the batch whose loss was not finite */
@@ -111,6 +132,95 @@ static void note_interrupt(epoch_run *run, size_t t, size_t b)
 static int stop_after(epoch_run *run, size_t b)
 {
     return __atomic_load_n(&run->stop_batch, __ATOMIC_RELAXED) <= b;
+}
+
+static int thread_count(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+/* ---- Whether the team pays off ----
+ * The first fast epoch times its first TEAM_PROBE minibatches: when the
+ * threads spent more than TEAM_WAIT_SHARE of their time at barriers, they
+ * were not running side by side (a virtual machine whose CPUs share one
+ * physical core, or another program holding a core), and thread 0
+ * carries on alone from the next minibatch, for the rest of the run. As
+ * the sums never depend on how the work is split, neither do the bits. */
+#define TEAM_PROBE 16
+#define TEAM_WAIT_SHARE 0.3
+
+typedef struct team {
+    size_t t, nt;        /* this thread; threads working now */
+    size_t nt0;          /* threads in the region */
+    int probing;
+    size_t decide_at;    /* batch at which thread 0 decides */
+    uint64_t t0;
+    uint64_t *waited;    /* this thread's counter, while probing */
+} team;
+
+static void team_start(sr_engine *e, team *tm, const epoch_run *run,
+                       size_t batch)
+{
+    tm->t = (size_t)THREAD_ID();
+    tm->nt = tm->nt0 = (size_t)thread_count();
+    tm->probing = tm->nt > 1 && !e->team_probed;
+    tm->decide_at = run->start / batch + TEAM_PROBE;
+    tm->waited = tm->probing ? e->waited_ns + 8 * tm->t : NULL;
+    if (tm->waited)
+        __atomic_store_n(tm->waited, 0, __ATOMIC_RELAXED);
+    BARRIER_START(&e->bar, tm->nt);
+    tm->t0 = now_ns();
+}
+
+static void team_wait(sr_engine *e, team *tm)
+{
+    if (tm->nt > 1)
+        barrier_wait_timed(&e->bar, tm->waited);
+}
+
+/* Thread 0, at the start of batch b (before its barriers): decides. */
+static void team_decide(sr_engine *e, team *tm, epoch_run *run, size_t b)
+{
+    if (!tm->probing || b != tm->decide_at || tm->t != 0)
+        return;
+    double wall = (double)(now_ns() - tm->t0) * (double)tm->nt;
+    double waited = 0.0;
+    for (size_t i = 0; i < tm->nt; i++)
+        waited += (double)__atomic_load_n(e->waited_ns + 8 * i,
+                                          __ATOMIC_RELAXED);
+    int solo = wall > 0.0 && waited > TEAM_WAIT_SHARE * wall;
+    e->team_probed = 1;
+    e->threads_now = solo ? 1 : tm->nt;
+    if (solo)
+        __atomic_store_n(&run->solo_from, b + 1, __ATOMIC_RELAXED);
+}
+
+/* Every thread after batch b's work and barriers: 0 when it leaves the
+ * loop (threads other than 0 once thread 0 works alone). */
+static int team_continue(sr_engine *e, team *tm, const epoch_run *run,
+                         size_t b)
+{
+    if (tm->probing && b >= tm->decide_at)
+        tm->probing = 0, tm->waited = NULL;
+    if (tm->nt > 1 && __atomic_load_n(&run->solo_from, __ATOMIC_RELAXED) <= b + 1) {
+        /* everyone's updates of batch b are done before thread 0 goes on */
+        barrier_wait(&e->bar);
+        tm->nt = 1;
+        return tm->t == 0;
+    }
+    return 1;
+}
+
+/* After the loop: threads that left early sleep here until thread 0 is
+ * done, rather than spin in OpenMP's barrier beside it. */
+static void team_end(sr_engine *e, team *tm)
+{
+    if (tm->nt0 > 1)
+        barrier_wait(&e->bar);
 }
 
 /* ---- The fast paths' buffers ---- */
@@ -137,9 +247,7 @@ static void fast_release(sr_engine_fast *f)
     sr_dealloc(f->H_raw);
     sr_dealloc(f->G1_raw);
     sr_dealloc(f->loss);
-    sr_dealloc(f->cuts);
     sr_dealloc(f->acc_raw);
-    sr_dealloc(f->bounds);
     sr_dealloc(f->h_raw);
     sr_dealloc(f->csc_row);
     sr_dealloc(f->csc_val);
@@ -187,8 +295,7 @@ static int fast_init(sr_engine *e, const sr_model *m)
         f->ld = 16;
         f->P = alloc64(n, 16 * sizeof(float), &f->P_raw);
         f->acc = alloc64(n, 16 * sizeof(float), &f->acc_raw);
-        f->bounds = sr_alloc_array(T + 1, sizeof *f->bounds);
-        if (!f->P || !f->acc || !f->bounds)
+        if (!f->P || !f->acc)
             return 0;
     } else {
         size_t ld = SR_PAD16(m->d);
@@ -279,6 +386,7 @@ void sr_engine_release(sr_engine *e)
     sr_dealloc(e->eval_loss);
     sr_dealloc(e->eval_err);
     sr_dealloc(e->batch_rows);
+    sr_dealloc(e->waited_ns);
     fast_release(&e->fast);
     barrier_destroy(&e->bar);
     memset(e, 0, sizeof *e);
@@ -328,9 +436,11 @@ sr_status sr_engine_init(sr_engine *e, const sr_model *model,
     if (momentum)
         e->velocity = sr_alloc_zeroed(model->nparams, sizeof(float));
     e->batch_rows = sr_alloc_array(T, e->max_rows * sizeof *e->batch_rows);
+    e->threads_now = T;
+    e->waited_ns = sr_alloc_zeroed(T, 8 * sizeof *e->waited_ns);
     int ok = e->chunks && e->Z && e->H && e->G1 && e->row_loss && e->acc &&
              e->tmp && e->scratch && e->eval_loss && e->eval_err &&
-             e->batch_rows && (!momentum || e->velocity) &&
+             e->batch_rows && e->waited_ns && (!momentum || e->velocity) &&
              fast_init(e, model) && barrier_init(&e->bar);
     for (size_t t = 0; ok && t < T; t++) {
         e->scratch[t].h = sr_alloc_array(d, sizeof(float));
@@ -431,66 +541,6 @@ static void batch_rows(size_t *rows, const size_t *order, size_t first,
 
 /* ---- Fast path: softmax regression ---- */
 
-/* Feature boundaries for the parameter-row split: each slice gets about
- * the same number of the data's entries (counted on a sample of rows),
- * and where every row's slices start. Only speed depends on them. Done
- * once per data set. */
-static sr_status softmax_bounds(sr_engine *e, const sr_dataset *ds,
-                                sr_error *err)
-{
-    sr_engine_fast *f = &e->fast;
-    size_t S = f->nslices, n = ds->n, m = ds->m;
-    if (f->bounds_ds == (const void *)ds && f->bounds_m == m)
-        return SR_OK;
-    f->bounds_ds = NULL;
-    if (S > 1 && m * (S - 1) > f->cuts_cap) {
-        sr_dealloc(f->cuts);
-        f->cuts_cap = 0;
-        f->cuts = sr_alloc_array(m, (S - 1) * sizeof *f->cuts);
-        if (!f->cuts)
-            return sr_fail(err, SR_ERR_NOMEM,
-                           "out of memory splitting %zu rows", m);
-        f->cuts_cap = m * (S - 1);
-    }
-    /* acc (n, 16) is zero here: its first column counts, then is cleared. */
-    float *cnt = f->acc;
-    size_t step = m > 2048 ? m / 2048 : 1;
-    double total = 0.0;
-    for (size_t r = 0; r < m; r += step)
-        for (size_t p = ds->row_ptr[r]; p < ds->row_ptr[r + 1]; p++)
-            cnt[(size_t)ds->col16[p] * 16] += 1.0f;
-    for (size_t j = 0; j < n; j++)
-        total += cnt[j * 16];
-    f->bounds[0] = 0;
-    double run = 0.0;
-    size_t s = 1;
-    for (size_t j = 0; j < n && s < S; j++) {
-        run += cnt[j * 16];
-        while (s < S && run >= total * (double)s / (double)S)
-            f->bounds[s++] = j + 1;
-    }
-    while (s < S)
-        f->bounds[s++] = n;
-    f->bounds[S] = n;
-    for (size_t j = 0; j < n; j++)
-        cnt[j * 16] = 0.0f;
-    long long ml = (long long)m;
-#pragma omp parallel for schedule(static) num_threads((int)e->nthreads)
-    for (long long rl = 0; rl < ml; rl++) {
-        size_t r = (size_t)rl, p0 = ds->row_ptr[r], nnz = ds->row_ptr[r + 1] - p0;
-        const uint16_t *col = ds->col16 + p0;
-        size_t p = 0;
-        for (size_t b = 1; b < S; b++) {
-            while (p < nnz && col[p] < f->bounds[b])
-                p++;
-            f->cuts[r * (S - 1) + b - 1] = (uint16_t)p;
-        }
-    }
-    f->bounds_ds = ds;
-    f->bounds_m = m;
-    return SR_OK;
-}
-
 /* Rows [i0, i1) of B for thread t of nt. */
 static void split(size_t B, size_t t, size_t nt, size_t *i0, size_t *i1)
 {
@@ -498,68 +548,41 @@ static void split(size_t B, size_t t, size_t nt, size_t *i0, size_t *i1)
     *i1 = B * (t + 1) / nt;
 }
 
-static int thread_count(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
-
+/* One thread runs softmax regression's minibatches: a minibatch is about
+ * 30 microseconds of work, and splitting it across cores (rows for the
+ * logits, features for the step) moved theta's and G's rows between the
+ * cores' caches at every minibatch, which cost more than it saved (an
+ * epoch took 32 ms on two cores, 18 ms on one). The evaluation, whose
+ * rows are independent, uses every thread. */
 static sr_status fast_softmax_epoch(sr_engine *e, sr_model *model,
                                     const sr_dataset *ds, const size_t *order,
                                     size_t batch, const sr_step *step,
-                                    epoch_run *run, sr_error *err)
+                                    epoch_run *run)
 {
     sr_engine_fast *f = &e->fast;
     const sr_kernel_table *K = e->K;
-    size_t m = ds->m, k = model->k, S = f->nslices;
-    sr_status st = softmax_bounds(e, ds, err);
-    if (st != SR_OK)
-        return st;
+    size_t m = ds->m, k = model->k, n = model->n;
+    size_t *rows = e->batch_rows;
     fast_load(f, model);
-#pragma omp parallel num_threads((int)e->nthreads)
-    {
-        size_t t = (size_t)THREAD_ID(), nt = (size_t)thread_count();
-        size_t *rows = e->batch_rows + t * e->max_rows;
-        BARRIER_START(&e->bar, nt);
-        for (size_t first = run->start; first < m; first += batch) {
-            size_t B = m - first < batch ? m - first : batch, i0, i1;
-            size_t b = first / batch;
-            batch_rows(rows, order, first, B);
-            note_interrupt(run, t, b);
-            /* Rows split: logits, softmax and the loss gradient. */
-            split(B, t, nt, &i0, &i1);
-            if (i1 > i0)
-                K->sm_rows_grad(f->G + 16 * i0, f->loss + i0, ds, rows + i0,
-                                i1 - i0, f->P, k);
-            barrier_wait(&e->bar);
-            double loss = 0.0;
-            for (size_t i = 0; i < B; i++)
-                loss += f->loss[i];
-            if (!isfinite(loss)) {
-                if (t == 0) {
-                    run->bad_batch = b;
-                    run->bad_loss = loss;
-                }
-                break;
-            }
-            /* Features split: each slice's gradient over the batch's rows
-             * in order, then its step. */
-            float scale = (float)(step->lr / (double)B);
-            for (size_t sl = t; sl < S; sl += nt)
-                K->sm_step(f->P, f->acc + f->bounds[sl] * 16, f->bounds[sl],
-                           f->bounds[sl + 1], ds, rows, B, f->G, scale,
-                           f->cuts, S, sl);
-            if (t == 0) {
-                run->total += loss;
-                run->end = first + B;
-            }
-            barrier_wait(&e->bar);
-            if (stop_after(run, b))
-                break;
+    for (size_t first = run->start; first < m; first += batch) {
+        size_t B = m - first < batch ? m - first : batch, b = first / batch;
+        batch_rows(rows, order, first, B);
+        note_interrupt(run, 0, b);
+        K->sm_rows_grad(f->G, f->loss, ds, rows, B, f->P, k);
+        double loss = 0.0;
+        for (size_t i = 0; i < B; i++)
+            loss += f->loss[i];
+        if (!isfinite(loss)) {
+            run->bad_batch = b;
+            run->bad_loss = loss;
+            break;
         }
+        float scale = (float)(step->lr / (double)B);
+        K->sm_step(f->P, f->acc, 0, n, ds, rows, B, f->G, scale, NULL, 1, 0);
+        run->total += loss;
+        run->end = first + B;
+        if (stop_after(run, b))
+            break;
     }
     fast_store(f, model);
     return SR_OK;
@@ -645,7 +668,7 @@ static sr_status build_csc(sr_engine *e, const sr_dataset *ds,
         }
     }
     long long nbl = (long long)nb;
-#pragma omp parallel for schedule(dynamic, 4) num_threads((int)e->nthreads)
+#pragma omp parallel for schedule(dynamic, 4) num_threads((int)e->threads_now)
     for (long long bl = 0; bl < nbl; bl++) {
         size_t b = (size_t)bl, first = b * batch;
         size_t B = m - first < batch ? m - first : batch;
@@ -703,16 +726,18 @@ static sr_status fast_nn_epoch(sr_engine *e, sr_model *model,
     fast_load(f, model);
     float *W1 = f->P, *W2T = f->P + model->n * ld, *W2 = W2T + 16 * ld;
     size_t d = model->d;
-#pragma omp parallel num_threads((int)e->nthreads)
+#pragma omp parallel num_threads((int)e->threads_now)
     {
-        size_t t = (size_t)THREAD_ID(), nt = (size_t)thread_count();
+        team tm;
+        team_start(e, &tm, run, batch);
+        size_t t = tm.t;
         size_t *rows = e->batch_rows + t * e->max_rows;
-        BARRIER_START(&e->bar, nt);
         for (size_t first = run->start; first < m; first += batch) {
             size_t B = m - first < batch ? m - first : batch, i0, i1, c0, c1;
-            size_t b = first / batch;
+            size_t b = first / batch, nt = tm.nt;
             batch_rows(rows, order, first, B);
             note_interrupt(run, t, b);
+            team_decide(e, &tm, run, b);
             sr_batch_csc X = {f->csc_ncols[b], f->csc_col + f->csc_coff[b],
                               f->csc_end + f->csc_coff[b],
                               f->csc_row + f->csc_boff[b],
@@ -724,13 +749,13 @@ static sr_status fast_nn_epoch(sr_engine *e, sr_model *model,
                 if (c1 > c0)
                     K->nn_hidden(f->H, ds, rows, B, W1, ld, c0, c1);
             }
-            barrier_wait(&e->bar);
+            team_wait(e, &tm);
             /* Rows split: the logits, softmax and their gradient G2. */
             split(B, t, nt, &i0, &i1);
             if (i1 > i0)
                 K->nn_output(f->G, f->loss, f->H, ld, d, W2, k, ds, rows, i0,
                              i1);
-            barrier_wait(&e->bar);
+            team_wait(e, &tm);
             double loss = 0.0;
             for (size_t i = 0; i < B; i++)
                 loss += f->loss[i];
@@ -755,9 +780,10 @@ static sr_status fast_nn_epoch(sr_engine *e, sr_model *model,
                 run->total += loss;
                 run->end = first + B;
             }
-            if (stop_after(run, b))
+            if (stop_after(run, b) || !team_continue(e, &tm, run, b))
                 break;
         }
+        team_end(e, &tm);
     }
     fast_store(f, model);
     return SR_OK;
@@ -776,13 +802,14 @@ sr_status sr_engine_sgd_epoch_from(sr_engine *e, sr_model *model,
     if (batch == 0)
         batch = 1;
     size_t *all_rows = e->batch_rows;
-    epoch_run run = {start, interrupt, SIZE_MAX, start, 0.0, SIZE_MAX, 0.0};
+    epoch_run run = {start, interrupt, SIZE_MAX, SIZE_MAX, start, 0.0,
+                     SIZE_MAX, 0.0};
     long long nchunks = (long long)e->nchunks;
     if (fast_ok(e, ds) && step->l2 == 0.0 && !e->velocity &&
         model == e->model) {
         sr_status st = e->fast.kind == SR_FAST_SOFTMAX
                            ? fast_softmax_epoch(e, model, ds, order, batch,
-                                                step, &run, err)
+                                                step, &run)
                            : fast_nn_epoch(e, model, ds, order, batch, step,
                                            &run, err);
         if (st != SR_OK)
@@ -907,7 +934,7 @@ void sr_engine_evaluate(sr_engine *e, const sr_dataset *ds, double *loss,
          * with another program does not hold the others back. Each
          * chunk's sums, and their sum in chunk order, do not depend on
          * which thread ran it. */
-#pragma omp parallel for schedule(dynamic, 1) num_threads((int)e->nthreads)
+#pragma omp parallel for schedule(dynamic, 1) num_threads((int)e->threads_now)
         for (long long c = 0; c < nc; c++) {
             size_t first = (size_t)c * SR_EVAL_CHUNK;
             size_t last = first + SR_EVAL_CHUNK < m ? first + SR_EVAL_CHUNK : m;

@@ -29,12 +29,11 @@ typedef struct sr_step {
 } sr_step;
 
 /* The fast paths (engine.c): softmax regression and the network without
- * biases, k <= 16, on sparse uint8 data, plain SGD. They keep padded,
- * 64-byte aligned copies of the parameters and run fused kernels
- * (kernels.h) over one parallel region per epoch:
- *   softmax: rows split across threads for the forward pass and the
- *     loss gradient, then the parameter rows (features) split, each
- *     thread summing its features' gradient over the batch in row order;
+ * biases, k <= 16, on sparse uint8 data, plain SGD, and the evaluation of
+ * those models. They keep padded, 64-byte aligned copies of the
+ * parameters and run fused kernels (kernels.h):
+ *   softmax: one thread per minibatch (its work is too small to split:
+ *     see engine.c), every thread for the evaluation;
  *   network: hidden units split across threads (each core keeps its
  *     slice of W1 in its own cache) for X W1 and the updates of W1 and
  *     W2, rows split for the output layer; W1's gradient runs over the
@@ -44,22 +43,17 @@ typedef struct sr_step {
 typedef struct sr_engine_fast {
     int kind;            /* 0 (none), SR_FAST_SOFTMAX or SR_FAST_NN */
     size_t ld;           /* padded row width: 16, or SR_PAD16(d) */
-    size_t nslices;      /* work slices: one per thread */
-    float *P;            /* theta (n, 16), or W1 (n, ld) then W2^T (16, ld) */
+    size_t nslices;      /* the network's hidden-unit slices: one per thread */
+    float *P;            /* theta (n, 16), or W1 (n, ld), W2^T (16, ld) and
+                          * W2 (ld, 16) */
     void *P_raw;
     float *G;            /* (max_rows, 16) output gradients */
     void *G_raw;
     float *H, *G1;       /* (max_rows, ld) hidden layer and its gradient */
     void *H_raw, *G1_raw;
     double *loss;        /* (max_rows) */
-    uint16_t *cuts;      /* (m, nslices - 1): where each row's slices
-                          * start, for the data set bounds_ds */
-    size_t cuts_cap;
     float *acc;          /* (n, 16) softmax gradient, zero between uses */
     void *acc_raw;
-    size_t *bounds;      /* nslices + 1 feature boundaries (softmax) */
-    const void *bounds_ds; /* the data set they were balanced on */
-    size_t bounds_m;
     float *h;            /* per thread: SR_NN_EVAL_BLOCK rows of ld floats */
     void *h_raw;
     /* The network's batch transposes: entries, then per batch its
@@ -82,8 +76,8 @@ enum { SR_FAST_SOFTMAX = 1, SR_FAST_NN = 2 };
 
 /* A barrier for the threads of one parallel region that spins only
  * briefly before sleeping: OpenMP's own barrier may spin for milliseconds,
- * which costs a whole time slice at each of an epoch's ~1200 barriers
- * whenever another program holds a core. */
+ * which costs a whole time slice at each of the network's 1200 barriers
+ * per epoch whenever another program holds a core. */
 typedef struct sr_barrier {
     unsigned count;      /* arrived in this round (atomic) */
     unsigned round;      /* rounds completed (atomic) */
@@ -116,6 +110,13 @@ typedef struct sr_engine {
     size_t *batch_rows;  /* per thread: max_rows row indices */
     sr_engine_fast fast;
     sr_barrier bar;
+    /* Threads that pay off: nthreads until the first fast epoch has timed
+     * a few minibatches; 1 when the threads mostly waited for each other
+     * (a machine that shows more CPUs than it gives, or a busy one). The
+     * bits never depend on it. */
+    size_t threads_now;
+    int team_probed;
+    uint64_t *waited_ns; /* per thread (8 apart: one cache line each) */
 } sr_engine;
 
 sr_status sr_engine_init(sr_engine *e, const sr_model *model,
