@@ -28,8 +28,9 @@ static int setup(void **state)
 static pid_t start(const char *extra)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "exec build/softreg " RUN_ARGS " --data %s %s "
-             ">/dev/null 2>%s/stderr.txt", test_mnist_dir(), extra, dir);
+    snprintf(cmd, sizeof cmd, "exec %s " RUN_ARGS " --data %s %s "
+             ">/dev/null 2>%s/stderr.txt", test_softreg_bin(), test_mnist_dir(),
+             extra, dir);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -146,8 +147,9 @@ static void test_resume_refusals(void **state)
     /* Another learning rate: not the same run. */
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
-             "build/softreg " RUN_ARGS " --data %s --lr 0.2 --resume %s "
-             ">/dev/null 2>%s/stderr.txt", test_mnist_dir(), ck, dir);
+             "%s " RUN_ARGS " --data %s --lr 0.2 --resume %s "
+             ">/dev/null 2>%s/stderr.txt", test_softreg_bin(), test_mnist_dir(),
+             ck, dir);
     int st = system(cmd);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
     /* A changed byte. */
@@ -159,8 +161,9 @@ static void test_resume_refusals(void **state)
     fputc(c ^ 1, f);
     fclose(f);
     snprintf(args, sizeof args,
-             "build/softreg " RUN_ARGS " --data %s --resume %s >/dev/null "
-             "2>%s/stderr.txt", test_mnist_dir(), ck, dir);
+             "%s " RUN_ARGS " --data %s --resume %s >/dev/null "
+             "2>%s/stderr.txt", test_softreg_bin(), test_mnist_dir(), ck,
+             dir);
     st = system(args);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
     char path[512], msg[4096] = "";

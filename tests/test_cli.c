@@ -4,12 +4,6 @@
 
 #include "testutil.h"
 
-static const char *softreg_bin(void)
-{
-    const char *b = getenv("SOFTREG_BIN");
-    return b ? b : "build/softreg";
-}
-
 /* Runs `softreg <args>`, capturing stdout and stderr; returns the exit
  * status (or -1 when it was killed by a signal). */
 static int run(const char *args, char *out, size_t outsz, char *errs,
@@ -17,7 +11,7 @@ static int run(const char *args, char *out, size_t outsz, char *errs,
 {
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "%s %s 2>/tmp/softreg-cli-stderr.txt",
-             softreg_bin(), args);
+             test_softreg_bin(), args);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t got = fread(out, 1, outsz - 1, p);
@@ -188,7 +182,7 @@ static void test_predict_unlabelled(void **state)
 static void test_polyfit_example(void **state)
 {
     (void)state;
-    FILE *p = popen("build/examples/polyfit", "r");
+    FILE *p = popen(test_build_path("examples/polyfit"), "r");
     assert_non_null(p);
     char line[256];
     unsigned degree[4];

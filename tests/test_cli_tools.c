@@ -8,12 +8,6 @@
 
 #include "testutil.h"
 
-static const char *softreg_bin(void)
-{
-    const char *b = getenv("SOFTREG_BIN");
-    return b ? b : "build/softreg";
-}
-
 /* The scratch directory of this run, and the MNIST model the tests share. */
 static char dir[256], mnist_model[300], t10k[300];
 
@@ -29,7 +23,7 @@ static int run(const char *fmt, ...)
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
     snprintf(errpath, sizeof errpath, "%s/stderr.txt", dir);
-    snprintf(cmd, sizeof cmd, "%s %s 2>%s", softreg_bin(), args, errpath);
+    snprintf(cmd, sizeof cmd, "%s %s 2>%s", test_softreg_bin(), args, errpath);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t got = fread(out, 1, sizeof out - 1, p);

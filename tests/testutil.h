@@ -24,6 +24,27 @@ static inline const char *test_mnist_dir(void)
     return d ? d : "data/mnist";
 }
 
+/* A program built by make: "$BUILD/<name>". run.sh gets BUILD from make,
+ * which is build/sanitize under `make sanitize`, so the tests exercise the
+ * binaries built with the same flags as themselves. */
+static inline const char *test_build_path(const char *name)
+{
+    static char path[4][512];
+    static unsigned next;
+    const char *b = getenv("BUILD");
+    char *p = path[next++ % 4];
+    snprintf(p, sizeof path[0], "%s/%s", b && *b ? b : "build", name);
+    return p;
+}
+
+/* The command under test: $SOFTREG_BIN (which may be "valgrind ... softreg")
+ * or the softreg of this build. */
+static inline const char *test_softreg_bin(void)
+{
+    const char *b = getenv("SOFTREG_BIN");
+    return b ? b : test_build_path("softreg");
+}
+
 #define assert_close(a, b, tol)                                               \
     do {                                                                      \
         double a_ = (a), b_ = (b);                                            \
