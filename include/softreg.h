@@ -419,8 +419,9 @@ sr_status sr_model_load(const char *path, sr_model **out, sr_error *err);
 /* Checks the analytic gradient of the objective (mean loss + l2/2 ||W||^2)
  * at the model's parameters on the first `rows` examples of ds against
  * central differences in double, for at most `per_block` parameters of each
- * block. max_rel_err[b] receives the largest relative error of block b
- * (there are sr_model_param_count() blocks). */
+ * block. max_rel_err[b] receives the largest relative error of block b,
+ * |a - n| / max(|a| + |n|, 0.001 g) with g the block's largest numerical
+ * gradient (there are sr_model_param_count() blocks). */
 sr_status sr_model_gradcheck(const sr_model *model, const sr_dataset *ds,
                              size_t rows, double l2, size_t per_block,
                              double *max_rel_err, sr_error *err);

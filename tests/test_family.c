@@ -523,6 +523,37 @@ static void test_liblinear_heart_scale(void **state)
     sr_dataset_free(test);
 }
 
+/* The softmax tutorial's run: softmax regression with weight decay 1e-4,
+ * 100 iterations of L-BFGS over the whole MNIST training set, reaches
+ * 92.6% test accuracy. */
+static void test_lbfgs_mnist_tutorial(void **state)
+{
+    (void)state;
+    sr_dataset *train = NULL, *test = NULL;
+    sr_error err;
+    if (sr_dataset_load_mnist(test_mnist_dir(), "train", &train, &err) ||
+        sr_dataset_load_mnist(test_mnist_dir(), "t10k", &test, &err)) {
+        print_error("%s\n", err.message);
+        fail();
+    }
+    sr_train_params p = sr_train_params_default();
+    p.optimizer = SR_OPTIMIZER_LBFGS;
+    p.l2 = 1e-4;
+    p.max_iter = 100;
+    p.evaluate = 0;
+    sr_model *m = NULL;
+    assert_sr_ok(sr_train(train, NULL, &p, NULL, NULL, &m, NULL));
+    double loss, e;
+    assert_sr_ok(sr_model_evaluate(m, test, &loss, &e, NULL));
+    if (!(1 - e >= 0.926)) {
+        print_error("test accuracy %.4f, the tutorial's is 0.926\n", 1 - e);
+        fail();
+    }
+    sr_model_free(m);
+    sr_dataset_free(train);
+    sr_dataset_free(test);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -538,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_model_round_trip),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_liblinear_heart_scale),
+        cmocka_unit_test(test_lbfgs_mnist_tutorial),
     };
     return cmocka_run_group_tests_name("family", tests, NULL, NULL) ? 1 : 0;
 }

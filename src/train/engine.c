@@ -248,6 +248,7 @@ static void fast_release(sr_engine_fast *f)
     sr_dealloc(f->G1_raw);
     sr_dealloc(f->loss);
     sr_dealloc(f->acc_raw);
+    sr_dealloc(f->gsum_raw);
     sr_dealloc(f->h_raw);
     sr_dealloc(f->csc_row);
     sr_dealloc(f->csc_val);
@@ -295,7 +296,8 @@ static int fast_init(sr_engine *e, const sr_model *m)
         f->ld = 16;
         f->P = alloc64(n, 16 * sizeof(float), &f->P_raw);
         f->acc = alloc64(n, 16 * sizeof(float), &f->acc_raw);
-        if (!f->P || !f->acc)
+        f->gsum = alloc64(n, 16 * sizeof(float), &f->gsum_raw);
+        if (!f->P || !f->acc || !f->gsum)
             return 0;
     } else {
         size_t ld = SR_PAD16(m->d);
@@ -875,9 +877,44 @@ sr_status sr_engine_sgd_epoch(sr_engine *e, sr_model *model,
                                     NULL, NULL, loss_sum, err);
 }
 
+/* Softmax regression's full-batch gradient on the fast path: SGD's
+ * kernels with a zeroed (n, 16) sum standing in for theta and a step of
+ * scale -1, so that the sum gathers sum_i x_i^T G[i], block after block
+ * of rows in order (-1 * a is exact: sum + a, as the sum itself). One
+ * thread: as for SGD, the blocks are too small to share. */
+static double fast_softmax_full_gradient(sr_engine *e, const sr_dataset *ds,
+                                         float *grad)
+{
+    sr_engine_fast *f = &e->fast;
+    const sr_model *model = e->model;
+    const sr_kernel_table *K = e->K;
+    size_t m = ds->m, n = model->n, k = model->k;
+    size_t batch = e->max_rows < SR_EVAL_CHUNK ? e->max_rows : SR_EVAL_CHUNK;
+    size_t *rows = e->batch_rows;
+    fast_load(f, model);
+    memset(f->gsum, 0, n * 16 * sizeof *f->gsum);
+    double total = 0.0;
+    for (size_t first = 0; first < m; first += batch) {
+        size_t B = m - first < batch ? m - first : batch;
+        batch_rows(rows, NULL, first, B);
+        K->sm_rows_grad(f->G, f->loss, ds, rows, B, f->P, k);
+        for (size_t i = 0; i < B; i++)
+            total += f->loss[i];
+        K->sm_step(f->gsum, f->acc, 0, n, ds, rows, B, f->G, -1.0f, NULL, 1,
+                   0);
+    }
+    float *g = grad + model->blocks[0].offset;
+    for (size_t j = 0; j < n; j++)
+        memcpy(g + j * k, f->gsum + j * 16, k * sizeof *g);
+    return total;
+}
+
 double sr_engine_full_gradient(sr_engine *e, const sr_dataset *ds,
                                float *grad)
 {
+    if (e->fast.kind == SR_FAST_SOFTMAX && fast_ok(e, ds))
+        return fast_softmax_full_gradient(e, ds, grad);
+
     const sr_model *model = e->model;
     size_t m = ds->m, batch = e->max_rows;
     size_t rows[SR_EVAL_CHUNK];

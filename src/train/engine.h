@@ -54,6 +54,8 @@ typedef struct sr_engine_fast {
     double *loss;        /* (max_rows) */
     float *acc;          /* (n, 16) softmax gradient, zero between uses */
     void *acc_raw;
+    float *gsum;         /* (n, 16) softmax full gradient (L-BFGS, GD) */
+    void *gsum_raw;
     float *h;            /* per thread: SR_NN_EVAL_BLOCK rows of ld floats */
     void *h_raw;
     /* The network's batch transposes: entries, then per batch its
