@@ -11,7 +11,9 @@ WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-proto
 # want FMA ask for it explicitly.
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 $(WARN) -ffp-contract=off -fPIC -Iinclude -D_POSIX_C_SOURCE=200809L
-LDLIBS  := -llbfgs -llapack -lblas -lz -lm
+# LAPACK is not linked: src/optim/lstsq.c opens it when the exact solver
+# first runs (liblapack3 at run time).
+LDLIBS  := -llbfgs -lz -lm -ldl -pthread
 
 ifeq ($(NO_OMP),)
   CFLAGS += -fopenmp

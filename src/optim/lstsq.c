@@ -1,9 +1,12 @@
 /* Least squares and ridge regression in closed form through LAPACK's dgelsd
  * (SVD by divide and conquer), in double. Letters: m examples, n features,
  * t targets; M = m (+ n with ridge) rows of the system actually solved. */
+#include <dlfcn.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../core/internal.h"
@@ -12,10 +15,52 @@
 /* LAPACK's Fortran interface (LP64: INTEGER is int). A and B are
  * column-major; B (ldb, nrhs) holds the right-hand sides on entry and the
  * solutions in its first n rows on exit. */
-extern void dgelsd_(const int *m, const int *n, const int *nrhs, double *a,
-                    const int *lda, double *b, const int *ldb, double *s,
-                    const double *rcond, int *rank, double *work,
-                    const int *lwork, int *iwork, int *info);
+typedef void dgelsd_fn(const int *m, const int *n, const int *nrhs,
+                       double *a, const int *lda, double *b, const int *ldb,
+                       double *s, const double *rcond, int *rank,
+                       double *work, const int *lwork, int *iwork, int *info);
+
+/* LAPACK is opened on first use, not linked: where it is OpenBLAS, its
+ * constructor starts a thread per core that spins in sched_yield for a
+ * while, taking a core from training that never solves least squares
+ * (15% of the course's softmax run on a 2-core machine). */
+static const char *const LAPACK_NAMES[] = {"liblapack.so.3", "liblapack.so"};
+static pthread_once_t lapack_once = PTHREAD_ONCE_INIT;
+static dgelsd_fn *dgelsd_ptr;
+static char lapack_error[256];
+
+static void lapack_open(void)
+{
+    for (size_t i = 0; i < sizeof LAPACK_NAMES / sizeof *LAPACK_NAMES; i++) {
+        void *lib = dlopen(LAPACK_NAMES[i], RTLD_NOW | RTLD_LOCAL);
+        if (!lib) {
+            const char *why = dlerror();
+            if (i == 0)
+                snprintf(lapack_error, sizeof lapack_error, "%s",
+                         why ? why : LAPACK_NAMES[i]);
+            continue;
+        }
+        void *sym = dlsym(lib, "dgelsd_");
+        if (sym) {
+            /* POSIX guarantees this conversion; ISO C has no cast for it. */
+            memcpy(&dgelsd_ptr, &sym, sizeof dgelsd_ptr);
+            return;
+        }
+        snprintf(lapack_error, sizeof lapack_error, "%s has no dgelsd_",
+                 LAPACK_NAMES[i]);
+        dlclose(lib);
+    }
+}
+
+static dgelsd_fn *lapack_dgelsd(sr_error *err)
+{
+    pthread_once(&lapack_once, lapack_open);
+    if (!dgelsd_ptr)
+        sr_fail(err, SR_ERR_IO,
+                "lstsq: cannot load LAPACK for the exact solver (%s); "
+                "apt-get install liblapack3", lapack_error);
+    return dgelsd_ptr;
+}
 
 /* Singular values below RCOND * s_max count as zero: the minimum-norm
  * solution for rank-deficient X, robust to the rounding that leaves an
@@ -105,6 +150,11 @@ sr_status sr_lstsq_solve(const float *X, size_t m, size_t n, const float *Y,
         for (size_t c = 0; c < t; c++)
             B[i + c * ldb] = (double)Y[i * t + c] - ymean[c];
 
+    dgelsd_fn *dgelsd_ = lapack_dgelsd(err);
+    if (!dgelsd_) {
+        st = SR_ERR_IO;
+        goto done;
+    }
     int im = (int)rows, in = (int)n, it = (int)t, ilda = (int)rows,
         ildb = (int)ldb, rank = 0, info = 0, lwork = -1, iwsize = 0;
     double rcond = RCOND, wsize = 0.0;
