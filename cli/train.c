@@ -417,6 +417,8 @@ static void describe(const char *what, const sr_dataset *ds)
 
 typedef struct report {
     int json, has_test, has_val, regression;
+    int header_done; /* the header waits for the first row: a run refused
+                      * before training prints no table at all */
 } report;
 
 static void print_header(const report *r)
@@ -431,7 +433,11 @@ static void print_header(const report *r)
 
 static int print_epoch(const sr_epoch_stats *s, void *user)
 {
-    const report *r = user;
+    report *r = user;
+    if (!r->json && !r->header_done) {
+        print_header(r);
+        r->header_done = 1;
+    }
     if (r->json) {
         printf("{\"epoch\": %zu, \"train_loss\": %.8g, \"train_err\": %.8g",
                s->epoch, s->train_loss, s->train_err);
@@ -542,11 +548,9 @@ int cmd_train(int argc, char **argv)
     }
 
     report r = {o.json, test != NULL, o.params.val_split > 0.0,
-                o.params.model == SR_MODEL_LINEAR};
+                o.params.model == SR_MODEL_LINEAR, 0};
     catch_stop_signals();
     o.params.interrupt = &stop_signal;
-    if (!o.json)
-        print_header(&r);
     if (sr_train(train, test, &o.params, print_epoch, &r, &model, &err)) {
         if (err.code == SR_ERR_INTERRUPTED) {
             fprintf(stderr, "softreg: %s\n", err.message);

@@ -535,7 +535,13 @@ sr_status sr_dataset_load_csv(const char *path, const sr_tabular_options *opt,
     sr_status st = sr_read_file(path, &data, &len, err);
     if (st != SR_OK)
         return st;
-    st = sr_csv_parse((const char *)data, len, path, opt, out, err);
+    sr_dataset *ds = NULL;
+    st = sr_csv_parse((const char *)data, len, path, opt, &ds, err);
     sr_dealloc(data);
+    if (st == SR_OK &&
+        (st = sr_dataset_set_labels_file(ds, path, err)) != SR_OK)
+        sr_dataset_free(ds);
+    else if (st == SR_OK)
+        *out = ds;
     return st;
 }

@@ -16,6 +16,17 @@ sr_dataset *sr_dataset_new(sr_error *err)
     return ds;
 }
 
+sr_status sr_dataset_set_labels_file(sr_dataset *ds, const char *path,
+                                     sr_error *err)
+{
+    sr_dealloc(ds->labels_file);
+    size_t len = strlen(path) + 1;
+    if (!(ds->labels_file = sr_alloc(len)))
+        return sr_fail(err, SR_ERR_NOMEM, "%s: out of memory", path);
+    memcpy(ds->labels_file, path, len);
+    return SR_OK;
+}
+
 void sr_dataset_free(sr_dataset *ds)
 {
     if (!ds)
@@ -29,6 +40,7 @@ void sr_dataset_free(sr_dataset *ds)
     sr_dealloc(ds->val8);
     sr_dealloc(ds->y);
     sr_dealloc(ds->targets);
+    sr_dealloc(ds->labels_file);
     if (ds->class_names) {
         for (size_t c = 0; c < ds->k; c++)
             sr_dealloc(ds->class_names[c]);

@@ -34,11 +34,18 @@ struct sr_dataset {
     size_t t;            /* number of regression targets */
 
     char **class_names;  /* k names, or NULL when classes are 0..k-1 */
+    char *labels_file;   /* the file whose row i gave y[i], for messages;
+                          * NULL when unknown (a subset, arrays) */
     size_t rows, cols;   /* image shape for IDX data, 0 otherwise */
 };
 
 /* An empty data set with every pointer NULL. */
 sr_dataset *sr_dataset_new(sr_error *err);
+
+/* Records the file ds's labels came from (for messages naming a bad
+ * label's file). */
+sr_status sr_dataset_set_labels_file(sr_dataset *ds, const char *path,
+                                     sr_error *err);
 
 /* Sets ds's features from dense pixels (m, n), copied: the sparse uint8
  * layout when n fits in 16 bits, else a dense uint8 copy. */

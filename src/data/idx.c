@@ -241,6 +241,9 @@ sr_status sr_dataset_load_idx(const char *images_path, const char *labels_path,
     if (st != SR_OK)
         goto fail;
     sr_dealloc(img);
+    img = NULL;
+    if ((st = sr_dataset_set_labels_file(ds, labels_path, err)) != SR_OK)
+        goto fail;
     *out = ds;
     return SR_OK;
 

@@ -312,7 +312,13 @@ sr_status sr_dataset_load_libsvm(const char *path,
     sr_status st = sr_read_file(path, &data, &len, err);
     if (st != SR_OK)
         return st;
-    st = sr_libsvm_parse((const char *)data, len, path, opt, out, err);
+    sr_dataset *ds = NULL;
+    st = sr_libsvm_parse((const char *)data, len, path, opt, &ds, err);
     sr_dealloc(data);
+    if (st == SR_OK &&
+        (st = sr_dataset_set_labels_file(ds, path, err)) != SR_OK)
+        sr_dataset_free(ds);
+    else if (st == SR_OK)
+        *out = ds;
     return st;
 }

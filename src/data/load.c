@@ -215,6 +215,9 @@ sr_status sr_dataset_load_npy(const char *x_path, const char *y_path,
     }
     sr_npy_array_free(&X);
     sr_npy_array_free(&Y);
+    if (y_path && ds->y &&
+        (st = sr_dataset_set_labels_file(ds, y_path, err)) != SR_OK)
+        goto fail;
     *out = ds;
     return SR_OK;
 fail:

@@ -37,6 +37,9 @@ static sr_status map_features(const sr_model *model, const sr_dataset *raw,
         if (!(ds->y = sr_alloc_array(m, sizeof *ds->y)))
             goto nomem;
         memcpy(ds->y, raw->y, m * sizeof *ds->y);
+        if (raw->labels_file &&
+            sr_dataset_set_labels_file(ds, raw->labels_file, NULL) != SR_OK)
+            goto nomem;
     }
     if (raw->targets) {
         if (!(ds->targets = sr_alloc_array(m, raw->t * sizeof(float))))

@@ -28,11 +28,18 @@ sr_status sr_check_labels(const sr_dataset *ds, size_t k, const char *what,
         return sr_fail(err, SR_ERR_INVALID_ARG, "the %s set has no class labels",
                        what);
     for (size_t i = 0; i < ds->m; i++)
-        if (ds->y[i] < 0 || (size_t)ds->y[i] >= k)
+        if (ds->y[i] < 0 || (size_t)ds->y[i] >= k) {
+            if (ds->labels_file)
+                return sr_fail(err, SR_ERR_INVALID_ARG,
+                               "%s: example %zu (counting from 0) has label "
+                               "%d, outside the %s set's %zu classes 0..%zu",
+                               ds->labels_file, i, (int)ds->y[i], what, k,
+                               k - 1);
             return sr_fail(err, SR_ERR_INVALID_ARG,
                            "the %s set's example %zu has label %d, outside the "
                            "%zu classes 0..%zu", what, i, (int)ds->y[i], k,
                            k - 1);
+        }
     return SR_OK;
 }
 
