@@ -774,6 +774,94 @@ static void test_thread_counts_give_same_bits(void **state)
     sr_dataset_free(train);
 }
 
+/* With two or more threads, the fast paths evaluate each epoch on one
+ * thread beside the next epoch's SGD (train.c): the same rows, in order,
+ * with the same figures and parameters as one thread; a callback that
+ * stops at an epoch ends with that epoch's parameters. */
+typedef struct epoch_log {
+    size_t count, stop_at;
+    sr_epoch_stats s[8];
+} epoch_log;
+
+static int log_epoch(const sr_epoch_stats *s, void *user)
+{
+    epoch_log *log = user;
+    if (log->count < 8)
+        log->s[log->count] = *s;
+    log->count++;
+    return s->epoch == log->stop_at;
+}
+
+static void test_overlapped_evaluation(void **state)
+{
+    (void)state;
+    sr_dataset *train = load_split("train"), *test = load_split("t10k");
+    sr_error err;
+    assert_int_equal(sr_dataset_truncate(train, 3000, &err), SR_OK);
+    assert_int_equal(sr_dataset_truncate(test, 1000, &err), SR_OK);
+    sr_model_kind kinds[2] = {SR_MODEL_SOFTMAX, SR_MODEL_NN};
+    for (size_t kc = 0; kc < 2; kc++)
+        for (size_t stop_at = 1; stop_at <= 4; stop_at += 3) {
+            float *first = NULL;
+            epoch_log first_log;
+            for (size_t threads = 1; threads <= 3; threads++) {
+                sr_train_params p = sr_train_params_default();
+                p.model = kinds[kc];
+                p.hidden = 40;
+                p.epochs = 4;
+                p.threads = threads;
+                epoch_log log = {0, stop_at, {{0}}};
+                sr_model *model = NULL;
+                assert_int_equal(sr_train(train, test, &p, log_epoch, &log,
+                                          &model, &err), SR_OK);
+                /* stop_at 4: never; every epoch reported, in order */
+                assert_int_equal(log.count, stop_at < 4 ? stop_at + 1 : 4);
+                for (size_t e = 0; e < log.count; e++) {
+                    assert_int_equal(log.s[e].epoch, e);
+                    assert_true(isfinite(log.s[e].train_loss) &&
+                                isfinite(log.s[e].test_err));
+                }
+                size_t np = model->nparams;
+                if (!first) {
+                    first = malloc(np * sizeof *first);
+                    memcpy(first, model->params, np * sizeof *first);
+                    first_log = log;
+                } else {
+                    assert_same_bits(model->params, first, np, "parameters");
+                    for (size_t e = 0; e < log.count; e++) {
+                        assert_true(log.s[e].train_loss ==
+                                    first_log.s[e].train_loss);
+                        assert_true(log.s[e].train_err ==
+                                    first_log.s[e].train_err);
+                        assert_true(log.s[e].test_loss ==
+                                    first_log.s[e].test_loss);
+                        assert_true(log.s[e].test_err ==
+                                    first_log.s[e].test_err);
+                    }
+                }
+                sr_model_free(model);
+            }
+            /* Stopped after epoch 1: the parameters of a 2-epoch run. */
+            if (stop_at == 1) {
+                sr_train_params p = sr_train_params_default();
+                p.model = kinds[kc];
+                p.hidden = 40;
+                p.epochs = 2;
+                p.threads = 1;
+                p.evaluate = 0;
+                sr_model *model = NULL;
+                assert_int_equal(sr_train(train, NULL, &p, NULL, NULL, &model,
+                                          &err), SR_OK);
+                assert_same_bits(model->params, first, model->nparams,
+                                 "stopped run");
+                sr_model_free(model);
+            }
+            free(first);
+        }
+    sr_dataset_free(train);
+    sr_dataset_free(test);
+}
+
 /* Every kernel table, through the engine: the same bits for 1, 2 and 3
  * threads, and the course's table for softmax regression. */
 static void test_every_table_trains_as_the_course(void **state)
@@ -932,6 +1020,7 @@ int main(void)
         cmocka_unit_test(test_fused_kernels_match_reference),
         cmocka_unit_test(test_softmax_full_gradient),
         cmocka_unit_test(test_thread_counts_give_same_bits),
+        cmocka_unit_test(test_overlapped_evaluation),
         cmocka_unit_test(test_every_table_trains_as_the_course),
         cmocka_unit_test(test_interrupted_epoch_resumes),
         cmocka_unit_test(test_softreg_arch_variable),

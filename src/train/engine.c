@@ -318,6 +318,14 @@ static int fast_init(sr_engine *e, const sr_model *m)
     return 1;
 }
 
+int sr_engine_fast_path(const sr_model *model, const sr_dataset *ds,
+                        size_t max_rows)
+{
+    return fast_kind_of(model, max_rows) &&
+           ds->layout == SR_FEATURES_U8_SPARSE && ds->y &&
+           ds->n == model->n && ds->col16 && ds->val8;
+}
+
 /* The fast path applies to this data set. */
 static int fast_ok(const sr_engine *e, const sr_dataset *ds)
 {

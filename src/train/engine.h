@@ -147,6 +147,11 @@ sr_status sr_engine_sgd_epoch_from(sr_engine *e, sr_model *model,
                                    const volatile int *interrupt, size_t *end,
                                    double *loss_sum, sr_error *err);
 
+/* Whether SGD on ds with minibatches of at most max_rows rows takes a
+ * fast path (softmax regression or the network on listed pixels). */
+int sr_engine_fast_path(const sr_model *model, const sr_dataset *ds,
+                        size_t max_rows);
+
 /* grad (nparams) = gradient of the summed loss over all rows of ds (no
  * weight decay); returns the summed loss. */
 double sr_engine_full_gradient(sr_engine *e, const sr_dataset *ds,

@@ -2,6 +2,7 @@
  * chosen optimiser (minibatch SGD, full-batch GD, L-BFGS or the exact
  * least-squares solution), with evaluation after every epoch. */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -278,6 +279,7 @@ typedef struct run {
     size_t since_best;
     int stop;
     sr_checkpoint *resume; /* the state to continue from, or NULL */
+    struct overlap *overlap; /* SGD beside the evaluation, or NULL */
 } run;
 
 static sr_checkpoint_config config_of(const run *R)
@@ -358,11 +360,33 @@ static sr_status interrupted(run *R, size_t epoch, size_t row, sr_error *err)
 
 /* Mean loss and error of one set; regression reports the RMSE, which is
  * sqrt(2 loss / targets) for the loss 1/2 sum (z - t)^2. */
-static void evaluate(run *R, const sr_dataset *ds, double *loss, double *error)
+static void evaluate_with(sr_engine *e, const run *R, const sr_dataset *ds,
+                          double *loss, double *error)
 {
-    sr_engine_evaluate(&R->e, ds, loss, error);
+    sr_engine_evaluate(e, ds, loss, error);
     if (R->model->kind == SR_MODEL_LINEAR)
         *error = sqrt(2.0 * *loss / (double)R->model->k);
+}
+
+static void evaluate(run *R, const sr_dataset *ds, double *loss, double *error)
+{
+    evaluate_with(&R->e, R, ds, loss, error);
+}
+
+/* The callback and early stopping, once an epoch's figures are known. */
+static void report_epoch(run *R, sr_epoch_stats s)
+{
+    if (R->callback && R->callback(&s, R->user))
+        R->stop = 1;
+    if (R->best) {
+        if (s.val_loss < R->best_loss) {
+            R->best_loss = s.val_loss;
+            R->since_best = 0;
+            memcpy(R->best, R->model->params, R->model->nparams * sizeof(float));
+        } else if (++R->since_best >= R->p->early_stop) {
+            R->stop = 1;
+        }
+    }
 }
 
 /* After every epoch: evaluation, the callback, early stopping. */
@@ -376,17 +400,112 @@ static void end_epoch(run *R, size_t epoch, double seconds)
         if (R->val)
             evaluate(R, R->val, &s.val_loss, &s.val_err);
     }
-    if (R->callback && R->callback(&s, R->user))
-        R->stop = 1;
-    if (R->best) {
-        if (s.val_loss < R->best_loss) {
-            R->best_loss = s.val_loss;
-            R->since_best = 0;
-            memcpy(R->best, R->model->params, R->model->nparams * sizeof(float));
-        } else if (++R->since_best >= R->p->early_stop) {
-            R->stop = 1;
-        }
+    report_epoch(R, s);
+}
+
+/* ---- SGD beside the evaluation ----
+ * On the fast paths, a second core does more evaluating the epoch just
+ * finished than helping with the next: minibatches are too small to
+ * split well (softmax: not at all; the network: 1.3x on two cores),
+ * while the evaluation's rows are independent. So with two or more
+ * threads, SGD runs on all but one, and one thread evaluates a copy of
+ * the parameters of the epoch before, printed in order once the next
+ * epoch is done. The figures are those of the same parameters, so the
+ * table and the model do not change by a bit. */
+typedef struct overlap {
+    sr_model snap;       /* the model, with its own copy of the parameters */
+    sr_engine e;         /* one thread, for the evaluation only */
+    sr_epoch_stats s;
+    pthread_t thread;
+    int pending, running;
+    const run *R;
+} overlap;
+
+static void overlap_evaluate(overlap *o)
+{
+    const run *R = o->R;
+    evaluate_with(&o->e, R, R->train, &o->s.train_loss, &o->s.train_err);
+    if (R->test)
+        evaluate_with(&o->e, R, R->test, &o->s.test_loss, &o->s.test_err);
+}
+
+static void *overlap_main(void *arg)
+{
+    overlap_evaluate(arg);
+    return NULL;
+}
+
+/* Worth it: SGD on a fast path, evaluated every epoch, nothing that
+ * decides after an epoch whether the next one runs (validation), and a
+ * spare thread. */
+static int overlap_wanted(const sr_train_params *p, const sr_model *model,
+                          const sr_dataset *train, size_t batch,
+                          size_t threads)
+{
+    return threads >= 2 && p->optimizer == SR_OPTIMIZER_SGD && p->evaluate &&
+           p->val_split == 0.0 && p->l2 == 0.0 && p->momentum == 0.0 &&
+           sr_engine_fast_path(model, train, batch);
+}
+
+static sr_status overlap_init(run *R, size_t eval_rows, sr_error *err)
+{
+    overlap *o = sr_alloc_zeroed(1, sizeof *o);
+    if (!o)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for the evaluation");
+    o->R = R;
+    o->snap = *R->model; /* shares the read-only parts, not the parameters */
+    o->snap.params = sr_alloc_array(R->model->nparams, sizeof(float));
+    sr_status st = o->snap.params ? SR_OK
+                                  : sr_fail(err, SR_ERR_NOMEM,
+                                            "out of memory for the evaluation");
+    if (st == SR_OK &&
+        (st = sr_engine_init(&o->e, &o->snap, 1, eval_rows, 1, 0, err)) != SR_OK) {
+        sr_dealloc(o->snap.params);
     }
+    if (st != SR_OK) {
+        sr_dealloc(o);
+        return st;
+    }
+    R->overlap = o;
+    return SR_OK;
+}
+
+/* Reports the epoch under evaluation, if any, when it is done. */
+static void overlap_finish(run *R)
+{
+    overlap *o = R->overlap;
+    if (!o || !o->pending)
+        return;
+    if (o->running)
+        pthread_join(o->thread, NULL);
+    o->pending = o->running = 0;
+    report_epoch(R, o->s);
+}
+
+/* Starts evaluating the model as it is after `epoch`. */
+static void overlap_start(run *R, size_t epoch, double seconds)
+{
+    overlap *o = R->overlap;
+    memcpy(o->snap.params, R->model->params,
+           R->model->nparams * sizeof(float));
+    o->s = (sr_epoch_stats){epoch, NAN, NAN, NAN, NAN, seconds, NAN, NAN};
+    o->pending = 1;
+    o->running = pthread_create(&o->thread, NULL, overlap_main, o) == 0;
+    if (!o->running) /* no thread to be had: evaluate here */
+        overlap_evaluate(o);
+}
+
+static void overlap_release(run *R)
+{
+    overlap *o = R->overlap;
+    if (!o)
+        return;
+    if (o->running)
+        pthread_join(o->thread, NULL);
+    sr_engine_release(&o->e);
+    sr_dealloc(o->snap.params);
+    sr_dealloc(o);
+    R->overlap = NULL;
 }
 
 static sr_status train_sgd(run *R, sr_error *err)
@@ -419,6 +538,16 @@ static sr_status train_sgd(run *R, sr_error *err)
         st = sr_engine_sgd_epoch_from(&R->e, R->model, R->train, order, batch,
                                       &step, epoch, start, p->interrupt, &end,
                                       &loss, err);
+        /* The epoch before is reported first, whatever happened since. */
+        overlap_finish(R);
+        if (R->overlap && st == SR_OK && R->stop) {
+            /* The callback stopped at the epoch before: its parameters,
+             * as a run without the overlap would end (its checkpoint is
+             * already the last written). */
+            memcpy(R->model->params, R->overlap->snap.params,
+                   R->model->nparams * sizeof(float));
+            break;
+        }
         if (st != SR_OK)
             break;
         if (end < m) {
@@ -428,11 +557,15 @@ static sr_status train_sgd(run *R, sr_error *err)
             st = interrupted(R, epoch, end, err);
             break;
         }
-        end_epoch(R, epoch, now_seconds() - t0);
+        if (R->overlap)
+            overlap_start(R, epoch, now_seconds() - t0);
+        else
+            end_epoch(R, epoch, now_seconds() - t0);
         if (p->checkpoint_path &&
             (st = save_checkpoint(R, epoch + 1, 0, &rng, order, err)) != SR_OK)
             break;
     }
+    overlap_finish(R);
 done:
     sr_dealloc(order);
     return st;
@@ -659,9 +792,13 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     size_t eval_rows = R.train->m;
     if (R.test && R.test->m > eval_rows)
         eval_rows = R.test->m;
+    size_t threads = sr_thread_count(params->threads);
+    int use_overlap = overlap_wanted(params, R.model, R.train, batch, threads);
     st = sr_engine_init(&R.e, R.model, batch, eval_rows,
-                        sr_thread_count(params->threads),
+                        use_overlap ? threads - 1 : threads,
                         params->momentum > 0.0, err);
+    if (st == SR_OK && use_overlap)
+        st = overlap_init(&R, eval_rows, err);
     if (st != SR_OK)
         goto done;
     if (params->early_stop) {
@@ -682,6 +819,7 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     if (st == SR_OK && R.best && R.best_loss < INFINITY)
         memcpy(R.model->params, R.best, R.model->nparams * sizeof *R.best);
 done:
+    overlap_release(&R);
     sr_checkpoint_release(&resume);
     sr_engine_release(&R.e);
     sr_dealloc(R.best);
