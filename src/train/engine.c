@@ -563,7 +563,8 @@ static void split(size_t B, size_t t, size_t nt, size_t *i0, size_t *i1)
  * logits, features for the step) moved theta's and G's rows between the
  * cores' caches at every minibatch, which cost more than it saved (an
  * epoch took 32 ms on two cores, 18 ms on one). The evaluation, whose
- * rows are independent, uses every thread. */
+ * rows are independent, uses every thread it is given; sr_train gives
+ * the second core to the evaluation of the epoch before (train.c). */
 static sr_status fast_softmax_epoch(sr_engine *e, sr_model *model,
                                     const sr_dataset *ds, const size_t *order,
                                     size_t batch, const sr_step *step,
