@@ -318,19 +318,30 @@ static int fast_init(sr_engine *e, const sr_model *m)
     return 1;
 }
 
-int sr_engine_fast_path(const sr_model *model, const sr_dataset *ds,
-                        size_t max_rows)
+/* The data set is listed pixels with labels, as wide as the model. */
+static int fast_data(const sr_model *model, const sr_dataset *ds)
 {
-    return fast_kind_of(model, max_rows) &&
-           ds->layout == SR_FEATURES_U8_SPARSE && ds->y &&
+    return ds->layout == SR_FEATURES_U8_SPARSE && ds->y &&
            ds->n == model->n && ds->col16 && ds->val8;
+}
+
+/* The fast SGD epochs know only the plain step. */
+static int fast_step(const sr_step *step)
+{
+    return step->l2 == 0.0 && step->momentum == 0.0;
+}
+
+int sr_engine_fast_path(const sr_model *model, const sr_dataset *ds,
+                        size_t max_rows, const sr_step *step)
+{
+    return fast_kind_of(model, max_rows) && fast_data(model, ds) &&
+           fast_step(step);
 }
 
 /* The fast path applies to this data set. */
 static int fast_ok(const sr_engine *e, const sr_dataset *ds)
 {
-    return e->fast.kind && ds->layout == SR_FEATURES_U8_SPARSE && ds->y &&
-           ds->n == e->model->n && ds->col16 && ds->val8;
+    return e->fast.kind && fast_data(e->model, ds);
 }
 
 /* Model parameters to the padded copies, and back. */
@@ -816,8 +827,7 @@ sr_status sr_engine_sgd_epoch_from(sr_engine *e, sr_model *model,
     epoch_run run = {start, interrupt, SIZE_MAX, SIZE_MAX, start, 0.0,
                      SIZE_MAX, 0.0};
     long long nchunks = (long long)e->nchunks;
-    if (fast_ok(e, ds) && step->l2 == 0.0 && !e->velocity &&
-        model == e->model) {
+    if (fast_ok(e, ds) && fast_step(step) && model == e->model) {
         sr_status st = e->fast.kind == SR_FAST_SOFTMAX
                            ? fast_softmax_epoch(e, model, ds, order, batch,
                                                 step, &run)

@@ -147,10 +147,11 @@ sr_status sr_engine_sgd_epoch_from(sr_engine *e, sr_model *model,
                                    const volatile int *interrupt, size_t *end,
                                    double *loss_sum, sr_error *err);
 
-/* Whether SGD on ds with minibatches of at most max_rows rows takes a
- * fast path (softmax regression or the network on listed pixels). */
+/* Whether SGD on ds with minibatches of at most max_rows rows and this
+ * step takes a fast path (softmax regression or the network on listed
+ * pixels, plain steps). */
 int sr_engine_fast_path(const sr_model *model, const sr_dataset *ds,
-                        size_t max_rows);
+                        size_t max_rows, const sr_step *step);
 
 /* grad (nparams) = gradient of the summed loss over all rows of ds (no
  * weight decay); returns the summed loss. */

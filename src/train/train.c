@@ -360,17 +360,22 @@ static sr_status interrupted(run *R, size_t epoch, size_t row, sr_error *err)
 
 /* Mean loss and error of one set; regression reports the RMSE, which is
  * sqrt(2 loss / targets) for the loss 1/2 sum (z - t)^2. */
-static void evaluate_with(sr_engine *e, const run *R, const sr_dataset *ds,
-                          double *loss, double *error)
+static void evaluate(sr_engine *e, const run *R, const sr_dataset *ds,
+                     double *loss, double *error)
 {
     sr_engine_evaluate(e, ds, loss, error);
     if (R->model->kind == SR_MODEL_LINEAR)
         *error = sqrt(2.0 * *loss / (double)R->model->k);
 }
 
-static void evaluate(run *R, const sr_dataset *ds, double *loss, double *error)
+/* An epoch's figures on every set the run has, with engine e. */
+static void evaluate_sets(sr_engine *e, const run *R, sr_epoch_stats *s)
 {
-    evaluate_with(&R->e, R, ds, loss, error);
+    evaluate(e, R, R->train, &s->train_loss, &s->train_err);
+    if (R->test)
+        evaluate(e, R, R->test, &s->test_loss, &s->test_err);
+    if (R->val)
+        evaluate(e, R, R->val, &s->val_loss, &s->val_err);
 }
 
 /* The callback and early stopping, once an epoch's figures are known. */
@@ -393,13 +398,8 @@ static void report_epoch(run *R, sr_epoch_stats s)
 static void end_epoch(run *R, size_t epoch, double seconds)
 {
     sr_epoch_stats s = {epoch, NAN, NAN, NAN, NAN, seconds, NAN, NAN};
-    if (R->p->evaluate || R->val) {
-        evaluate(R, R->train, &s.train_loss, &s.train_err);
-        if (R->test)
-            evaluate(R, R->test, &s.test_loss, &s.test_err);
-        if (R->val)
-            evaluate(R, R->val, &s.val_loss, &s.val_err);
-    }
+    if (R->p->evaluate || R->val)
+        evaluate_sets(&R->e, R, &s);
     report_epoch(R, s);
 }
 
@@ -421,17 +421,10 @@ typedef struct overlap {
     const run *R;
 } overlap;
 
-static void overlap_evaluate(overlap *o)
-{
-    const run *R = o->R;
-    evaluate_with(&o->e, R, R->train, &o->s.train_loss, &o->s.train_err);
-    if (R->test)
-        evaluate_with(&o->e, R, R->test, &o->s.test_loss, &o->s.test_err);
-}
-
 static void *overlap_main(void *arg)
 {
-    overlap_evaluate(arg);
+    overlap *o = arg;
+    evaluate_sets(&o->e, o->R, &o->s);
     return NULL;
 }
 
@@ -442,9 +435,9 @@ static int overlap_wanted(const sr_train_params *p, const sr_model *model,
                           const sr_dataset *train, size_t batch,
                           size_t threads)
 {
+    sr_step step = {p->lr, p->l2, p->momentum};
     return threads >= 2 && p->optimizer == SR_OPTIMIZER_SGD && p->evaluate &&
-           p->val_split == 0.0 && p->l2 == 0.0 && p->momentum == 0.0 &&
-           sr_engine_fast_path(model, train, batch);
+           p->val_split == 0.0 && sr_engine_fast_path(model, train, batch, &step);
 }
 
 static sr_status overlap_init(run *R, size_t eval_rows, sr_error *err)
@@ -492,7 +485,7 @@ static void overlap_start(run *R, size_t epoch, double seconds)
     o->pending = 1;
     o->running = pthread_create(&o->thread, NULL, overlap_main, o) == 0;
     if (!o->running) /* no thread to be had: evaluate here */
-        overlap_evaluate(o);
+        overlap_main(o);
 }
 
 static void overlap_release(run *R)
