@@ -774,10 +774,11 @@ static void test_thread_counts_give_same_bits(void **state)
     sr_dataset_free(train);
 }
 
-/* With two or more threads, the fast paths evaluate each epoch on one
- * thread beside the next epoch's SGD (train.c): the same rows, in order,
- * with the same figures and parameters as one thread; a callback that
- * stops at an epoch ends with that epoch's parameters. */
+/* With two or more threads, the fast paths may evaluate each epoch on one
+ * thread beside the next epoch's SGD (train.c), forced or after measuring
+ * both ways: the same rows, in order, with the same figures and
+ * parameters as one thread; a callback that stops at an epoch ends with
+ * that epoch's parameters. */
 typedef struct epoch_log {
     size_t count, stop_at;
     sr_epoch_stats s[8];
@@ -800,8 +801,13 @@ static void test_overlapped_evaluation(void **state)
     assert_int_equal(sr_dataset_truncate(train, 3000, &err), SR_OK);
     assert_int_equal(sr_dataset_truncate(test, 1000, &err), SR_OK);
     sr_model_kind kinds[2] = {SR_MODEL_SOFTMAX, SR_MODEL_NN};
+    /* on: the overlap from epoch 0; auto: it measures, then either; off:
+     * none. Each must give the same bits. */
+    const char *modes[3] = {"on", "auto", "off"};
+    for (size_t mc = 0; mc < 3; mc++)
     for (size_t kc = 0; kc < 2; kc++)
         for (size_t stop_at = 1; stop_at <= 4; stop_at += 3) {
+            setenv("SOFTREG_OVERLAP", modes[mc], 1);
             float *first = NULL;
             epoch_log first_log;
             for (size_t threads = 1; threads <= 3; threads++) {
@@ -858,6 +864,7 @@ static void test_overlapped_evaluation(void **state)
             }
             free(first);
         }
+    unsetenv("SOFTREG_OVERLAP");
     sr_dataset_free(train);
     sr_dataset_free(test);
 }

@@ -3,6 +3,7 @@
  * least-squares solution), with evaluation after every epoch. */
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -404,14 +405,30 @@ static void end_epoch(run *R, size_t epoch, double seconds)
 }
 
 /* ---- SGD beside the evaluation ----
- * On the fast paths, a second core does more evaluating the epoch just
- * finished than helping with the next: minibatches are too small to
- * split well (softmax: not at all; the network: 1.3x on two cores),
- * while the evaluation's rows are independent. So with two or more
- * threads, SGD runs on all but one, and one thread evaluates a copy of
- * the parameters of the epoch before, printed in order once the next
- * epoch is done. The figures are those of the same parameters, so the
- * table and the model do not change by a bit. */
+ * On the fast paths a second core may do more evaluating the epoch just
+ * finished than helping with the next: minibatches can be too small to
+ * split well (softmax regression: not at all), while the evaluation's
+ * rows are independent. Then SGD runs on all threads but one, and one
+ * thread evaluates a copy of the parameters of the epoch before, printed
+ * in order once the next epoch is done. Whether that pays depends on the
+ * machine (the network's minibatches split 1.3x on two cores of one
+ * machine, 1.8x on another), so the run measures it. Epoch 0 (which
+ * also builds the minibatches' transposes and probes the team) trains on
+ * every thread and evaluates after, as does epoch 1, which is timed;
+ * epoch 2 trains on one thread fewer, and the overlap goes on from there
+ * when its epoch, the longer of the smaller team's SGD and one thread's
+ * evaluation, beats epoch 1's SGD plus evaluation. The figures are those
+ * of the same parameters either way, so the table and the model never
+ * change by a bit. SOFTREG_OVERLAP=on|off skips the measurement (for
+ * tests and benchmarks). */
+enum {
+    OVERLAP_WARM_UP,
+    OVERLAP_MEASURE_ALL,
+    OVERLAP_MEASURE_FEWER,
+    OVERLAP_ON,
+    OVERLAP_OFF
+};
+
 typedef struct overlap {
     sr_model snap;       /* the model, with its own copy of the parameters */
     sr_engine e;         /* one thread, for the evaluation only */
@@ -419,6 +436,10 @@ typedef struct overlap {
     pthread_t thread;
     int pending, running;
     const run *R;
+    int phase;           /* OVERLAP_* */
+    size_t threads_all;  /* the SGD engine's threads without the overlap */
+    size_t threads_probed; /* the SGD engine's threads after epoch 0 */
+    double sgd_all, eval_all; /* epoch 1: seconds on every thread */
 } overlap;
 
 static void *overlap_main(void *arg)
@@ -436,6 +457,9 @@ static int overlap_wanted(const sr_train_params *p, const sr_model *model,
                           size_t threads)
 {
     sr_step step = {p->lr, p->l2, p->momentum};
+    const char *env = getenv("SOFTREG_OVERLAP");
+    if (env && !strcmp(env, "off"))
+        return 0;
     return threads >= 2 && p->optimizer == SR_OPTIMIZER_SGD && p->evaluate &&
            p->val_split == 0.0 && sr_engine_fast_path(model, train, batch, &step);
 }
@@ -446,6 +470,11 @@ static sr_status overlap_init(run *R, size_t eval_rows, sr_error *err)
     if (!o)
         return sr_fail(err, SR_ERR_NOMEM, "out of memory for the evaluation");
     o->R = R;
+    o->threads_all = R->e.threads_now;
+    const char *env = getenv("SOFTREG_OVERLAP");
+    o->phase = env && !strcmp(env, "on") ? OVERLAP_ON : OVERLAP_WARM_UP;
+    if (o->phase == OVERLAP_ON)
+        R->e.threads_now = o->threads_all - 1;
     o->snap = *R->model; /* shares the read-only parts, not the parameters */
     o->snap.params = sr_alloc_array(R->model->nparams, sizeof(float));
     sr_status st = o->snap.params ? SR_OK
@@ -463,16 +492,69 @@ static sr_status overlap_init(run *R, size_t eval_rows, sr_error *err)
     return SR_OK;
 }
 
-/* Reports the epoch under evaluation, if any, when it is done. */
-static void overlap_finish(run *R)
+/* Reports the epoch under evaluation, if any, when it is done; 1 when
+ * there was one. */
+static int overlap_finish(run *R)
 {
     overlap *o = R->overlap;
     if (!o || !o->pending)
-        return;
+        return 0;
     if (o->running)
         pthread_join(o->thread, NULL);
     o->pending = o->running = 0;
     report_epoch(R, o->s);
+    return 1;
+}
+
+/* After an epoch's SGD (`full`: all of it, from its first row): 1 when
+ * its evaluation goes beside the next epoch's SGD. */
+static int overlap_decide(run *R, int full, double sgd_seconds)
+{
+    overlap *o = R->overlap;
+    if (!o)
+        return 0;
+    switch (o->phase) {
+    case OVERLAP_WARM_UP:
+        return 0;
+    case OVERLAP_MEASURE_ALL:
+        o->sgd_all = sgd_seconds;
+        o->threads_probed = R->e.threads_now;
+        return 0;
+    case OVERLAP_MEASURE_FEWER: {
+        /* One thread's evaluation, from every thread's: rows split
+         * evenly, so at most nthreads times as long. */
+        double eval_one = o->eval_all * (double)R->e.nthreads;
+        double beside = sgd_seconds > eval_one ? sgd_seconds : eval_one;
+        int on = full && beside < o->sgd_all + o->eval_all;
+        o->phase = on ? OVERLAP_ON : OVERLAP_OFF;
+        if (!on)
+            R->e.threads_now = o->threads_probed;
+        return on;
+    }
+    case OVERLAP_ON:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* After an evaluation on every thread, `seconds` long: after epoch 1's,
+ * the next epoch's SGD runs on one thread fewer, to be timed. */
+static void overlap_measured(run *R, int full, double seconds)
+{
+    overlap *o = R->overlap;
+    if (!o || !full)
+        return;
+    if (o->phase == OVERLAP_WARM_UP) {
+        o->phase = OVERLAP_MEASURE_ALL;
+        return;
+    }
+    if (o->phase != OVERLAP_MEASURE_ALL)
+        return;
+    o->eval_all = seconds;
+    o->phase = OVERLAP_MEASURE_FEWER;
+    if (R->e.threads_now > o->threads_all - 1)
+        R->e.threads_now = o->threads_all - 1;
 }
 
 /* Starts evaluating the model as it is after `epoch`. */
@@ -531,9 +613,9 @@ static sr_status train_sgd(run *R, sr_error *err)
         st = sr_engine_sgd_epoch_from(&R->e, R->model, R->train, order, batch,
                                       &step, epoch, start, p->interrupt, &end,
                                       &loss, err);
+        double sgd_seconds = now_seconds() - t0;
         /* The epoch before is reported first, whatever happened since. */
-        overlap_finish(R);
-        if (R->overlap && st == SR_OK && R->stop) {
+        if (overlap_finish(R) && st == SR_OK && R->stop) {
             /* The callback stopped at the epoch before: its parameters,
              * as a run without the overlap would end (its checkpoint is
              * already the last written). */
@@ -550,10 +632,14 @@ static sr_status train_sgd(run *R, sr_error *err)
             st = interrupted(R, epoch, end, err);
             break;
         }
-        if (R->overlap)
+        int full = start == 0;
+        if (overlap_decide(R, full, sgd_seconds)) {
             overlap_start(R, epoch, now_seconds() - t0);
-        else
-            end_epoch(R, epoch, now_seconds() - t0);
+        } else {
+            double t1 = now_seconds();
+            end_epoch(R, epoch, t1 - t0);
+            overlap_measured(R, full, now_seconds() - t1);
+        }
         if (p->checkpoint_path &&
             (st = save_checkpoint(R, epoch + 1, 0, &rng, order, err)) != SR_OK)
             break;
@@ -787,8 +873,7 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
         eval_rows = R.test->m;
     size_t threads = sr_thread_count(params->threads);
     int use_overlap = overlap_wanted(params, R.model, R.train, batch, threads);
-    st = sr_engine_init(&R.e, R.model, batch, eval_rows,
-                        use_overlap ? threads - 1 : threads,
+    st = sr_engine_init(&R.e, R.model, batch, eval_rows, threads,
                         params->momentum > 0.0, err);
     if (st == SR_OK && use_overlap)
         st = overlap_init(&R, eval_rows, err);
