@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include "data/dataset.h"
+#include "core/internal.h"
 #include "data/idx.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -338,6 +339,41 @@ static void test_parse_buffers(void **state)
     /* A NULL error pointer is allowed on failure too. */
     assert_int_equal(sr_idx_parse_labels(b, 7, "buf", &y, &m, &k, NULL),
                      SR_ERR_FORMAT);
+    free(b);
+}
+
+/* The images are viewed without a copy: a raw file is mapped, a gzip one
+ * inflated into memory, both the bytes sr_read_file returns; a missing
+ * file is reported by its path. */
+static void test_file_view(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    uint8_t *b = make_images(3, 4, 5, 0, &len);
+    char raw[256], gz[256];
+    test_write_tmp(raw, "-view", b, len);
+    test_write_tmp(gz, "-view.gz", "", 0);
+    write_gzip(gz, b, len);
+    sr_error err;
+    sr_file_view v;
+    assert_int_equal(sr_view_file(raw, &v, &err), SR_OK);
+    assert_non_null(v.mapped);
+    assert_null(v.owned);
+    assert_int_equal(v.len, len);
+    assert_memory_equal(v.data, b, len);
+    sr_view_release(&v);
+    assert_null(v.data);
+    assert_int_equal(sr_view_file(gz, &v, &err), SR_OK);
+    assert_null(v.mapped);
+    assert_non_null(v.owned);
+    assert_int_equal(v.len, len);
+    assert_memory_equal(v.data, b, len);
+    sr_view_release(&v);
+    remove(raw);
+    assert_int_equal(sr_view_file(raw, &v, &err), SR_ERR_IO);
+    assert_non_null(strstr(err.message, raw));
+    sr_view_release(&v);
+    remove(gz);
     free(b);
 }
 
@@ -679,6 +715,7 @@ int main(void)
         cmocka_unit_test(test_small_valid),
         cmocka_unit_test(test_raw_file_named_gz_loads),
         cmocka_unit_test(test_parse_buffers),
+        cmocka_unit_test(test_file_view),
         cmocka_unit_test(test_empty_file),
         cmocka_unit_test(test_truncated_header),
         cmocka_unit_test(test_truncated_body),

@@ -190,6 +190,49 @@ sr_status sr_read_file(const char *path, uint8_t **data, size_t *len,
     return SR_OK;
 }
 
+sr_status sr_view_file(const char *path, sr_file_view *view, sr_error *err)
+{
+    if (!path || !view)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "sr_view_file: NULL argument");
+    memset(view, 0, sizeof *view);
+    int fd = open(path, O_RDONLY);
+    struct stat sb;
+    if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+        sb.st_size > 2 && (uintmax_t)sb.st_size < SIZE_MAX) {
+        size_t len = (size_t)sb.st_size;
+        void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd,
+                         0);
+        if (map != MAP_FAILED) {
+            const uint8_t *b = map;
+            if (b[0] != 0x1f || b[1] != 0x8b) {
+                close(fd);
+                view->data = b;
+                view->len = len;
+                view->mapped = map;
+                return SR_OK;
+            }
+            munmap(map, len);
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    /* gzip, a pipe, an empty file, a failed mapping: read it (and report
+     * what cannot be read by its path, as the reading does). */
+    sr_status st = sr_read_file(path, &view->owned, &view->len, err);
+    view->data = view->owned;
+    return st;
+}
+
+void sr_view_release(sr_file_view *view)
+{
+    if (!view)
+        return;
+    if (view->mapped)
+        munmap(view->mapped, view->len);
+    sr_dealloc(view->owned);
+    memset(view, 0, sizeof *view);
+}
+
 sr_status sr_write_file_atomic(const char *path, const void *data, size_t len,
                                sr_error *err)
 {

@@ -196,16 +196,18 @@ sr_status sr_dataset_load_idx(const char *images_path, const char *labels_path,
     if (!images_path || !labels_path || !out)
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "sr_dataset_load_idx: NULL argument");
-    uint8_t *img = NULL, *lab = NULL;
+    sr_file_view img = {NULL, 0, NULL, NULL};
+    uint8_t *lab = NULL;
     int32_t *y = NULL;
     sr_dataset *ds = NULL;
-    size_t img_len = 0, lab_len = 0, m = 0, rows = 0, cols = 0;
+    size_t lab_len = 0, m = 0, rows = 0, cols = 0;
     size_t m_labels = 0, k = 0;
 
-    sr_status st = sr_read_file(images_path, &img, &img_len, err);
+    sr_status st = sr_view_file(images_path, &img, err);
     if (st != SR_OK)
         goto fail;
-    st = sr_idx_check_images(img, img_len, images_path, &m, &rows, &cols, err);
+    st = sr_idx_check_images(img.data, img.len, images_path, &m, &rows, &cols,
+                             err);
     if (st != SR_OK)
         goto fail;
     st = sr_read_file(labels_path, &lab, &lab_len, err);
@@ -236,12 +238,11 @@ sr_status sr_dataset_load_idx(const char *images_path, const char *labels_path,
     ds->cols = cols;
     y = NULL;
     /* Only the non-zero pixels are kept (27 MB of MNIST's 47). */
-    st = sr_dataset_set_pixels(ds, img + SR_IDX_IMAGES_HEADER, m, rows * cols,
-                               err);
+    st = sr_dataset_set_pixels(ds, img.data + SR_IDX_IMAGES_HEADER, m,
+                               rows * cols, err);
     if (st != SR_OK)
         goto fail;
-    sr_dealloc(img);
-    img = NULL;
+    sr_view_release(&img);
     if ((st = sr_dataset_set_labels_file(ds, labels_path, err)) != SR_OK)
         goto fail;
     *out = ds;
@@ -249,7 +250,7 @@ sr_status sr_dataset_load_idx(const char *images_path, const char *labels_path,
 
 fail:
     sr_dataset_free(ds);
-    sr_dealloc(img);
+    sr_view_release(&img);
     sr_dealloc(lab);
     sr_dealloc(y);
     return st;
