@@ -633,7 +633,9 @@ static sr_status train_sgd(run *R, sr_error *err)
             break;
         }
         int full = start == 0;
-        if (overlap_decide(R, full, sgd_seconds)) {
+        /* The last epoch's evaluation has no SGD to go beside: it runs
+         * here, on every thread. */
+        if (overlap_decide(R, full, sgd_seconds) && epoch + 1 < p->epochs) {
             overlap_start(R, epoch, now_seconds() - t0);
         } else {
             double t1 = now_seconds();
