@@ -472,7 +472,11 @@ static sr_status overlap_init(run *R, size_t eval_rows, sr_error *err)
     o->R = R;
     o->threads_all = R->e.threads_now;
     const char *env = getenv("SOFTREG_OVERLAP");
-    o->phase = env && !strcmp(env, "on") ? OVERLAP_ON : OVERLAP_WARM_UP;
+    /* Softmax regression's SGD runs on one thread whatever the team
+     * (engine.c): a spare thread evaluating beside it costs nothing. */
+    int free_beside = R->e.fast.kind == SR_FAST_SOFTMAX;
+    o->phase = (env && !strcmp(env, "on")) || free_beside ? OVERLAP_ON
+                                                          : OVERLAP_WARM_UP;
     if (o->phase == OVERLAP_ON)
         R->e.threads_now = o->threads_all - 1;
     o->snap = *R->model; /* shares the read-only parts, not the parameters */
