@@ -412,7 +412,8 @@ static void end_epoch(run *R, size_t epoch, double seconds)
  * thread evaluates a copy of the parameters of the epoch before, printed
  * in order once the next epoch is done. Whether that pays depends on the
  * machine (the network's minibatches split 1.3x on two cores of one
- * machine, 1.8x on another), so the run measures it. Epoch 0 (which
+ * machine, 1.8x on another), so the run measures it; softmax regression,
+ * whose SGD takes one thread anyway, starts with it. Epoch 0 (which
  * also builds the minibatches' transposes and probes the team) trains on
  * every thread and evaluates after, as does epoch 1, which is timed;
  * epoch 2 trains on one thread fewer, and the overlap goes on from there
