@@ -443,6 +443,14 @@ typedef struct overlap {
     double sgd_all, eval_all; /* epoch 1: seconds on every thread */
 } overlap;
 
+/* SOFTREG_OVERLAP: "on" or "off" forces the overlap's choice; anything
+ * else leaves it to the measurement. */
+static int overlap_forced(const char *mode)
+{
+    const char *env = getenv("SOFTREG_OVERLAP");
+    return env && !strcmp(env, mode);
+}
+
 static void *overlap_main(void *arg)
 {
     overlap *o = arg;
@@ -458,8 +466,7 @@ static int overlap_wanted(const sr_train_params *p, const sr_model *model,
                           size_t threads)
 {
     sr_step step = {p->lr, p->l2, p->momentum};
-    const char *env = getenv("SOFTREG_OVERLAP");
-    if (env && !strcmp(env, "off"))
+    if (overlap_forced("off"))
         return 0;
     return threads >= 2 && p->optimizer == SR_OPTIMIZER_SGD && p->evaluate &&
            p->val_split == 0.0 && sr_engine_fast_path(model, train, batch, &step);
@@ -472,12 +479,11 @@ static sr_status overlap_init(run *R, size_t eval_rows, sr_error *err)
         return sr_fail(err, SR_ERR_NOMEM, "out of memory for the evaluation");
     o->R = R;
     o->threads_all = R->e.threads_now;
-    const char *env = getenv("SOFTREG_OVERLAP");
     /* Softmax regression's SGD runs on one thread whatever the team
      * (engine.c): a spare thread evaluating beside it costs nothing. */
     int free_beside = R->e.fast.kind == SR_FAST_SOFTMAX;
-    o->phase = (env && !strcmp(env, "on")) || free_beside ? OVERLAP_ON
-                                                          : OVERLAP_WARM_UP;
+    o->phase = overlap_forced("on") || free_beside ? OVERLAP_ON
+                                                   : OVERLAP_WARM_UP;
     if (o->phase == OVERLAP_ON)
         R->e.threads_now = o->threads_all - 1;
     o->snap = *R->model; /* shares the read-only parts, not the parameters */
