@@ -568,6 +568,18 @@ static void overlap_measured(run *R, int full, double seconds)
         R->e.threads_now = o->threads_all - 1;
 }
 
+/* Before an evaluation on this thread while the overlap is on (the last
+ * epoch's): SGD's team gave one thread to the overlap, which has nothing
+ * to do now, so the evaluation takes every thread. Returns the team's
+ * size, to restore after. */
+static size_t overlap_all_threads(run *R)
+{
+    size_t sgd_threads = R->e.threads_now;
+    if (R->overlap && R->overlap->phase == OVERLAP_ON)
+        R->e.threads_now = R->overlap->threads_all;
+    return sgd_threads;
+}
+
 /* Starts evaluating the model as it is after `epoch`. */
 static void overlap_start(run *R, size_t epoch, double seconds)
 {
@@ -650,7 +662,9 @@ static sr_status train_sgd(run *R, sr_error *err)
             overlap_start(R, epoch, now_seconds() - t0);
         } else {
             double t1 = now_seconds();
+            size_t sgd_threads = overlap_all_threads(R);
             end_epoch(R, epoch, t1 - t0);
+            R->e.threads_now = sgd_threads;
             overlap_measured(R, full, now_seconds() - t1);
         }
         if (p->checkpoint_path &&
