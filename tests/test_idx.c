@@ -278,6 +278,56 @@ static void test_small_valid(void **state)
     remove(labels);
 }
 
+/* Loads `count` images of rows x cols pixels whose bytes are `pixels`,
+ * and checks sr_dataset_value_range against (float)lo / 255 and
+ * (float)hi / 255. */
+static void expect_range(uint32_t count, uint32_t rows, uint32_t cols,
+                         const uint8_t *pixels, uint8_t lo, uint8_t hi)
+{
+    char images[256], labels[256];
+    size_t len;
+    uint8_t *b = make_images(count, rows, cols, 0, &len);
+    memcpy(b + 16, pixels, (size_t)count * rows * cols);
+    test_write_tmp(images, "-images", b, len);
+    free(b);
+    b = make_labels(small_labels, count, 0, &len);
+    test_write_tmp(labels, "-labels", b, len);
+    free(b);
+    sr_dataset *ds = load_ok(images, labels);
+    float a, z;
+    sr_dataset_value_range(ds, &a, &z);
+    assert_true(a == (float)lo / 255.0f);
+    assert_true(z == (float)hi / 255.0f);
+    sr_dataset_free(ds);
+    remove(images);
+    remove(labels);
+}
+
+/* The range stops reading once it has reached 0 and 255: check that it
+ * does not stop earlier, listed (sparse) and dense (more than 65536
+ * pixels an image). */
+static void test_value_range(void **state)
+{
+    (void)state;
+    const uint8_t zero_and_255[8] = {0, 5, 9, 1, 3, 255, 7, 2};
+    const uint8_t below_255[8] = {0, 5, 9, 1, 3, 254, 7, 2};
+    const uint8_t no_zero[8] = {4, 5, 9, 1, 3, 255, 7, 2};
+    expect_range(2, 2, 2, zero_and_255, 0, 255);
+    expect_range(2, 2, 2, below_255, 0, 254);
+    expect_range(2, 2, 2, no_zero, 1, 255);
+    /* dense: 255 comes first, the smallest value near the end */
+    size_t n = 65537;
+    uint8_t *px = malloc(n);
+    assert_non_null(px);
+    memset(px, 100, n);
+    px[70] = 255;
+    px[65000] = 3;
+    expect_range(1, 1, (uint32_t)n, px, 3, 255);
+    px[65001] = 0;
+    expect_range(1, 1, (uint32_t)n, px, 0, 255);
+    free(px);
+}
+
 /* The bytes decide whether a file is gzip, never its name. */
 static void test_raw_file_named_gz_loads(void **state)
 {
@@ -717,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_mnist_test_set),
         cmocka_unit_test(test_mnist_gzip_copy),
         cmocka_unit_test(test_small_valid),
+        cmocka_unit_test(test_value_range),
         cmocka_unit_test(test_raw_file_named_gz_loads),
         cmocka_unit_test(test_parse_buffers),
         cmocka_unit_test(test_file_view),

@@ -70,7 +70,8 @@ void sr_dataset_value_range(const sr_dataset *ds, float *lo, float *hi)
         switch (ds->layout) {
         case SR_FEATURES_U8: {
             uint8_t mn = 255, mx = 0;
-            for (size_t i = 0; i < ds->m * ds->n; i++) {
+            /* Images reach both ends soon: stop there. */
+            for (size_t i = 0; i < ds->m * ds->n && (mn > 0 || mx < 255); i++) {
                 uint8_t v = ds->x_u8[i];
                 mn = v < mn ? v : mn;
                 mx = v > mx ? v : mx;
@@ -90,11 +91,11 @@ void sr_dataset_value_range(const sr_dataset *ds, float *lo, float *hi)
         case SR_FEATURES_U8_SPARSE: {
             size_t nnz = ds->row_ptr[ds->m];
             uint8_t mx = 0;
-            for (size_t i = 0; i < nnz; i++)
+            for (size_t i = 0; i < nnz && mx < 255; i++)
                 mx = ds->val8[i] > mx ? ds->val8[i] : mx;
             if (ds->m != 0 && ds->n != 0) {
                 a = nnz < ds->m * ds->n ? 0.0f : sr_pixel_scale[mx];
-                for (size_t i = 0; i < nnz && a > 0.0f; i++)
+                for (size_t i = 0; i < nnz && a > sr_pixel_scale[1]; i++)
                     a = sr_pixel_scale[ds->val8[i]] < a ? sr_pixel_scale[ds->val8[i]] : a;
                 b = sr_pixel_scale[mx];
             }
