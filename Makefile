@@ -1,6 +1,7 @@
 # softreg — GNU make. `make`, `make test`, `make run`, `make bench`,
-# `make sanitize`, `make install PREFIX=...`. Switches: NO_OMP=1, SANITIZE=1,
-# NATIVE=1, CC=clang.
+# `make sanitize`, `make test-portable`, `make install PREFIX=...`. Switches:
+# NO_OMP=1, SANITIZE=1, NATIVE=1, PORTABLE=1 (the plain C kernels alone, as
+# on a machine other than x86-64), CC=clang.
 CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
@@ -24,15 +25,19 @@ ifneq ($(SANITIZE),)
   LDLIBS += -fsanitize=address,undefined
   BUILD  := build/sanitize
 endif
+ifneq ($(PORTABLE),)
+  BUILD  := build/portable
+endif
 ifneq ($(NATIVE),)
   CFLAGS += -march=native
 endif
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
 # SIMD kernels: one file per instruction set, each with its own flags, chosen
-# at run time (src/kernels/dispatch.c); other machines build the portable path.
+# at run time (src/kernels/dispatch.c); other machines, and PORTABLE=1, build
+# the portable path alone.
 ARCH    := $(shell $(CC) -dumpmachine 2>/dev/null)
-ifneq ($(findstring x86_64,$(ARCH)),)
+ifeq ($(findstring x86_64,$(ARCH))$(PORTABLE),x86_64)
   LIB_SRC += src/kernels/x86/avx2.c src/kernels/x86/avx512.c
   CFLAGS  += -DSR_HAVE_X86_KERNELS
 endif
@@ -42,7 +47,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test run bench sanitize valgrind install clean check-deps examples fuzz fuzz-run fuzz-regress
+.PHONY: all test test-portable run bench sanitize valgrind install clean check-deps examples fuzz fuzz-run fuzz-regress
 all: check-deps $(BUILD)/libsoftreg.a $(BUILD)/libsoftreg.so $(BUILD)/softreg
 
 # Say clearly which Debian package is missing, instead of a compiler error.
@@ -130,6 +135,10 @@ bench: all $(BENCH_BIN)
 
 sanitize:
 	$(MAKE) SANITIZE=1 test
+
+# The whole suite without the x86 kernels: what other architectures build.
+test-portable:
+	$(MAKE) PORTABLE=1 test
 
 # The command's end-to-end runs under valgrind (no error, no definite leak).
 valgrind: all
