@@ -1,8 +1,11 @@
 /* Every allocation of the library passes through here. Built with
  * -DSR_FAULT_INJECTION (tests only), the N-th allocation can be made to fail,
  * so that tests walk every error path; the normal build has no such state. */
+#define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) beside POSIX */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -61,4 +64,18 @@ void sr_dealloc(void *p)
 {
     count_live(p, -1);
     free(p);
+}
+
+void sr_hint_huge_pages(void *p, size_t bytes)
+{
+#if defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t hi = ((uintptr_t)p + bytes) & ~(huge - 1);
+    if (p && hi > lo)
+        madvise((void *)lo, hi - lo, MADV_HUGEPAGE); /* a hint only */
+#else
+    (void)p;
+    (void)bytes;
+#endif
 }

@@ -42,15 +42,7 @@ static sr_status read_raw(const char *path, uint8_t **data, size_t *len,
                      path);
         goto done;
     }
-#if defined(MADV_HUGEPAGE)
-    {
-        const uintptr_t huge = (uintptr_t)2 << 20;
-        uintptr_t lo = ((uintptr_t)buf + huge - 1) & ~(huge - 1);
-        uintptr_t hi = ((uintptr_t)buf + cap) & ~(huge - 1);
-        if (hi > lo)
-            madvise((void *)lo, hi - lo, MADV_HUGEPAGE); /* a hint only */
-    }
-#endif
+    sr_hint_huge_pages(buf, cap);
     for (;;) {
         if (size == cap) {
             size_t ncap = cap * 2;

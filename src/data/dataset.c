@@ -284,6 +284,8 @@ sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
         return sr_fail(err, SR_ERR_NOMEM,
                        "out of memory listing the %zu non-zero pixels", nnz);
     }
+    sr_hint_huge_pages(col, (nnz + 1) * sizeof *col);
+    sr_hint_huge_pages(val, nnz + 1);
 #pragma omp parallel
     {
         size_t t = 0, nt = 1;
