@@ -1,7 +1,8 @@
 # softreg — GNU make. `make`, `make test`, `make run`, `make bench`,
-# `make sanitize`, `make test-portable`, `make install PREFIX=...`. Switches:
-# NO_OMP=1, SANITIZE=1, NATIVE=1, PORTABLE=1 (the plain C kernels alone, as
-# on a machine other than x86-64), CC=clang.
+# `make sanitize`, `make test-portable`, `make test-cpus`,
+# `make install PREFIX=...`. Switches: NO_OMP=1, SANITIZE=1, NATIVE=1,
+# PORTABLE=1 (the plain C kernels alone, as on a machine other than
+# x86-64), CC=clang.
 CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
@@ -47,7 +48,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test test-portable run bench sanitize valgrind install clean check-deps examples fuzz fuzz-run fuzz-regress
+.PHONY: all test test-portable test-cpus run bench sanitize valgrind install clean check-deps examples fuzz fuzz-run fuzz-regress
 all: check-deps $(BUILD)/libsoftreg.a $(BUILD)/libsoftreg.so $(BUILD)/softreg
 
 # Say clearly which Debian package is missing, instead of a compiler error.
@@ -139,6 +140,12 @@ sanitize:
 # The whole suite without the x86 kernels: what other architectures build.
 test-portable:
 	$(MAKE) PORTABLE=1 test
+
+# The run-time choice of kernels on older processors (QEMU's Westmere and
+# Haswell; needs qemu-user): the same models as the kernels forced here.
+test-cpus: all $(BUILD)/bench/bench
+	@bash scripts/fetch-mnist
+	@bash tests/cpu_models.sh $(BUILD)
 
 # The command's end-to-end runs under valgrind (no error, no definite leak).
 valgrind: all
