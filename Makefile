@@ -120,9 +120,14 @@ run: all
 # benchmark, then bench/run.py runs the whole jobs beside the NumPy
 # reference, prints one table and writes it to bench/results/. FULL=1: the
 # network job at its full 20 epochs; REPS=n: runs per job (5).
-BENCH_BIN := $(BUILD)/bench/bench $(BUILD)/bench/fma_probe
+BENCH_BIN := $(BUILD)/bench/bench $(BUILD)/bench/fma_probe \
+             $(BUILD)/bench/pixel_probe
 
 $(BUILD)/bench/bench: bench/bench.c $(BUILD)/libsoftreg.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libsoftreg.a $(LDLIBS)
+
+$(BUILD)/bench/pixel_probe: bench/pixel_probe.c $(BUILD)/libsoftreg.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libsoftreg.a $(LDLIBS)
 

@@ -34,6 +34,7 @@ BUILD = os.environ.get("BUILD", "build")
 SOFTREG = os.path.join(ROOT, BUILD, "softreg")
 BENCH = os.path.join(ROOT, BUILD, "bench", "bench")
 PROBE = os.path.join(ROOT, BUILD, "bench", "fma_probe")
+PIXEL_PROBE = os.path.join(ROOT, BUILD, "bench", "pixel_probe")
 DATA = os.path.join(ROOT, "data", "mnist")
 NUMPY_PY = "/usr/bin/python3"
 REFERENCE = os.path.join(ROOT, "bench", "reference_numpy.py")
@@ -246,6 +247,44 @@ def epochs(report, pk, results):
     report.append("")
 
 
+def pixel_costs(report, pk, results):
+    """bench/pixel_probe beside the softmax SGD epoch just measured."""
+    out = subprocess.run([PIXEL_PROBE, DATA], stdout=subprocess.PIPE,
+                         check=True, cwd=ROOT).stdout
+    r = json.loads(out.decode().strip().splitlines()[-1])
+    if "logits_ns" not in r:
+        return
+    ghz, n = pk.get("ghz", 0.0), r["entries"]
+    epoch = results.get("epoch-softmax-1", {}).get("train_med")
+    report.append("## What a stored pixel costs (`bench/pixel_probe`, one "
+                  "thread, best of 7 passes)\n")
+    report.append("Softmax regression's SGD does, for each of the %d stored "
+                  "pixels of an epoch, one term of the logits (a 64-byte "
+                  "weight row read and multiply-added) and one of the step "
+                  "(a 64-byte gradient row read, multiply-added and written "
+                  "back). Each loop below does only that, over the training "
+                  "set's pixel lists.\n" % n)
+    report.append("| loop | ns per pixel | cycles per pixel | per epoch |")
+    report.append("|---|---|---|---|")
+    for key, name in (("logits_ns", "logits term"),
+                      ("step_ns", "step term"),
+                      ("store_ns", "step's write alone")):
+        report.append("| %s | %.2f | %.1f | %.1f ms |" % (
+            name, r[key], r[key] * ghz, r[key] * n * 1e-6))
+    both = (r["logits_ns"] + r["step_ns"]) * n * 1e-6
+    line = ("\nThe two loops: %.1f ms an epoch" % both)
+    sgd = results.get("epoch-softmax-1", {})
+    if sgd.get("train_med"):
+        line += ("; softreg's whole SGD epoch (above, one thread): %.1f ms" %
+                 (sgd["train_med"] * 1e3))
+    peak = peak_for(pk, 1)
+    if peak and sgd.get("train_done_flop"):
+        line += ("; its arithmetic alone at the FMA probe's peak: %.1f ms. "
+                 "The time goes to moving weight and gradient rows, not to "
+                 "arithmetic" % (sgd["train_done_flop"] / peak * 1e-6))
+    report.append(line + ".\n")
+
+
 def scaling(report, procs):
     reps = 3
     report.append("## Scaling (median of %d epochs)\n" % reps)
@@ -317,7 +356,7 @@ def targets(report, results):
 
 
 def main():
-    for path in (SOFTREG, BENCH, PROBE):
+    for path in (SOFTREG, BENCH, PROBE, PIXEL_PROBE):
         if not os.path.exists(path):
             sys.exit("bench: %s is missing: run `make bench`" % path)
     numpy_ok = have_numpy()
@@ -347,6 +386,7 @@ def main():
     results = {"scaling": machine_scaling(pk), "procs": info["procs"]}
     jobs(report, numpy_ok, results)
     epochs(report, pk, results)
+    pixel_costs(report, pk, results)
     scaling(report, info["procs"])
     targets(report, results)
     report.append("Reproduce: `make bench` (FULL=1 for the full-length "
