@@ -144,23 +144,47 @@ static int thread_count(void)
 }
 
 /* ---- Whether the team pays off ----
- * The first fast epoch times its first TEAM_PROBE minibatches: when the
- * threads spent more than TEAM_WAIT_SHARE of their time at barriers, they
- * were not running side by side (a virtual machine whose CPUs share one
- * physical core, or another program holding a core), and thread 0
- * carries on alone from the next minibatch, for the rest of the run. As
- * the sums never depend on how the work is split, neither do the bits. */
+ * The first fast epoch times two windows of TEAM_PROBE minibatches, after
+ * TEAM_WARM_UP minibatches (cold caches, a thread still waking): when in
+ * both the threads waited at barriers for more than team_wait_share of
+ * their time, they were not running side by side (a virtual machine whose
+ * CPUs share one physical core, or another program holding a core), and
+ * thread 0 carries on alone from the next minibatch, for the rest of the
+ * run. One window and a share of 30% gave up the second thread too
+ * eagerly on a busy shared machine: the network went on alone in most
+ * runs, where keeping both threads was 1.5x faster. As the sums never
+ * depend on how the work is split, neither do the bits. */
+#define TEAM_WARM_UP 4
 #define TEAM_PROBE 16
-#define TEAM_WAIT_SHARE 0.3
+#define TEAM_WINDOWS 2
+
+/* The share of the nt threads' time spent waiting above which one thread
+ * would have done the work as fast: alone, it would take about the
+ * threads' busy time, nt wall - waited, so the team pays while waited is
+ * below (nt - 1) wall, a share of (nt - 1) / nt. */
+static double team_wait_share(size_t nt)
+{
+    return (double)(nt - 1) / (double)nt;
+}
 
 typedef struct team {
     size_t t, nt;        /* this thread; threads working now */
     size_t nt0;          /* threads in the region */
     int probing;
-    size_t decide_at;    /* batch at which thread 0 decides */
+    size_t window_at;    /* batch at which the next window starts */
+    size_t windows;      /* windows started */
+    int always_waited;   /* thread 0: every window judged mostly waited */
     uint64_t t0;
-    uint64_t *waited;    /* this thread's counter, while probing */
+    uint64_t *waited;    /* this thread's counter, in a window */
 } team;
+
+/* Thread t's counter for window w: windows take turns between two sets,
+ * so that a thread starting window w + 1 does not clear a count of window
+ * w that thread 0 has yet to read. */
+static uint64_t *waited_counter(sr_engine *e, size_t t, size_t w)
+{
+    return e->waited_ns + 8 * (2 * t + w % 2);
+}
 
 static void team_start(sr_engine *e, team *tm, const epoch_run *run,
                        size_t batch)
@@ -168,12 +192,12 @@ static void team_start(sr_engine *e, team *tm, const epoch_run *run,
     tm->t = (size_t)THREAD_ID();
     tm->nt = tm->nt0 = (size_t)thread_count();
     tm->probing = tm->nt > 1 && !e->team_probed;
-    tm->decide_at = run->start / batch + TEAM_PROBE;
-    tm->waited = tm->probing ? e->waited_ns + 8 * tm->t : NULL;
-    if (tm->waited)
-        __atomic_store_n(tm->waited, 0, __ATOMIC_RELAXED);
+    tm->window_at = run->start / batch + TEAM_WARM_UP;
+    tm->windows = 0;
+    tm->always_waited = 1;
+    tm->t0 = 0;
+    tm->waited = NULL;
     BARRIER_START(&e->bar, tm->nt);
-    tm->t0 = now_ns();
 }
 
 static void team_wait(sr_engine *e, team *tm)
@@ -182,21 +206,37 @@ static void team_wait(sr_engine *e, team *tm)
         barrier_wait_timed(&e->bar, tm->waited);
 }
 
-/* Thread 0, at the start of batch b (before its barriers): decides. */
-static void team_decide(sr_engine *e, team *tm, epoch_run *run, size_t b)
+/* Every thread at the start of batch b (before its barriers): where a
+ * window ends, thread 0 judges it, and after the last one decides. */
+static void team_probe(sr_engine *e, team *tm, epoch_run *run, size_t b)
 {
-    if (!tm->probing || b != tm->decide_at || tm->t != 0)
+    if (!tm->probing || b != tm->window_at)
         return;
-    double wall = (double)(now_ns() - tm->t0) * (double)tm->nt;
-    double waited = 0.0;
-    for (size_t i = 0; i < tm->nt; i++)
-        waited += (double)__atomic_load_n(e->waited_ns + 8 * i,
-                                          __ATOMIC_RELAXED);
-    int solo = wall > 0.0 && waited > TEAM_WAIT_SHARE * wall;
-    e->team_probed = 1;
-    e->threads_now = solo ? 1 : tm->nt;
-    if (solo)
-        __atomic_store_n(&run->solo_from, b + 1, __ATOMIC_RELAXED);
+    if (tm->windows > 0 && tm->t == 0) {
+        double wall = (double)(now_ns() - tm->t0) * (double)tm->nt;
+        double waited = 0.0;
+        for (size_t i = 0; i < tm->nt; i++)
+            waited += (double)__atomic_load_n(
+                waited_counter(e, i, tm->windows - 1), __ATOMIC_RELAXED);
+        if (!(wall > 0.0 && waited > team_wait_share(tm->nt) * wall))
+            tm->always_waited = 0;
+    }
+    if (tm->windows == TEAM_WINDOWS) {
+        if (tm->t == 0) {
+            e->team_probed = 1;
+            e->threads_now = tm->always_waited ? 1 : tm->nt;
+            if (tm->always_waited)
+                __atomic_store_n(&run->solo_from, b + 1, __ATOMIC_RELAXED);
+        }
+        tm->probing = 0;
+        tm->waited = NULL;
+        return;
+    }
+    tm->waited = waited_counter(e, tm->t, tm->windows);
+    __atomic_store_n(tm->waited, 0, __ATOMIC_RELAXED);
+    tm->t0 = now_ns();
+    tm->windows++;
+    tm->window_at = b + TEAM_PROBE;
 }
 
 /* Every thread after batch b's work and barriers: 0 when it leaves the
@@ -204,8 +244,6 @@ static void team_decide(sr_engine *e, team *tm, epoch_run *run, size_t b)
 static int team_continue(sr_engine *e, team *tm, const epoch_run *run,
                          size_t b)
 {
-    if (tm->probing && b >= tm->decide_at)
-        tm->probing = 0, tm->waited = NULL;
     if (tm->nt > 1 && __atomic_load_n(&run->solo_from, __ATOMIC_RELAXED) <= b + 1) {
         /* everyone's updates of batch b are done before thread 0 goes on */
         barrier_wait(&e->bar);
@@ -458,7 +496,7 @@ sr_status sr_engine_init(sr_engine *e, const sr_model *model,
         e->velocity = sr_alloc_zeroed(model->nparams, sizeof(float));
     e->batch_rows = sr_alloc_array(T, e->max_rows * sizeof *e->batch_rows);
     e->threads_now = T;
-    e->waited_ns = sr_alloc_zeroed(T, 8 * sizeof *e->waited_ns);
+    e->waited_ns = sr_alloc_zeroed(T, 16 * sizeof *e->waited_ns);
     int ok = e->chunks && e->Z && e->H && e->G1 && e->row_loss && e->acc &&
              e->tmp && e->scratch && e->eval_loss && e->eval_err &&
              e->batch_rows && e->waited_ns && (!momentum || e->velocity) &&
@@ -759,7 +797,7 @@ static sr_status fast_nn_epoch(sr_engine *e, sr_model *model,
             size_t b = first / batch, nt = tm.nt;
             batch_rows(rows, order, first, B);
             note_interrupt(run, t, b);
-            team_decide(e, &tm, run, b);
+            team_probe(e, &tm, run, b);
             sr_batch_csc X = {f->csc_ncols[b], f->csc_col + f->csc_coff[b],
                               f->csc_end + f->csc_coff[b],
                               f->csc_row + f->csc_boff[b],
