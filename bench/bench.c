@@ -165,7 +165,7 @@ int main(int argc, char **argv)
     if (sr_engine_init(&e, model, batch, eval_rows, threads, 0, &err))
         die("engine", &err);
     if (keep)
-        e.team_probed = 1;
+        e.team.probed = 1;
     sr_step step = {0.2, 0.0, 0.0};
     double *tt = calloc(reps, sizeof *tt), *te = calloc(reps, sizeof *te);
     double loss, l1, e1, l2, e2;
@@ -213,7 +213,7 @@ int main(int argc, char **argv)
            "\"train_dense_flop\": %.6g, \"train_done_flop\": %.6g, "
            "\"eval_dense_flop\": %.6g, \"eval_done_flop\": %.6g, "
            "\"train_loss\": %.8f, \"test_err\": %.6f}\n",
-           model_name, d, threads, e.threads_now, repeat, train->m, e.K->name,
+           model_name, d, threads, e.team.threads_now, repeat, train->m, e.K->name,
            reps, tmed,
            tlo, thi, emed, elo, ehi, train_dense, train_done, eval_dense,
            eval_done, l1, e2);

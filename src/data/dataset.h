@@ -60,4 +60,51 @@ sr_status sr_dataset_subset(const sr_dataset *ds, const size_t *rows,
 /* Number of stored (possibly non-zero) features of row r. */
 size_t sr_dataset_row_nnz(const sr_dataset *ds, size_t r);
 
+/* One example's features as a list of (column, value) entries in
+ * increasing column order, for code that walks rows one by one (feature
+ * maps, checks); training reads the data through the kernels' views. */
+typedef struct sr_row {
+    size_t nnz;
+    const uint16_t *col16; /* sparse pixels */
+    const uint32_t *col32; /* sparse floats */
+    const uint8_t *u8;     /* pixel values (sparse or dense) */
+    const float *f32;      /* float values (sparse or dense) */
+} sr_row;
+
+static inline sr_row sr_dataset_row(const sr_dataset *ds, size_t r)
+{
+    sr_row x = {0, NULL, NULL, NULL, NULL};
+    switch (ds->layout) {
+    case SR_FEATURES_U8_SPARSE:
+        x.nnz = ds->row_ptr[r + 1] - ds->row_ptr[r];
+        x.col16 = ds->col16 + ds->row_ptr[r];
+        x.u8 = ds->val8 + ds->row_ptr[r];
+        break;
+    case SR_FEATURES_CSR:
+        x.nnz = ds->row_ptr[r + 1] - ds->row_ptr[r];
+        x.col32 = ds->col + ds->row_ptr[r];
+        x.f32 = ds->val + ds->row_ptr[r];
+        break;
+    case SR_FEATURES_F32:
+        x.nnz = ds->n;
+        x.f32 = ds->x_f32 + r * ds->n;
+        break;
+    case SR_FEATURES_U8:
+        x.nnz = ds->n;
+        x.u8 = ds->x_u8 + r * ds->n;
+        break;
+    }
+    return x;
+}
+
+static inline size_t sr_row_col(const sr_row *x, size_t p)
+{
+    return x->col16 ? x->col16[p] : x->col32 ? x->col32[p] : p;
+}
+
+static inline float sr_row_val(const sr_row *x, size_t p)
+{
+    return x->u8 ? sr_pixel_scale[x->u8[p]] : x->f32[p];
+}
+
 #endif

@@ -2,8 +2,10 @@
  * (u32 kind, optimizer, shuffle, seed; u64 m, n, batch; f64 lr, l2,
  * momentum), u64 epoch, u64 next_row, the generator (624 u32, i32 pos,
  * i32 has_gauss, f64 gauss), u64 norder + norder u64, u64 nvelocity +
- * f32s, f64 best_loss, u64 since_best, u64 nbest + f32s, u64 model bytes +
- * a model file, and a CRC-32 of everything before it. */
+ * f32s, f64 best_loss, u64 since_best, u64 nbest + f32s, (version 2:)
+ * u64 lazy steps, u64 nlazy + nlazy u64, u64 model bytes + a model file,
+ * and a CRC-32 of everything before it. Version 1 files, without the lazy
+ * counters, are read too. */
 #include <string.h>
 
 #include <zlib.h>
@@ -12,7 +14,7 @@
 #include "model_file.h"
 
 #define MAGIC "SRCKPT\r\n"
-#define VERSION 1u
+#define VERSION 2u
 
 typedef struct buf {
     uint8_t *p;
@@ -110,6 +112,10 @@ sr_status sr_checkpoint_save(const sr_checkpoint *ck, const char *path,
     put_f64(&b, ck->best_loss);
     put_u64(&b, ck->since_best);
     put_f32s(&b, ck->best, ck->model->nparams);
+    put_u64(&b, ck->lazy_steps);
+    put_u64(&b, ck->lazy_done ? ck->nlazy : 0);
+    for (size_t i = 0; ck->lazy_done && i < ck->nlazy; i++)
+        put_u64(&b, ck->lazy_done[i]);
     put_u64(&b, model_len);
     put(&b, model, model_len);
     sr_dealloc(model);
@@ -192,10 +198,10 @@ sr_status sr_checkpoint_parse(const uint8_t *data, size_t len, const char *name,
         return sr_fail(err, SR_ERR_FORMAT, "%s: not a softreg checkpoint", name);
     rd r = {data, len - 4, 8, 0};
     uint32_t version = get_u32(&r);
-    if (version != VERSION)
+    if (version != 1 && version != VERSION)
         return sr_fail(err, SR_ERR_FORMAT,
-                       "%s: checkpoint version %u is not the %u this softreg "
-                       "writes", name, version, VERSION);
+                       "%s: checkpoint version %u is not one this softreg "
+                       "reads (1 to %u)", name, version, VERSION);
     const uint8_t *t = data + len - 4;
     uint32_t stored = (uint32_t)t[0] | (uint32_t)t[1] << 8 |
                       (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
@@ -253,6 +259,13 @@ sr_status sr_checkpoint_parse(const uint8_t *data, size_t len, const char *name,
     if (nb > (r.len - r.pos) / 4)
         goto truncated;
     r.pos += nb * 4;
+    if (version >= 2) {
+        (void)get_u64(&r);
+        uint64_t nl = get_u64(&r);
+        if (nl > (r.len - r.pos) / 8)
+            goto truncated;
+        r.pos += nl * 8;
+    }
     uint64_t model_len = get_u64(&r);
     if (r.short_read || model_len != r.len - r.pos)
         goto truncated;
@@ -272,6 +285,27 @@ sr_status sr_checkpoint_parse(const uint8_t *data, size_t len, const char *name,
     ck.since_best = get_u64(&r);
     if ((st = get_f32s(&r, np, &ck.best, name, "the best parameters", err)) != SR_OK)
         goto fail;
+    if (version >= 2) {
+        ck.lazy_steps = get_u64(&r);
+        uint64_t nl = get_u64(&r);
+        if (nl && nl != ck.model->n) {
+            st = sr_fail(err, SR_ERR_FORMAT,
+                         "%s: %llu lazy counters for %zu features", name,
+                         (unsigned long long)nl, ck.model->n);
+            goto fail;
+        }
+        if (nl && !(ck.lazy_done = sr_alloc_array(nl, sizeof *ck.lazy_done))) {
+            st = sr_fail(err, SR_ERR_NOMEM, "%s: out of memory", name);
+            goto fail;
+        }
+        ck.nlazy = nl;
+        for (size_t i = 0; i < nl; i++)
+            if ((ck.lazy_done[i] = get_u64(&r)) > ck.lazy_steps) {
+                st = sr_fail(err, SR_ERR_FORMAT,
+                             "%s: a lazy counter beyond the steps taken", name);
+                goto fail;
+            }
+    }
     if (r.short_read)
         goto truncated;
     *out = ck;
@@ -300,6 +334,7 @@ void sr_checkpoint_release(sr_checkpoint *ck)
     sr_dealloc(ck->order);
     sr_dealloc(ck->velocity);
     sr_dealloc(ck->best);
+    sr_dealloc(ck->lazy_done);
     sr_model_free(ck->model);
     memset(ck, 0, sizeof *ck);
 }

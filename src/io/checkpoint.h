@@ -24,6 +24,12 @@ typedef struct sr_checkpoint {
     double best_loss;    /* early stopping */
     uint64_t since_best;
     float *best;         /* best parameters so far (nparams) or NULL */
+    /* SGD on sparse data with weight decay or momentum, interrupted in an
+     * epoch: the steps taken, and per feature the steps its row of
+     * weights has taken (optim/sgd.h), or NULL */
+    uint64_t lazy_steps;
+    uint64_t *lazy_done;
+    size_t nlazy;
     sr_model *model;
 } sr_checkpoint;
 

@@ -1,307 +1,348 @@
 /* Plain-C reference kernels: always built, the fallback on every machine and
- * the oracle the SIMD versions are tested against. */
+ * the oracle the SIMD versions are tested against. Each follows its
+ * contract in kernels.h with a multiply and an add where the SIMD kernels
+ * fuse them. */
 #include <math.h>
 #include <string.h>
 
 #include "kernels.h"
 
-static void ref_row_matmul(float *out, const sr_row *x, const float *W,
-                           size_t k)
+void sr_rule_apply_row(const sr_rule *rule, float *w, float *v,
+                       const float *a, size_t len)
 {
-    memset(out, 0, k * sizeof *out);
-    for (size_t p = 0; p < x->nnz; p++) {
-        float v = sr_row_val(x, p);
-        if (v == 0.0f)
-            continue;
-        const float *w = W + sr_row_col(x, p) * k;
-        for (size_t c = 0; c < k; c++)
-            out[c] += v * w[c];
+    switch (rule->kind) {
+    case SR_RULE_SGD:
+        for (size_t c = 0; c < len; c++)
+            w[c] = w[c] - rule->scale * a[c];
+        break;
+    case SR_RULE_DECAY:
+        for (size_t c = 0; c < len; c++)
+            w[c] = w[c] - (rule->scale * a[c] + rule->decay * w[c]);
+        break;
+    case SR_RULE_MOMENTUM:
+        for (size_t c = 0; c < len; c++) {
+            v[c] = rule->mu * v[c] + (rule->invB * a[c] + rule->l2 * w[c]);
+            w[c] = w[c] - rule->lr * v[c];
+        }
+        break;
+    case SR_RULE_ADD:
+        for (size_t c = 0; c < len; c++)
+            w[c] = w[c] + a[c];
+        break;
     }
 }
 
-static void ref_row_outer_add(float *acc, size_t lda, size_t j0,
-                              const sr_row *x, size_t p0, size_t p1,
-                              const float *g, size_t k)
+/* Row r of sparse data: its entries' count, and their columns and values
+ * through col()/val(). */
+static size_t row_entries(const sr_xview *X, size_t r, size_t *p0)
 {
-    for (size_t p = p0; p < p1; p++) {
-        float v = sr_row_val(x, p);
-        if (v == 0.0f)
-            continue;
-        float *a = acc + (sr_row_col(x, p) - j0) * lda;
-        for (size_t c = 0; c < k; c++)
-            a[c] += v * g[c];
+    *p0 = X->ptr[r];
+    return X->ptr[r + 1] - X->ptr[r];
+}
+
+static size_t col_at(const sr_xview *X, size_t p)
+{
+    return X->fmt == SR_X_U8S ? X->col16[p] : X->col32[p];
+}
+
+static float val_at(const sr_xview *X, size_t p)
+{
+    return X->fmt == SR_X_U8S ? sr_pixel_scale[X->u8[p]] : X->f32[p];
+}
+
+static void finish(float *y, const float *b, size_t c0, size_t c1, int relu)
+{
+    for (size_t c = c0; c < c1; c++) {
+        float z = b ? y[c] + b[c] : y[c];
+        y[c] = relu ? (z > 0.0f ? z : 0.0f) : z;
     }
 }
 
-static void ref_axpy(float *y, float a, const float *x, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        y[i] += a * x[i];
-}
-
-static double ref_softmax_xent(float *z, int32_t y, size_t k)
-{
-    float mx = z[0];
-    for (size_t c = 1; c < k; c++)
-        mx = z[c] > mx ? z[c] : mx;
-    float zy = y >= 0 ? z[y] - mx : 0.0f;
-    float sum = 0.0f;
-    for (size_t c = 0; c < k; c++) {
-        z[c] = expf(z[c] - mx);
-        sum += z[c];
-    }
-    for (size_t c = 0; c < k; c++)
-        z[c] /= sum;
-    if (y < 0)
-        return 0.0;
-    z[y] -= 1.0f;
-    /* loss = log(sum_j exp(z_j - max)) - (z_y - max) */
-    return log((double)sum) - (double)zy;
-}
-
-/* ---- Fused kernels of the engine's fast paths (see kernels.h) ---- */
-
-/* Row r of a sparse uint8 data set: its entries' columns and values. */
-static size_t u8_row(const sr_dataset *ds, size_t r, const uint16_t **col,
-                     const uint8_t **val)
-{
-    size_t p0 = ds->row_ptr[r];
-    *col = ds->col16 + p0;
-    *val = ds->val8 + p0;
-    return ds->row_ptr[r + 1] - p0;
-}
-
-/* Loss of logits z (k) for label y, and whether the first largest logit is
- * not y's; z is left alone. */
-static double loss_err(const float *z, int32_t y, size_t k, int *wrong)
-{
-    size_t arg = 0;
-    for (size_t c = 1; c < k; c++)
-        if (z[c] > z[arg])
-            arg = c;
-    *wrong = arg != (size_t)y;
-    float tmp[16];
-    memcpy(tmp, z, k * sizeof *tmp);
-    return ref_softmax_xent(tmp, y, k);
-}
-
-/* z (16) = x theta over the row's entries in order; theta (n, 16). */
-static void sm_logits(float *z, const uint16_t *col, const uint8_t *val,
-                      size_t nnz, const float *theta, size_t k)
-{
-    memset(z, 0, 16 * sizeof *z);
-    for (size_t p = 0; p < nnz; p++) {
-        float v = sr_pixel_scale[val[p]];
-        const float *w = theta + (size_t)col[p] * 16;
-        for (size_t c = 0; c < k; c++)
-            z[c] += v * w[c];
-    }
-}
-
-static void ref_sm_rows_grad(float *G, double *loss, const sr_dataset *ds,
-                             const size_t *rows, size_t B, const float *theta,
-                             size_t k)
+static void ref_sparse_fwd(float *Y, size_t ldy, const sr_xview *X,
+                           const size_t *rows, size_t first, size_t B,
+                           const float *W, size_t ldw, const float *b,
+                           size_t c0, size_t c1, int relu)
 {
     for (size_t i = 0; i < B; i++) {
-        const uint16_t *col;
-        const uint8_t *val;
-        size_t nnz = u8_row(ds, rows[i], &col, &val);
-        float *g = G + 16 * i;
-        sm_logits(g, col, val, nnz, theta, k);
-        loss[i] = ref_softmax_xent(g, ds->y[rows[i]], k);
+        size_t p0, nnz = row_entries(X, rows ? rows[i] : first + i, &p0);
+        float *y = Y + i * ldy;
+        for (size_t c = c0; c < c1; c++)
+            y[c] = 0.0f;
+        for (size_t p = p0; p < p0 + nnz; p++) {
+            float v = val_at(X, p);
+            const float *w = W + col_at(X, p) * ldw;
+            for (size_t c = c0; c < c1; c++)
+                y[c] = y[c] + v * w[c];
+        }
+        finish(y, b, c0, c1, relu);
     }
 }
 
-static void ref_sm_step(float *theta, float *acc, size_t j0, size_t j1,
-                        const sr_dataset *ds, const size_t *rows, size_t B,
-                        const float *G, float scale, const uint16_t *cuts,
-                        size_t S, size_t s)
+static void ref_sparse_fwd16(float *Y, const sr_xview *X, const size_t *rows,
+                             size_t first, size_t B, const float *W,
+                             const float *b)
 {
     for (size_t i = 0; i < B; i++) {
-        const uint16_t *col;
-        const uint8_t *val;
-        size_t r = rows[i], nnz = u8_row(ds, r, &col, &val);
-        size_t p0 = s ? cuts[r * (S - 1) + s - 1] : 0;
-        size_t p1 = s + 1 < S ? cuts[r * (S - 1) + s] : nnz;
-        const float *g = G + 16 * i;
-        for (size_t p = p0; p < p1; p++) {
-            float v = sr_pixel_scale[val[p]];
-            float *a = acc + (col[p] - j0) * 16;
+        size_t p0, nnz = row_entries(X, rows ? rows[i] : first + i, &p0);
+        float s[4][16];
+        memset(s, 0, sizeof s);
+        for (size_t q = 0; q < nnz; q++) {
+            float v = val_at(X, p0 + q);
+            const float *w = W + col_at(X, p0 + q) * 16;
             for (size_t c = 0; c < 16; c++)
-                a[c] += v * g[c];
+                s[q % 4][c] = s[q % 4][c] + v * w[c];
         }
+        float *y = Y + i * 16;
+        for (size_t c = 0; c < 16; c++)
+            y[c] = (s[0][c] + s[1][c]) + (s[2][c] + s[3][c]);
+        finish(y, b, 0, 16, 0);
     }
-    for (size_t j = j0; j < j1; j++) {
-        float *w = theta + j * 16, *a = acc + (j - j0) * 16;
-        for (size_t c = 0; c < 16; c++) {
-            w[c] -= scale * a[c];
-            a[c] = 0.0f;
+}
+
+static void ref_dense_fwd(float *Y, size_t ldy, const float *X, size_t ldx,
+                          size_t B, size_t n, const float *W, size_t ldw,
+                          const float *b, size_t c0, size_t c1, int relu)
+{
+    for (size_t i = 0; i < B; i++) {
+        const float *x = X + i * ldx;
+        float *y = Y + i * ldy;
+        for (size_t c = c0; c < c1; c++)
+            y[c] = 0.0f;
+        for (size_t j = 0; j < n; j++) {
+            const float *w = W + j * ldw;
+            for (size_t c = c0; c < c1; c++)
+                y[c] = y[c] + x[j] * w[c];
+        }
+        finish(y, b, c0, c1, relu);
+    }
+}
+
+/* The rule on W's row at `off`, lanes [c0, c1), by a (c1 - c0). */
+static void rule_at(const sr_rule *rule, float *W, size_t off, size_t c0,
+                    size_t c1, const float *a)
+{
+    float *v = rule->V ? rule->V + off + c0 : NULL;
+    sr_rule_apply_row(rule, W + off + c0, v, a, c1 - c0);
+}
+
+static void ref_sparse_step(float *W, size_t ldw, const sr_csc *T, size_t q0,
+                            size_t q1, const float *G, size_t ldg, size_t c0,
+                            size_t c1, const sr_rule *rule)
+{
+    float a[1024];
+    for (size_t q = q0; q < q1; q++) {
+        size_t e0 = q ? T->end[q - 1] : 0, e1 = T->end[q];
+        for (size_t t0 = c0; t0 < c1; t0 += 1024) {
+            size_t t1 = c1 - t0 < 1024 ? c1 : t0 + 1024;
+            memset(a, 0, (t1 - t0) * sizeof *a);
+            for (size_t e = e0; e < e1; e++) {
+                float v = T->u8 ? sr_pixel_scale[T->u8[e]] : T->f32[e];
+                const float *g = G + (size_t)T->row[e] * ldg + t0;
+                for (size_t c = 0; c < t1 - t0; c++)
+                    a[c] = a[c] + v * g[c];
+            }
+            rule_at(rule, W, (size_t)T->col[q] * ldw, t0, t1, a);
         }
     }
 }
 
-static double ref_sm_eval(size_t *wrong, const sr_dataset *ds, size_t r0,
-                          size_t r1, const float *theta, size_t k)
+static void ref_sparse_scatter(float *acc, size_t lda, const sr_xview *X,
+                               const size_t *rows, size_t first, size_t B,
+                               const float *G, size_t ldg, size_t c0,
+                               size_t c1)
 {
-    double sum = 0.0;
+    for (size_t i = 0; i < B; i++) {
+        size_t p0, nnz = row_entries(X, rows ? rows[i] : first + i, &p0);
+        const float *g = G + i * ldg;
+        for (size_t p = p0; p < p0 + nnz; p++) {
+            float v = val_at(X, p);
+            float *a = acc + col_at(X, p) * lda;
+            for (size_t c = c0; c < c1; c++)
+                a[c] = a[c] + v * g[c];
+        }
+    }
+}
+
+static void ref_apply_rows(float *W, size_t ldw, float *acc, size_t j0,
+                           size_t j1, size_t c0, size_t c1,
+                           const sr_rule *rule)
+{
+    for (size_t j = j0; j < j1; j++) {
+        float *a = acc + j * ldw + c0;
+        rule_at(rule, W, j * ldw, c0, c1, a);
+        memset(a, 0, (c1 - c0) * sizeof *a);
+    }
+}
+
+static void ref_dense_step(float *W, size_t ldw, const float *X, size_t ldx,
+                           size_t B, size_t j0, size_t j1, const float *G,
+                           size_t ldg, size_t c0, size_t c1,
+                           const sr_rule *rule)
+{
+    float a[1024];
+    for (size_t j = j0; j < j1; j++) {
+        for (size_t t0 = c0; t0 < c1; t0 += 1024) {
+            size_t t1 = c1 - t0 < 1024 ? c1 : t0 + 1024;
+            memset(a, 0, (t1 - t0) * sizeof *a);
+            for (size_t i = 0; i < B; i++) {
+                float x = X[i * ldx + j];
+                const float *g = G + i * ldg + t0;
+                for (size_t c = 0; c < t1 - t0; c++)
+                    a[c] = a[c] + x * g[c];
+            }
+            rule_at(rule, W, j * ldw, t0, t1, a);
+        }
+    }
+}
+
+/* The exponentials' sum of z[0 .. k) - mx in the contract's order: lane
+ * l of 16 over the classes c = l mod 16, then the tree over the lanes. */
+static float sum_exp(const float *z, size_t k, float mx, float *e)
+{
+    float lane[16] = {0};
+    for (size_t c = 0; c < k; c++) {
+        e[c] = expf(z[c] - mx);
+        lane[c % 16] = lane[c % 16] + e[c];
+    }
+    for (size_t w = 8; w >= 1; w /= 2)
+        for (size_t l = 0; l < w; l++)
+            lane[l] = lane[l] + lane[l + w];
+    return lane[0];
+}
+
+static float row_max(const float *z, size_t k, size_t *arg)
+{
+    size_t a = 0;
+    for (size_t c = 1; c < k; c++)
+        if (z[c] > z[a])
+            a = c;
+    *arg = a;
+    return z[a];
+}
+
+static void ref_softmax_grad(float *Z, size_t ldz, const int32_t *y, size_t B,
+                             size_t k, double *loss)
+{
+    for (size_t i = 0; i < B; i++) {
+        float *z = Z + i * ldz;
+        size_t arg;
+        float mx = row_max(z, k, &arg);
+        float zy = y ? z[y[i]] - mx : 0.0f;
+        float sum = sum_exp(z, k, mx, z);
+        for (size_t c = 0; c < k; c++)
+            z[c] = z[c] / sum;
+        for (size_t c = k; c < ldz; c++)
+            z[c] = 0.0f;
+        if (y) {
+            z[y[i]] = z[y[i]] - 1.0f;
+            loss[i] = log((double)sum) - (double)zy;
+        }
+    }
+}
+
+static double ref_softmax_eval(const float *Z, size_t ldz, const int32_t *y,
+                               size_t B, size_t k, size_t *wrong)
+{
+    float e[1024];
+    double total = 0.0;
     size_t bad = 0;
-    for (size_t r = r0; r < r1; r++) {
-        const uint16_t *col;
-        const uint8_t *val;
-        size_t nnz = u8_row(ds, r, &col, &val);
-        float z[16];
-        int w;
-        sm_logits(z, col, val, nnz, theta, k);
-        sum += loss_err(z, ds->y[r], k, &w);
-        bad += (size_t)w;
+    for (size_t i = 0; i < B; i++) {
+        const float *z = Z + i * ldz;
+        size_t arg;
+        float mx = row_max(z, k, &arg);
+        float lane[16] = {0};
+        /* sum_exp in pieces of e's size */
+        for (size_t c0 = 0; c0 < k; c0 += 1024) {
+            size_t c1 = k - c0 < 1024 ? k : c0 + 1024;
+            for (size_t c = c0; c < c1; c++) {
+                e[c - c0] = expf(z[c] - mx);
+                lane[c % 16] = lane[c % 16] + e[c - c0];
+            }
+        }
+        for (size_t w = 8; w >= 1; w /= 2)
+            for (size_t l = 0; l < w; l++)
+                lane[l] = lane[l] + lane[l + w];
+        total += log((double)lane[0]) - (double)(z[y[i]] - mx);
+        bad += arg != (size_t)y[i];
     }
     *wrong += bad;
-    return sum;
+    return total;
 }
 
-/* h[c0 .. c1) = ReLU(x W1)[c0 .. c1) over the row's entries in order. */
-static void nn_hidden_row(float *h, const uint16_t *col, const uint8_t *val,
-                          size_t nnz, const float *W1, size_t ld, size_t c0,
-                          size_t c1)
-{
-    for (size_t c = c0; c < c1; c++)
-        h[c] = 0.0f;
-    for (size_t p = 0; p < nnz; p++) {
-        float v = sr_pixel_scale[val[p]];
-        const float *w = W1 + (size_t)col[p] * ld;
-        for (size_t c = c0; c < c1; c++)
-            h[c] += v * w[c];
-    }
-    for (size_t c = c0; c < c1; c++)
-        h[c] = h[c] > 0.0f ? h[c] : 0.0f;
-}
-
-static void ref_nn_hidden(float *H, const sr_dataset *ds, const size_t *rows,
-                          size_t B, const float *W1, size_t ld, size_t c0,
-                          size_t c1)
-{
-    for (size_t i = 0; i < B; i++) {
-        const uint16_t *col;
-        const uint8_t *val;
-        size_t nnz = u8_row(ds, rows[i], &col, &val);
-        nn_hidden_row(H + i * ld, col, val, nnz, W1, ld, c0, c1);
-    }
-}
-
-/* z (16) = h W2 over the first d units, W2 (ld, 16), as kernels.h says. */
-static void nn_logits(float *z, const float *h, const float *W2, size_t d,
-                      size_t k)
-{
-    float s[4][16];
-    memset(s, 0, sizeof s);
-    size_t a = 0;
-    for (; a + 4 <= d; a += 4)
-        for (size_t q = 0; q < 4; q++)
-            for (size_t c = 0; c < k; c++)
-                s[q][c] = s[q][c] + h[a + q] * W2[(a + q) * 16 + c];
-    for (; a < d; a++)
-        for (size_t c = 0; c < k; c++)
-            s[0][c] = s[0][c] + h[a] * W2[a * 16 + c];
-    memset(z, 0, 16 * sizeof *z);
-    for (size_t c = 0; c < k; c++)
-        z[c] = (s[0][c] + s[1][c]) + (s[2][c] + s[3][c]);
-}
-
-static void ref_nn_output(float *G2, double *loss, const float *H, size_t ld,
-                          size_t d, const float *W2, size_t k,
-                          const sr_dataset *ds, const size_t *rows, size_t i0,
+static void ref_nn_logits(float *Z, size_t ldz, const float *H, size_t ldh,
+                          size_t d, const float *W2, const float *b, size_t i0,
                           size_t i1)
 {
     for (size_t i = i0; i < i1; i++) {
-        float *g = G2 + 16 * i;
-        nn_logits(g, H + i * ld, W2, d, k);
-        loss[i] = ref_softmax_xent(g, ds->y[rows[i]], k);
+        const float *h = H + i * ldh;
+        float *z = Z + i * ldz;
+        for (size_t c = 0; c < ldz; c++) {
+            float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+            size_t a = 0;
+            for (; a + 4 <= d; a += 4)
+                for (size_t q = 0; q < 4; q++)
+                    s[q] = s[q] + h[a + q] * W2[(a + q) * ldz + c];
+            for (; a < d; a++)
+                s[0] = s[0] + h[a] * W2[a * ldz + c];
+            z[c] = (s[0] + s[1]) + (s[2] + s[3]);
+            if (b)
+                z[c] = z[c] + b[c];
+        }
     }
 }
 
-static void ref_nn_backward(float *G1, const float *H, size_t ld,
-                            const float *G2, size_t B, float *W2T, float *W2,
-                            size_t k, size_t c0, size_t c1, float scale)
+static void ref_nn_backward(float *G1, const float *H, size_t ldh,
+                            const float *G2, size_t ldg, size_t B,
+                            const float *W2T, float *Wout, float *W2,
+                            size_t k, size_t c0, size_t c1,
+                            const sr_rule *rule)
 {
-    /* G1 = 1{H > 0} o (G2 W2^T), from the forward H = ReLU(X W1) */
+    /* G1 = 1{H > 0} o (G2 W2^T), from the forward H = ReLU(X W1 + b1) */
     for (size_t i = 0; i < B; i++) {
-        const float *h = H + i * ld, *g2 = G2 + 16 * i;
-        float *g1 = G1 + i * ld;
+        const float *h = H + i * ldh, *g2 = G2 + i * ldg;
+        float *g1 = G1 + i * ldh;
         for (size_t a = c0; a < c1; a++) {
             float s = 0.0f;
             for (size_t c = 0; c < k; c++)
-                s += g2[c] * W2T[c * ld + a];
+                s = s + g2[c] * W2T[c * ldh + a];
             g1[a] = h[a] > 0.0f ? s : 0.0f;
         }
     }
-    /* W2 -= scale * H^T G2, as W2^T -= scale * G2^T H */
+    /* W2 moves by H^T G2, kept as W2^T by G2^T H */
+    float a[1024];
     for (size_t c = 0; c < k; c++) {
-        for (size_t a = c0; a < c1; a++) {
-            float s = 0.0f;
+        for (size_t t0 = c0; t0 < c1; t0 += 1024) {
+            size_t t1 = c1 - t0 < 1024 ? c1 : t0 + 1024;
+            memset(a, 0, (t1 - t0) * sizeof *a);
             for (size_t i = 0; i < B; i++)
-                s += G2[16 * i + c] * H[i * ld + a];
-            W2T[c * ld + a] -= scale * s;
+                for (size_t u = t0; u < t1; u++)
+                    a[u - t0] = a[u - t0] + G2[i * ldg + c] * H[i * ldh + u];
+            rule_at(rule, Wout, c * ldh, t0, t1, a);
         }
     }
-    for (size_t a = c0; a < c1; a++)
+    for (size_t u = c0; W2 && u < c1; u++)
         for (size_t c = 0; c < k; c++)
-            W2[a * 16 + c] = W2T[c * ld + a];
+            W2[u * ldg + c] = Wout[c * ldh + u];
 }
 
-static void ref_nn_w1_step(float *W1, size_t ld, const sr_batch_csc *X,
-                           const float *G1, size_t c0, size_t c1, float scale)
+static void ref_pixels_to_float(float *out, const uint8_t *in, size_t len)
 {
-    for (size_t q = 0; q < X->ncols; q++) {
-        size_t e0 = q ? X->end[q - 1] : 0, e1 = X->end[q];
-        float *w = W1 + (size_t)X->col[q] * ld;
-        for (size_t c = c0; c < c1; c++) {
-            float s = 0.0f;
-            for (size_t e = e0; e < e1; e++)
-                s += sr_pixel_scale[X->val[e]] * G1[(size_t)X->row[e] * ld + c];
-            w[c] -= scale * s;
-        }
-    }
-}
-
-static double ref_nn_eval(size_t *wrong, const sr_dataset *ds, size_t r0,
-                          size_t r1, const float *W1, size_t ld, size_t d,
-                          const float *W2, size_t k, float *h)
-{
-    double sum = 0.0;
-    size_t bad = 0;
-    for (size_t r = r0; r < r1; r++) {
-        const uint16_t *col;
-        const uint8_t *val;
-        size_t nnz = u8_row(ds, r, &col, &val);
-        float z[16];
-        int w;
-        nn_hidden_row(h, col, val, nnz, W1, ld, 0, ld);
-        nn_logits(z, h, W2, d, k);
-        sum += loss_err(z, ds->y[r], k, &w);
-        bad += (size_t)w;
-    }
-    *wrong += bad;
-    return sum;
+    for (size_t j = 0; j < len; j++)
+        out[j] = sr_pixel_scale[in[j]];
 }
 
 const sr_kernel_table sr_kernels_ref = {
-    "ref", ref_row_matmul, ref_row_outer_add, ref_axpy, ref_softmax_xent,
-    ref_sm_rows_grad, ref_sm_step, ref_sm_eval,
-    ref_nn_hidden, ref_nn_output, ref_nn_backward, ref_nn_w1_step,
-    ref_nn_eval,
+    "ref",
+    ref_sparse_fwd,
+    ref_sparse_fwd16,
+    ref_dense_fwd,
+    ref_sparse_step,
+    ref_sparse_scatter,
+    ref_apply_rows,
+    ref_dense_step,
+    ref_softmax_grad,
+    ref_softmax_eval,
+    ref_nn_logits,
+    ref_nn_backward,
+    ref_pixels_to_float,
 };
-
-size_t sr_row_lower_bound(const sr_row *x, size_t j)
-{
-    if (!x->col16 && !x->col32)
-        return j < x->nnz ? j : x->nnz;
-    size_t lo = 0, hi = x->nnz;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (sr_row_col(x, mid) < j)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}

@@ -2,6 +2,7 @@
 #ifndef SR_MODELS_MODEL_H
 #define SR_MODELS_MODEL_H
 
+#include "../data/dataset.h"
 #include "../kernels/kernels.h"
 
 #define SR_MAX_BLOCKS 4
@@ -74,34 +75,5 @@ sr_status sr_model_create(const sr_model_spec *spec, sr_model **out,
 
 /* The parameter block by name, or NULL. */
 const sr_param_block *sr_model_block(const sr_model *model, const char *name);
-
-/* Scratch for the forward pass of one row: z (k), h (d), and for the
- * network W2^T (k, d), which makes G2 W2^T a row product. */
-typedef struct sr_row_scratch {
-    float *h;
-    float *W2T;
-} sr_row_scratch;
-
-/* Refreshes scratch->W2T from the model (network only). */
-void sr_model_prepare(const sr_model *model, sr_row_scratch *scratch);
-
-/* z (k) = the model's outputs (logits, or the linear predictions) for one
- * row; for the network h (d) receives ReLU(x W1 + b1). */
-void sr_model_row_forward(const sr_model *model, const sr_kernel_table *K,
-                          const sr_row *x, float *z, float *h);
-
-/* Turns z (k) into the gradient of the row's loss w.r.t. z, returning the
- * loss; for the network g1 (d) receives the gradient w.r.t. the hidden
- * pre-activations, 1{h > 0} o (G2 W2^T), using scratch->W2T. */
-double sr_model_row_backward(const sr_model *model, const sr_kernel_table *K,
-                             const sr_dataset *ds, size_t r, float *z,
-                             const float *h, float *g1,
-                             const sr_row_scratch *scratch);
-
-/* The row's loss and whether its prediction is wrong, leaving z alone;
- * tmp (k) is scratch. */
-double sr_model_row_loss_err(const sr_model *model, const sr_kernel_table *K,
-                             const sr_dataset *ds, size_t r, const float *z,
-                             float *tmp, int *wrong);
 
 #endif

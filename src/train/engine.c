@@ -1,453 +1,116 @@
+/* The training engine (engine.h). */
 #include <math.h>
 #include <string.h>
-#include <time.h>
 
 #include "engine.h"
 
 #ifdef _OPENMP
 #include <omp.h>
-#define THREAD_ID() omp_get_thread_num()
+#define THREAD_ID() ((size_t)omp_get_thread_num())
 #else
-#define THREAD_ID() 0
+#define THREAD_ID() ((size_t)0)
 #endif
 
-/* Gradient rows per chunk: the chunk's gradient (rows x cols floats) should
- * stay in the core's L2 cache, and there should be a few chunks per thread
- * to share the work evenly. Chunking never changes the order of any sum. */
-static size_t chunk_rows(size_t rows, size_t cols, size_t nthreads)
-{
-    size_t by_cache = 32768 / cols;
-    size_t by_threads = (rows + nthreads - 1) / nthreads;
-    size_t ch = by_cache < by_threads ? by_cache : by_threads;
-    if (ch < 16)
-        ch = 16;
-    return ch < rows ? ch : rows;
-}
+/* ---- The data as the kernels see it ---- */
 
-/* ---- The barrier (engine.h) ---- */
-
-static int barrier_init(sr_barrier *b)
+static sr_xview view_of(const sr_dataset *ds)
 {
-    memset(b, 0, sizeof *b);
-    if (pthread_mutex_init(&b->mu, NULL))
-        return 0;
-    if (pthread_cond_init(&b->cv, NULL)) {
-        pthread_mutex_destroy(&b->mu);
-        return 0;
+    sr_xview X;
+    memset(&X, 0, sizeof X);
+    X.n = ds->n;
+    switch (ds->layout) {
+    case SR_FEATURES_U8_SPARSE:
+        X.fmt = SR_X_U8S;
+        X.ptr = ds->row_ptr;
+        X.col16 = ds->col16;
+        X.u8 = ds->val8;
+        break;
+    case SR_FEATURES_CSR:
+        X.fmt = SR_X_CSR;
+        X.ptr = ds->row_ptr;
+        X.col32 = ds->col;
+        X.f32 = ds->val;
+        break;
+    case SR_FEATURES_F32:
+        X.fmt = SR_X_F32;
+        X.f32 = ds->x_f32;
+        break;
+    case SR_FEATURES_U8:
+        X.fmt = SR_X_U8;
+        X.u8 = ds->x_u8;
+        break;
     }
-    b->ready = 1;
-    return 1;
+    return X;
 }
 
-static void barrier_destroy(sr_barrier *b)
-{
-    if (!b->ready)
-        return;
-    pthread_cond_destroy(&b->cv);
-    pthread_mutex_destroy(&b->mu);
-    b->ready = 0;
-}
-
-/* Waits for all b->threads threads. Everything a thread wrote before it
- * arrived is visible to every thread after it leaves. */
-static void barrier_wait(sr_barrier *b)
-{
-    if (b->threads <= 1)
-        return;
-    unsigned round = __atomic_load_n(&b->round, __ATOMIC_ACQUIRE);
-    if (__atomic_add_fetch(&b->count, 1, __ATOMIC_ACQ_REL) == b->threads) {
-        __atomic_store_n(&b->count, 0, __ATOMIC_RELAXED);
-        pthread_mutex_lock(&b->mu);
-        __atomic_store_n(&b->round, round + 1, __ATOMIC_RELEASE);
-        pthread_cond_broadcast(&b->cv);
-        pthread_mutex_unlock(&b->mu);
-        return;
-    }
-    /* Spin for a few microseconds: a partner that is running arrives
-     * within that when the work is split evenly. */
-    for (int i = 0; i < 2000; i++) {
-        if (__atomic_load_n(&b->round, __ATOMIC_ACQUIRE) != round)
-            return;
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-    }
-    pthread_mutex_lock(&b->mu);
-    while (__atomic_load_n(&b->round, __ATOMIC_ACQUIRE) == round)
-        pthread_cond_wait(&b->cv, &b->mu);
-    pthread_mutex_unlock(&b->mu);
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* barrier_wait, adding the time waited to *waited when it is not NULL. */
-static void barrier_wait_timed(sr_barrier *b, uint64_t *waited)
-{
-    if (!waited || b->threads <= 1) {
-        barrier_wait(b);
-        return;
-    }
-    uint64_t t0 = now_ns();
-    barrier_wait(b);
-    __atomic_add_fetch(waited, now_ns() - t0, __ATOMIC_RELAXED);
-}
-
-/* The team's size, set by its first thread before any waits. */
-#define BARRIER_START(b, nt)                                                  \
-    do {                                                                      \
-        _Pragma("omp single")                                                 \
-        (b)->threads = (unsigned)(nt);                                        \
-    } while (0)
-
-/* What one epoch covers and how it ended: it starts at row `start`
- * (a multiple of the batch); after a minibatch, when *interrupt is set,
- * it stops. Thread 0 alone reads *interrupt, and publishes the batch at
- * which it saw it before a barrier: every thread stops after the same
- * batch. */
-typedef struct epoch_run {
-    size_t start;
-    const volatile int *interrupt;
-    size_t stop_batch;   /* SIZE_MAX until an interrupt is seen (atomic) */
-    size_t solo_from;    /* the batch from which thread 0 works alone */
-    size_t end;          /* out: the row after the last batch done */
-    double total;        /* out: the sum of the rows' losses */
-    size_t bad_batch;    /* out: the batch whose loss was not finite */
-    double bad_loss;
-} epoch_run;
-
-/* Thread 0, before a barrier of batch b: notes an interrupt. */
-static void note_interrupt(epoch_run *run, size_t t, size_t b)
-{
-    if (t == 0 && run->interrupt && *run->interrupt &&
-        __atomic_load_n(&run->stop_batch, __ATOMIC_RELAXED) == SIZE_MAX)
-        __atomic_store_n(&run->stop_batch, b, __ATOMIC_RELAXED);
-}
-
-/* Every thread, after that barrier and batch b's work: stop here? */
-static int stop_after(epoch_run *run, size_t b)
-{
-    return __atomic_load_n(&run->stop_batch, __ATOMIC_RELAXED) <= b;
-}
-
-static int thread_count(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
-
-/* ---- Whether the team pays off ----
- * The first fast epoch times two windows of TEAM_PROBE minibatches, after
- * TEAM_WARM_UP minibatches (cold caches, a thread still waking): when in
- * both the threads waited at barriers for more than team_wait_share of
- * their time, they were not running side by side (a virtual machine whose
- * CPUs share one physical core, or another program holding a core), and
- * thread 0 carries on alone from the next minibatch, for the rest of the
- * run. One window and a share of 30% gave up the second thread too
- * eagerly on a busy shared machine: the network went on alone in most
- * runs, where keeping both threads was 1.5x faster. As the sums never
- * depend on how the work is split, neither do the bits. */
-#define TEAM_WARM_UP 4
-#define TEAM_PROBE 16
-#define TEAM_WINDOWS 2
-
-/* The share of the nt threads' time spent waiting above which one thread
- * would have done the work as fast: alone, it would take about the
- * threads' busy time, nt wall - waited, so the team pays while waited is
- * below (nt - 1) wall, a share of (nt - 1) / nt. */
-static double team_wait_share(size_t nt)
-{
-    return (double)(nt - 1) / (double)nt;
-}
-
-typedef struct team {
-    size_t t, nt;        /* this thread; threads working now */
-    size_t nt0;          /* threads in the region */
-    int probing;
-    size_t window_at;    /* batch at which the next window starts */
-    size_t windows;      /* windows started */
-    int always_waited;   /* thread 0: every window judged mostly waited */
-    uint64_t t0;
-    uint64_t *waited;    /* this thread's counter, in a window */
-} team;
-
-/* Thread t's counter for window w: windows take turns between two sets,
- * so that a thread starting window w + 1 does not clear a count of window
- * w that thread 0 has yet to read. */
-static uint64_t *waited_counter(sr_engine *e, size_t t, size_t w)
-{
-    return e->waited_ns + 8 * (2 * t + w % 2);
-}
-
-static void team_start(sr_engine *e, team *tm, const epoch_run *run,
-                       size_t batch)
-{
-    tm->t = (size_t)THREAD_ID();
-    tm->nt = tm->nt0 = (size_t)thread_count();
-    tm->probing = tm->nt > 1 && !e->team_probed;
-    tm->window_at = run->start / batch + TEAM_WARM_UP;
-    tm->windows = 0;
-    tm->always_waited = 1;
-    tm->t0 = 0;
-    tm->waited = NULL;
-    BARRIER_START(&e->bar, tm->nt);
-}
-
-static void team_wait(sr_engine *e, team *tm)
-{
-    if (tm->nt > 1)
-        barrier_wait_timed(&e->bar, tm->waited);
-}
-
-/* Every thread at the start of batch b (before its barriers): where a
- * window ends, thread 0 judges it, and after the last one decides. */
-static void team_probe(sr_engine *e, team *tm, epoch_run *run, size_t b)
-{
-    if (!tm->probing || b != tm->window_at)
-        return;
-    if (tm->windows > 0 && tm->t == 0) {
-        double wall = (double)(now_ns() - tm->t0) * (double)tm->nt;
-        double waited = 0.0;
-        for (size_t i = 0; i < tm->nt; i++)
-            waited += (double)__atomic_load_n(
-                waited_counter(e, i, tm->windows - 1), __ATOMIC_RELAXED);
-        if (!(wall > 0.0 && waited > team_wait_share(tm->nt) * wall))
-            tm->always_waited = 0;
-    }
-    if (tm->windows == TEAM_WINDOWS) {
-        if (tm->t == 0) {
-            e->team_probed = 1;
-            e->threads_now = tm->always_waited ? 1 : tm->nt;
-            if (tm->always_waited)
-                __atomic_store_n(&run->solo_from, b + 1, __ATOMIC_RELAXED);
-        }
-        tm->probing = 0;
-        tm->waited = NULL;
-        return;
-    }
-    tm->waited = waited_counter(e, tm->t, tm->windows);
-    __atomic_store_n(tm->waited, 0, __ATOMIC_RELAXED);
-    tm->t0 = now_ns();
-    tm->windows++;
-    tm->window_at = b + TEAM_PROBE;
-}
-
-/* Every thread after batch b's work and barriers: 0 when it leaves the
- * loop (threads other than 0 once thread 0 works alone). */
-static int team_continue(sr_engine *e, team *tm, const epoch_run *run,
-                         size_t b)
-{
-    if (tm->nt > 1 && __atomic_load_n(&run->solo_from, __ATOMIC_RELAXED) <= b + 1) {
-        /* everyone's updates of batch b are done before thread 0 goes on */
-        barrier_wait(&e->bar);
-        tm->nt = 1;
-        return tm->t == 0;
-    }
-    return 1;
-}
-
-/* After the loop: threads that left early sleep here until thread 0 is
- * done, rather than spin in OpenMP's barrier beside it. */
-static void team_end(sr_engine *e, team *tm)
-{
-    if (tm->nt0 > 1)
-        barrier_wait(&e->bar);
-}
-
-/* ---- The fast paths' buffers ---- */
-
-/* `bytes` zeroed bytes aligned to 64 (a cache line); *raw is what to free. */
-static void *alloc64(size_t count, size_t size, void **raw)
+/* 64-byte aligned, zeroed: the buffers the kernels read a vector at a time
+ * (sr_alloc's blocks are 16-byte aligned). The pointer to free is stored
+ * just before the block. */
+static void *alloc64(size_t count, size_t size)
 {
     size_t bytes;
-    *raw = NULL;
-    if (sr_mul_overflows(count ? count : 1, size, &bytes) ||
-        bytes > SIZE_MAX - 64)
+    if (sr_mul_overflows(count ? count : 1, size ? size : 1, &bytes) ||
+        bytes > SIZE_MAX - 128)
         return NULL;
-    unsigned char *p = sr_alloc_zeroed(bytes + 64, 1);
+    unsigned char *p = sr_alloc_zeroed(bytes + 128, 1);
     if (!p)
         return NULL;
-    *raw = p;
-    return p + (64 - (uintptr_t)p % 64) % 64;
+    unsigned char *a = p + 64 + (64 - (uintptr_t)(p + 64) % 64) % 64;
+    memcpy(a - sizeof p, &p, sizeof p);
+    return a;
 }
 
-static void fast_release(sr_engine_fast *f)
+static void free64(void *a)
 {
-    sr_dealloc(f->P_raw);
-    sr_dealloc(f->G_raw);
-    sr_dealloc(f->H_raw);
-    sr_dealloc(f->G1_raw);
-    sr_dealloc(f->loss);
-    sr_dealloc(f->acc_raw);
-    sr_dealloc(f->gsum_raw);
-    sr_dealloc(f->h_raw);
-    sr_dealloc(f->csc_row);
-    sr_dealloc(f->csc_val);
-    sr_dealloc(f->csc_col);
-    sr_dealloc(f->csc_end);
-    sr_dealloc(f->csc_boff);
-    sr_dealloc(f->csc_coff);
-    sr_dealloc(f->csc_ncols);
-    sr_dealloc(f->csc_count);
-    memset(f, 0, sizeof *f);
-}
-
-/* Which fast path the model can take, if any: classes fit one 16-float
- * row, and a row's entry counts (n) and a batch's rows fit 16 bits. */
-static int fast_kind_of(const sr_model *m, size_t max_rows)
-{
-    if (m->k == 0 || m->k > 16 || m->bias || m->n == 0 || m->n > 65535 ||
-        max_rows > 65536)
-        return 0;
-    if (m->kind == SR_MODEL_SOFTMAX && m->nblocks == 1 &&
-        m->blocks[0].input == SR_INPUT_X)
-        return SR_FAST_SOFTMAX;
-    if (m->kind == SR_MODEL_NN && m->nblocks == 2 && m->d > 0 &&
-        m->blocks[0].input == SR_INPUT_X &&
-        m->blocks[1].input == SR_INPUT_HIDDEN)
-        return SR_FAST_NN;
-    return 0;
-}
-
-/* Buffers of the fast path; 0 when out of memory. */
-static int fast_init(sr_engine *e, const sr_model *m)
-{
-    sr_engine_fast *f = &e->fast;
-    memset(f, 0, sizeof *f);
-    int kind = fast_kind_of(m, e->max_rows);
-    if (!kind)
-        return 1;
-    size_t T = e->nthreads, R = e->max_rows, n = m->n;
-    f->nslices = T;
-    f->loss = sr_alloc_array(R, sizeof *f->loss);
-    f->G = alloc64(R, 16 * sizeof *f->G, &f->G_raw);
-    if (!f->loss || !f->G)
-        return 0;
-    if (kind == SR_FAST_SOFTMAX) {
-        f->ld = 16;
-        f->P = alloc64(n, 16 * sizeof(float), &f->P_raw);
-        f->acc = alloc64(n, 16 * sizeof(float), &f->acc_raw);
-        f->gsum = alloc64(n, 16 * sizeof(float), &f->gsum_raw);
-        if (!f->P || !f->acc || !f->gsum)
-            return 0;
-    } else {
-        size_t ld = SR_PAD16(m->d);
-        f->ld = ld;
-        /* W1 (n, ld), W2^T (16, ld), W2 (ld, 16) */
-        size_t rows_p = n + 32;
-        if (rows_p < n)
-            return 0;
-        f->P = alloc64(rows_p, ld * sizeof(float), &f->P_raw);
-        f->H = alloc64(R, ld * sizeof(float), &f->H_raw);
-        f->G1 = alloc64(R, ld * sizeof(float), &f->G1_raw);
-        f->h = alloc64(T * SR_NN_EVAL_BLOCK, ld * sizeof(float), &f->h_raw);
-        f->csc_count = sr_alloc_array(T, (n + 1) * sizeof *f->csc_count);
-        if (!f->P || !f->H || !f->G1 || !f->h || !f->csc_count)
-            return 0;
-    }
-    f->kind = kind;
-    return 1;
-}
-
-/* The data set is listed pixels with labels, as wide as the model. */
-static int fast_data(const sr_model *model, const sr_dataset *ds)
-{
-    return ds->layout == SR_FEATURES_U8_SPARSE && ds->y &&
-           ds->n == model->n && ds->col16 && ds->val8;
-}
-
-/* The fast SGD epochs know only the plain step. */
-static int fast_step(const sr_step *step)
-{
-    return step->l2 == 0.0 && step->momentum == 0.0;
-}
-
-int sr_engine_fast_path(const sr_model *model, const sr_dataset *ds,
-                        size_t max_rows, const sr_step *step)
-{
-    return fast_kind_of(model, max_rows) && fast_data(model, ds) &&
-           fast_step(step);
-}
-
-/* The fast path applies to this data set. */
-static int fast_ok(const sr_engine *e, const sr_dataset *ds)
-{
-    return e->fast.kind && fast_data(e->model, ds);
-}
-
-/* Model parameters to the padded copies, and back. */
-static void fast_load(sr_engine_fast *f, const sr_model *m)
-{
-    size_t n = m->n, k = m->k, ld = f->ld;
-    const float *src = m->params + m->blocks[0].offset;
-    if (f->kind == SR_FAST_SOFTMAX) {
-        for (size_t j = 0; j < n; j++) {
-            memcpy(f->P + j * 16, src + j * k, k * sizeof(float));
-            memset(f->P + j * 16 + k, 0, (16 - k) * sizeof(float));
-        }
+    if (!a)
         return;
-    }
-    size_t d = m->d;
-    for (size_t j = 0; j < n; j++) {
-        memcpy(f->P + j * ld, src + j * d, d * sizeof(float));
-        memset(f->P + j * ld + d, 0, (ld - d) * sizeof(float));
-    }
-    float *W2T = f->P + n * ld, *W2p = W2T + 16 * ld;
-    const float *W2 = m->params + m->blocks[1].offset;
-    memset(W2T, 0, 32 * ld * sizeof(float));
-    for (size_t a = 0; a < d; a++)
-        for (size_t c = 0; c < k; c++)
-            W2T[c * ld + a] = W2p[a * 16 + c] = W2[a * k + c];
+    unsigned char *p;
+    memcpy(&p, (unsigned char *)a - sizeof p, sizeof p);
+    sr_dealloc(p);
 }
 
-static void fast_store(const sr_engine_fast *f, sr_model *m)
+void sr_engine_params_changed(sr_engine *e) { e->current = 0; }
+
+static void transposes_release(sr_transposes *T)
 {
-    size_t n = m->n, k = m->k, ld = f->ld;
-    float *dst = m->params + m->blocks[0].offset;
-    if (f->kind == SR_FAST_SOFTMAX) {
-        for (size_t j = 0; j < n; j++)
-            memcpy(dst + j * k, f->P + j * 16, k * sizeof(float));
-        return;
-    }
-    size_t d = m->d;
-    for (size_t j = 0; j < n; j++)
-        memcpy(dst + j * d, f->P + j * ld, d * sizeof(float));
-    const float *W2T = f->P + n * ld;
-    float *W2 = m->params + m->blocks[1].offset;
-    for (size_t a = 0; a < d; a++)
-        for (size_t c = 0; c < k; c++)
-            W2[a * k + c] = W2T[c * ld + a];
+    sr_dealloc(T->eoff);
+    sr_dealloc(T->coff);
+    sr_dealloc(T->ncols);
+    sr_dealloc(T->col);
+    sr_dealloc(T->end);
+    sr_dealloc(T->row);
+    sr_dealloc(T->u8);
+    sr_dealloc(T->f32);
+    sr_dealloc(T->slot);
+    sr_dealloc(T->stamp);
+    sr_dealloc(T->next);
+    sr_dealloc(T->stamp_now);
+    memset(T, 0, sizeof *T);
 }
 
 void sr_engine_release(sr_engine *e)
 {
-    if (e->scratch)
-        for (size_t t = 0; t < e->nthreads; t++) {
-            sr_dealloc(e->scratch[t].h);
-            sr_dealloc(e->scratch[t].W2T);
-        }
-    sr_dealloc(e->scratch);
-    sr_dealloc(e->Z);
-    sr_dealloc(e->H);
-    sr_dealloc(e->G1);
-    sr_dealloc(e->row_loss);
-    sr_dealloc(e->acc);
-    sr_dealloc(e->tmp);
-    sr_dealloc(e->chunks);
+    sr_params_free(&e->P);
+    sr_params_free(&e->V);
+    sr_params_free(&e->Gr);
+    sr_params_free(&e->Vin);
     sr_dealloc(e->velocity);
+    free64(e->probs);
+    free64(e->ws.Z);
+    free64(e->ws.H);
+    free64(e->ws.G1);
+    sr_dealloc(e->ws.loss);
+    free64(e->ws.scratch);
+    free64(e->Xd);
+    free64(e->acc);
+    free64(e->Xe);
+    sr_dealloc(e->yb);
+    sr_dealloc(e->tb);
     sr_dealloc(e->eval_loss);
     sr_dealloc(e->eval_err);
-    sr_dealloc(e->batch_rows);
-    sr_dealloc(e->waited_ns);
-    fast_release(&e->fast);
-    barrier_destroy(&e->bar);
+    sr_dealloc(e->done);
+    transposes_release(&e->T);
+    sr_team_destroy(&e->team);
     memset(e, 0, sizeof *e);
 }
 
@@ -457,235 +120,146 @@ sr_status sr_engine_init(sr_engine *e, const sr_model *model,
 {
     memset(e, 0, sizeof *e);
     e->model = model;
+    e->ops = sr_model_ops_of(model->kind);
     e->K = sr_kernels();
     e->nthreads = nthreads ? nthreads : 1;
     e->max_rows = max_rows ? max_rows : 1;
-    size_t k = model->k, d = model->d ? model->d : 1, T = e->nthreads;
-
-    size_t nchunks = 0;
-    for (size_t b = 0; b < model->nblocks; b++) {
-        const sr_param_block *blk = &model->blocks[b];
-        size_t ch = chunk_rows(blk->rows, blk->cols, T);
-        nchunks += (blk->rows + ch - 1) / ch;
+    size_t T = e->nthreads, R = e->max_rows, n = model->n;
+    sr_ws *ws = &e->ws;
+    ws->model = model;
+    ws->ops = e->ops;
+    ws->K = e->K;
+    ws->max_rows = R;
+    ws->nthreads = T;
+    e->ops->layout(ws);
+    size_t ldk = ws->ldk, ldd = ws->ldd ? ws->ldd : 1;
+    size_t tcols = model->kind == SR_MODEL_LINEAR ? model->k : 1;
+    int ok = sr_team_init(&e->team, T);
+    ok = ok && sr_params_alloc(ws, &e->P, err) == SR_OK;
+    if (ok && momentum) {
+        ok = sr_params_alloc(ws, &e->V, err) == SR_OK;
+        e->velocity = sr_alloc_zeroed(model->nparams, sizeof *e->velocity);
+        ok = ok && e->velocity;
     }
-    e->chunks = sr_alloc_array(nchunks, sizeof *e->chunks);
-    if (e->chunks) {
-        for (size_t b = 0; b < model->nblocks; b++) {
-            const sr_param_block *blk = &model->blocks[b];
-            size_t ch = chunk_rows(blk->rows, blk->cols, T);
-            for (size_t j0 = 0; j0 < blk->rows; j0 += ch) {
-                size_t j1 = j0 + ch < blk->rows ? j0 + ch : blk->rows;
-                e->chunks[e->nchunks++] = (sr_chunk){b, j0, j1};
-                size_t need = (j1 - j0) * SR_ACC_STRIDE(blk->cols);
-                if (need > e->acc_size)
-                    e->acc_size = need;
-            }
-        }
-    }
-    e->Z = sr_alloc_array(e->max_rows, k * sizeof(float));
-    e->H = sr_alloc_array(e->max_rows, d * sizeof(float));
-    e->G1 = sr_alloc_array(e->max_rows, d * sizeof(float));
-    e->row_loss = sr_alloc_array(e->max_rows, sizeof(double));
-    e->acc = sr_alloc_array(T, e->acc_size * sizeof(float));
-    e->tmp = sr_alloc_array(T, 2 * k * sizeof(float));
-    e->scratch = sr_alloc_zeroed(T, sizeof *e->scratch);
     e->eval_max_chunks = max_eval_rows / SR_EVAL_CHUNK + 1;
-    e->eval_loss = sr_alloc_array(e->eval_max_chunks, sizeof(double));
-    e->eval_err = sr_alloc_array(e->eval_max_chunks, sizeof(size_t));
-    if (momentum)
-        e->velocity = sr_alloc_zeroed(model->nparams, sizeof(float));
-    e->batch_rows = sr_alloc_array(T, e->max_rows * sizeof *e->batch_rows);
-    e->threads_now = T;
-    e->waited_ns = sr_alloc_zeroed(T, 16 * sizeof *e->waited_ns);
-    int ok = e->chunks && e->Z && e->H && e->G1 && e->row_loss && e->acc &&
-             e->tmp && e->scratch && e->eval_loss && e->eval_err &&
-             e->batch_rows && e->waited_ns && (!momentum || e->velocity) &&
-             fast_init(e, model) && barrier_init(&e->bar);
-    for (size_t t = 0; ok && t < T; t++) {
-        e->scratch[t].h = sr_alloc_array(d, sizeof(float));
-        e->scratch[t].W2T = sr_alloc_array(d, k * sizeof(float));
-        ok = e->scratch[t].h && e->scratch[t].W2T;
-    }
+    ok = ok && (ws->Z = alloc64(R, ldk * sizeof(float))) &&
+         (ws->loss = sr_alloc_array(R, sizeof(double))) &&
+         (ws->scratch = alloc64(T, ws->scratch_size * sizeof(float))) &&
+         (e->Xe = alloc64(T, SR_EVAL_BLOCK * n * sizeof(float))) &&
+         (e->yb = sr_alloc_array(T, R * sizeof *e->yb)) &&
+         (e->tb = sr_alloc_array(T, R * tcols * sizeof *e->tb)) &&
+         (e->eval_loss = sr_alloc_array(e->eval_max_chunks, sizeof(double))) &&
+         (e->eval_err = sr_alloc_array(e->eval_max_chunks, sizeof(size_t)));
+    if (ok && ws->ldd)
+        ok = (ws->H = alloc64(R, ldd * sizeof(float))) &&
+             (ws->G1 = alloc64(R, ldd * sizeof(float)));
     if (!ok) {
         sr_engine_release(e);
         return sr_fail(err, SR_ERR_NOMEM,
-                       "out of memory for the training buffers (%zu rows)",
-                       max_rows);
+                       "out of memory for the training buffers (%zu rows of "
+                       "%zu features)", max_rows, n);
     }
     return SR_OK;
 }
 
-/* Phase 1 for row i of the batch: outputs and their gradients. */
-static void rows_phase(sr_engine *e, const sr_model *model,
-                       const sr_dataset *ds, const size_t *rows, size_t B,
-                       const sr_row_scratch *sc)
+/* The working parameters from the model's (and the velocities). */
+static void load_params(sr_engine *e)
 {
-    size_t k = model->k, d = model->d;
-    long long nb = (long long)B;
-#pragma omp for schedule(static)
-    for (long long i = 0; i < nb; i++) {
-        sr_row x = sr_dataset_row(ds, rows[i]);
-        float *z = e->Z + (size_t)i * k;
-        float *h = e->H + (size_t)i * d;
-        sr_model_row_forward(model, e->K, &x, z, h);
-        e->row_loss[i] = sr_model_row_backward(model, e->K, ds, rows[i], z, h,
-                                               e->G1 + (size_t)i * d, sc);
+    if (e->current)
+        return;
+    e->ops->load(&e->ws, e->model->params, &e->P);
+    if (e->velocity)
+        e->ops->load(&e->ws, e->velocity, &e->V);
+    e->current = 1;
+}
+
+static void store_params(sr_engine *e, sr_model *model)
+{
+    e->ops->store(&e->ws, &e->P, model->params);
+    if (e->velocity)
+        e->ops->store(&e->ws, &e->V, e->velocity);
+}
+
+/* ---- Dense rows as floats ---- */
+
+/* Whether the kernels can read rows [first, first + B) in place. */
+static int rows_in_place(const sr_xview *X, const size_t *rows)
+{
+    return X->fmt == SR_X_F32 && !rows;
+}
+
+/* Rows [i0, i1) of a block into out (rows of n floats): pixels converted,
+ * floats copied. */
+static void rows_to_float(const sr_kernel_table *K, const sr_xview *X,
+                          const size_t *rows, size_t first, size_t i0,
+                          size_t i1, float *out)
+{
+    size_t n = X->n;
+    for (size_t i = i0; i < i1; i++) {
+        size_t r = rows ? rows[i] : first + i;
+        if (X->fmt == SR_X_U8)
+            K->pixels_to_float(out + i * n, X->u8 + r * n, n);
+        else
+            memcpy(out + i * n, X->f32 + r * n, n * sizeof *out);
     }
 }
 
-/* Phase 2 for one chunk: its gradient summed over the batch's rows in
- * order, into acc. */
-static void chunk_gradient(sr_engine *e, const sr_model *model,
-                           const sr_dataset *ds, const size_t *rows, size_t B,
-                           const sr_chunk *ch, float *acc)
+/* ---- The step's strategy on sparse data ----
+ * With few features, a minibatch's step scatters its rows into an
+ * accumulator of all n rows of weights, then sweeps every row: no
+ * transpose to build, and a sweep that costs no more than the scatter.
+ * With many features (text), sweeping all n rows would cost far more than
+ * the minibatch itself: the rows are transposed (in parallel, once per
+ * epoch, or once per run when the order stays) so that the step visits
+ * only the features present, lane by lane the same chain of multiply-adds
+ * as the scatter. */
+
+static int use_accumulator(const sr_engine *e, const sr_dataset *ds,
+                           size_t batch)
 {
-    const sr_param_block *blk = &model->blocks[ch->block];
-    size_t cols = blk->cols, d = model->d, lda = SR_ACC_STRIDE(cols);
-    const float *G = blk->feeds_hidden ? e->G1 : e->Z;
-    memset(acc, 0, (ch->j1 - ch->j0) * lda * sizeof *acc);
-    for (size_t i = 0; i < B; i++) {
-        const float *g = G + i * cols;
-        if (blk->input == SR_INPUT_ONE) {
-            e->K->axpy(acc, 1.0f, g, cols);
-        } else if (blk->input == SR_INPUT_HIDDEN) {
-            sr_row h = {d, NULL, NULL, NULL, e->H + i * d};
-            e->K->row_outer_add(acc, lda, ch->j0, &h, ch->j0, ch->j1, g, cols);
-        } else {
-            sr_row x = sr_dataset_row(ds, rows[i]);
-            size_t p0 = sr_row_lower_bound(&x, ch->j0);
-            size_t p1 = sr_row_lower_bound(&x, ch->j1);
-            e->K->row_outer_add(acc, lda, ch->j0, &x, p0, p1, g, cols);
-        }
-    }
+    if (!e->ops->scatter_ok)
+        return 0;
+    size_t m = ds->m, per_batch = m ? ds->row_ptr[m] / m * batch : 0;
+    size_t ld = e->ws.ld[e->ws.xblock], bytes;
+    return ds->n <= per_batch && !sr_mul_overflows(ds->n, ld * 4, &bytes) &&
+           bytes <= ((size_t)64 << 20);
 }
 
-static void apply_step(sr_engine *e, sr_model *model, const sr_chunk *ch,
-                       const float *acc, size_t B, const sr_step *step)
+static sr_status need_accumulator(sr_engine *e, sr_error *err)
 {
-    const sr_param_block *blk = &model->blocks[ch->block];
-    size_t cols = blk->cols, lda = SR_ACC_STRIDE(cols);
-    float l2 = blk->decayed ? (float)step->l2 : 0.0f;
-    /* As the course computes it: lr / B in double, applied in float32. */
-    float scale = (float)(step->lr / (double)B);
-    float decay = (float)(step->lr * step->l2);
-    float mu = (float)step->momentum, lr = (float)step->lr;
-    float invB = (float)(1.0 / (double)B);
-    for (size_t j = ch->j0; j < ch->j1; j++) {
-        size_t off = blk->offset + j * cols;
-        float *w = model->params + off;
-        const float *a = acc + (j - ch->j0) * lda;
-        if (e->velocity) {
-            float *v = e->velocity + off;
-            for (size_t c = 0; c < cols; c++) {
-                v[c] = mu * v[c] + (a[c] * invB + l2 * w[c]);
-                w[c] -= lr * v[c];
-            }
-        } else if (l2 > 0.0f) {
-            for (size_t c = 0; c < cols; c++)
-                w[c] -= scale * a[c] + decay * w[c];
-        } else {
-            for (size_t c = 0; c < cols; c++)
-                w[c] -= scale * a[c];
-        }
-    }
-}
-
-/* The batch's row indices, into rows[0 .. B). */
-static void batch_rows(size_t *rows, const size_t *order, size_t first,
-                       size_t B)
-{
-    for (size_t i = 0; i < B; i++)
-        rows[i] = order ? order[first + i] : first + i;
-}
-
-/* ---- Fast path: softmax regression ---- */
-
-/* Rows [i0, i1) of B for thread t of nt. */
-static void split(size_t B, size_t t, size_t nt, size_t *i0, size_t *i1)
-{
-    *i0 = B * t / nt;
-    *i1 = B * (t + 1) / nt;
-}
-
-/* One thread runs softmax regression's minibatches: a minibatch is about
- * 30 microseconds of work, and splitting it across cores (rows for the
- * logits, features for the step) moved theta's and G's rows between the
- * cores' caches at every minibatch, which cost more than it saved (an
- * epoch took 32 ms on two cores, 18 ms on one). The evaluation, whose
- * rows are independent, uses every thread it is given; sr_train gives
- * the second core to the evaluation of the epoch before (train.c). */
-static sr_status fast_softmax_epoch(sr_engine *e, sr_model *model,
-                                    const sr_dataset *ds, const size_t *order,
-                                    size_t batch, const sr_step *step,
-                                    epoch_run *run)
-{
-    sr_engine_fast *f = &e->fast;
-    const sr_kernel_table *K = e->K;
-    size_t m = ds->m, k = model->k, n = model->n;
-    size_t *rows = e->batch_rows;
-    fast_load(f, model);
-    for (size_t first = run->start; first < m; first += batch) {
-        size_t B = m - first < batch ? m - first : batch, b = first / batch;
-        batch_rows(rows, order, first, B);
-        note_interrupt(run, 0, b);
-        K->sm_rows_grad(f->G, f->loss, ds, rows, B, f->P, k);
-        double loss = 0.0;
-        for (size_t i = 0; i < B; i++)
-            loss += f->loss[i];
-        if (!isfinite(loss)) {
-            run->bad_batch = b;
-            run->bad_loss = loss;
-            break;
-        }
-        float scale = (float)(step->lr / (double)B);
-        K->sm_step(f->P, f->acc, 0, n, ds, rows, B, f->G, scale, NULL, 1, 0);
-        run->total += loss;
-        run->end = first + B;
-        if (stop_after(run, b))
-            break;
-    }
-    fast_store(f, model);
-    return SR_OK;
-}
-
-/* ---- Fast path: the network ---- */
-
-/* Hidden units [c0, c1) of slice s of S: whole 16-float groups, spread
- * evenly. */
-static void hidden_slice(size_t ld, size_t s, size_t S, size_t *c0,
-                         size_t *c1)
-{
-    size_t g = ld / 16;
-    *c0 = g * s / S * 16;
-    *c1 = g * (s + 1) / S * 16;
-}
-
-/* The transposes of every minibatch of the epoch (see sr_batch_csc). */
-static sr_status build_csc(sr_engine *e, const sr_dataset *ds,
-                           const size_t *order, size_t batch, sr_error *err)
-{
-    sr_engine_fast *f = &e->fast;
-    size_t m = ds->m, n = ds->n, nb = (m + batch - 1) / batch;
-    if (!order && f->csc_in_order && f->csc_ds == (const void *)ds &&
-        f->csc_m == m && f->csc_batch == batch)
+    if (e->acc)
         return SR_OK;
-    f->csc_ds = NULL;
-    if (nb + 1 > f->csc_bcap) {
-        sr_dealloc(f->csc_boff);
-        sr_dealloc(f->csc_coff);
-        sr_dealloc(f->csc_ncols);
-        f->csc_boff = sr_alloc_array(nb + 1, sizeof *f->csc_boff);
-        f->csc_coff = sr_alloc_array(nb + 1, sizeof *f->csc_coff);
-        f->csc_ncols = sr_alloc_array(nb + 1, sizeof *f->csc_ncols);
-        f->csc_bcap = nb + 1;
-        if (!f->csc_boff || !f->csc_coff || !f->csc_ncols) {
-            f->csc_bcap = 0;
-            return sr_fail(err, SR_ERR_NOMEM,
-                           "out of memory for %zu minibatches", nb);
-        }
+    size_t ld = e->ws.ld[e->ws.xblock];
+    if (!(e->acc = alloc64(e->model->n, ld * sizeof(float))))
+        return sr_fail(err, SR_ERR_NOMEM,
+                       "out of memory for the step's %zu x %zu accumulator",
+                       e->model->n, ld);
+    return SR_OK;
+}
+
+/* ---- Transposes of sparse blocks ---- */
+
+/* Room for the transposes of ds's batches in this order. */
+static sr_status transposes_reserve(sr_engine *e, const sr_dataset *ds,
+                                    const size_t *order, size_t batch,
+                                    sr_error *err)
+{
+    sr_transposes *T = &e->T;
+    size_t m = ds->m, n = ds->n, nb = (m + batch - 1) / batch;
+    size_t nt = e->nthreads;
+    if (nb + 1 > T->bcap) {
+        sr_dealloc(T->eoff);
+        sr_dealloc(T->coff);
+        sr_dealloc(T->ncols);
+        T->eoff = sr_alloc_array(nb + 1, sizeof *T->eoff);
+        T->coff = sr_alloc_array(nb + 1, sizeof *T->coff);
+        T->ncols = sr_alloc_array(nb + 1, sizeof *T->ncols);
+        T->bcap = T->eoff && T->coff && T->ncols ? nb + 1 : 0;
+        if (!T->bcap)
+            goto nomem;
     }
-    /* Entries and column lists of each batch start after the previous
-     * batch's; a batch has at most min(n, its entries) columns. */
+    /* Each batch's entries and columns start after the previous batch's;
+     * a batch has at most min(n, its entries) columns. */
     size_t nnz = 0, ncol = 0;
     for (size_t b = 0; b < nb; b++) {
         size_t first = b * batch, B = m - first < batch ? m - first : batch;
@@ -696,156 +270,425 @@ static sr_status build_csc(sr_engine *e, const sr_dataset *ds,
             for (size_t i = 0; i < B; i++)
                 cnt += ds->row_ptr[order[first + i] + 1] -
                        ds->row_ptr[order[first + i]];
-        f->csc_boff[b] = nnz;
-        f->csc_coff[b] = ncol;
+        T->eoff[b] = nnz;
+        T->coff[b] = ncol;
         nnz += cnt;
         ncol += cnt < n ? cnt : n;
     }
-    f->csc_boff[nb] = nnz;
-    f->csc_coff[nb] = ncol;
-    if (nnz > f->csc_cap) {
-        sr_dealloc(f->csc_row);
-        sr_dealloc(f->csc_val);
-        f->csc_row = sr_alloc_array(nnz, sizeof *f->csc_row);
-        f->csc_val = sr_alloc_array(nnz, sizeof *f->csc_val);
-        f->csc_cap = nnz;
-        if (!f->csc_row || !f->csc_val) {
-            f->csc_cap = 0;
-            return sr_fail(err, SR_ERR_NOMEM,
-                           "out of memory for the minibatches' columns");
-        }
+    T->eoff[nb] = nnz;
+    T->coff[nb] = ncol;
+    T->nb = nb;
+    int u8 = ds->layout == SR_FEATURES_U8_SPARSE;
+    if (nnz > T->ecap || (u8 ? !T->u8 : !T->f32)) {
+        sr_dealloc(T->row);
+        sr_dealloc(T->u8);
+        sr_dealloc(T->f32);
+        T->u8 = NULL;
+        T->f32 = NULL;
+        T->row = sr_alloc_array(nnz, sizeof *T->row);
+        if (u8)
+            T->u8 = sr_alloc_array(nnz, sizeof *T->u8);
+        else
+            T->f32 = sr_alloc_array(nnz, sizeof *T->f32);
+        T->ecap = T->row && (T->u8 || T->f32) ? nnz : 0;
+        if (!T->ecap)
+            goto nomem;
     }
-    if (ncol > f->csc_ccap) {
-        sr_dealloc(f->csc_col);
-        sr_dealloc(f->csc_end);
-        f->csc_col = sr_alloc_array(ncol, sizeof *f->csc_col);
-        f->csc_end = sr_alloc_array(ncol, sizeof *f->csc_end);
-        f->csc_ccap = ncol;
-        if (!f->csc_col || !f->csc_end) {
-            f->csc_ccap = 0;
-            return sr_fail(err, SR_ERR_NOMEM,
-                           "out of memory for the minibatches' columns");
-        }
+    if (ncol > T->ccap) {
+        sr_dealloc(T->col);
+        sr_dealloc(T->end);
+        T->col = sr_alloc_array(ncol, sizeof *T->col);
+        T->end = sr_alloc_array(ncol, sizeof *T->end);
+        T->ccap = T->col && T->end ? ncol : 0;
+        if (!T->ccap)
+            goto nomem;
     }
-    long long nbl = (long long)nb;
-#pragma omp parallel for schedule(dynamic, 4) num_threads((int)e->threads_now)
-    for (long long bl = 0; bl < nbl; bl++) {
-        size_t b = (size_t)bl, first = b * batch;
-        size_t B = m - first < batch ? m - first : batch;
-        uint32_t *cnt = f->csc_count + (size_t)THREAD_ID() * (n + 1);
-        memset(cnt, 0, (n + 1) * sizeof *cnt);
-        for (size_t i = 0; i < B; i++) {
-            size_t r = order ? order[first + i] : first + i;
-            for (size_t p = ds->row_ptr[r]; p < ds->row_ptr[r + 1]; p++)
-                cnt[ds->col16[p]]++;
-        }
-        /* Columns in order; cnt becomes each column's next free entry. */
-        uint16_t *col = f->csc_col + f->csc_coff[b];
-        uint32_t *end = f->csc_end + f->csc_coff[b];
-        size_t q = 0;
-        uint32_t at = 0;
-        for (size_t j = 0; j < n; j++) {
-            uint32_t c = cnt[j];
-            cnt[j] = at;
-            if (c) {
-                at += c;
-                col[q] = (uint16_t)j;
-                end[q++] = at;
+    if (n > T->n || !T->slot) {
+        sr_dealloc(T->slot);
+        sr_dealloc(T->stamp);
+        sr_dealloc(T->next);
+        sr_dealloc(T->stamp_now);
+        T->slot = sr_alloc_array(nt, n * sizeof *T->slot);
+        T->stamp = sr_alloc_zeroed(nt, n * sizeof *T->stamp);
+        T->next = sr_alloc_array(nt, n * sizeof *T->next);
+        T->stamp_now = sr_alloc_zeroed(nt, 16 * sizeof *T->stamp_now);
+        T->n = T->slot && T->stamp && T->next && T->stamp_now ? n : 0;
+        if (!T->n)
+            goto nomem;
+    }
+    return SR_OK;
+nomem:
+    T->ds = NULL;
+    return sr_fail(err, SR_ERR_NOMEM,
+                   "out of memory for the transposes of %zu minibatches", nb);
+}
+
+/* Batch b's transpose, by thread t: its columns in the order the rows
+ * first name them, each column's entries in row order. */
+static void transpose_batch(sr_engine *e, const sr_dataset *ds,
+                            const size_t *order, size_t batch, size_t b,
+                            size_t t)
+{
+    sr_transposes *T = &e->T;
+    size_t m = ds->m, n = ds->n, first = b * batch;
+    size_t B = m - first < batch ? m - first : batch;
+    uint32_t *slot = T->slot + t * n, *stamp = T->stamp + t * n;
+    uint32_t *next = T->next + t * n;
+    uint32_t *now = T->stamp_now + 16 * t;
+    if (++*now == 0) { /* the stamps wrapped round: start afresh */
+        memset(stamp, 0, n * sizeof *stamp);
+        *now = 1;
+    }
+    uint32_t sv = *now;
+    int u8 = ds->layout == SR_FEATURES_U8_SPARSE;
+    uint32_t *col = T->col + T->coff[b], *end = T->end + T->coff[b];
+    size_t ncols = 0;
+    for (size_t i = 0; i < B; i++) {
+        size_t r = order ? order[first + i] : first + i;
+        for (size_t p = ds->row_ptr[r]; p < ds->row_ptr[r + 1]; p++) {
+            size_t j = u8 ? ds->col16[p] : ds->col[p];
+            if (stamp[j] != sv) {
+                stamp[j] = sv;
+                slot[j] = (uint32_t)ncols;
+                col[ncols] = (uint32_t)j;
+                next[ncols++] = 0;
             }
-        }
-        f->csc_ncols[b] = q;
-        uint16_t *erow = f->csc_row + f->csc_boff[b];
-        uint8_t *eval = f->csc_val + f->csc_boff[b];
-        for (size_t i = 0; i < B; i++) {
-            size_t r = order ? order[first + i] : first + i;
-            for (size_t p = ds->row_ptr[r]; p < ds->row_ptr[r + 1]; p++) {
-                uint32_t at2 = cnt[ds->col16[p]]++;
-                erow[at2] = (uint16_t)i;
-                eval[at2] = ds->val8[p];
-            }
+            next[slot[j]]++;
         }
     }
-    f->csc_ds = ds;
-    f->csc_m = m;
-    f->csc_batch = batch;
-    f->csc_in_order = order == NULL;
+    /* next: counts, then each column's next free entry */
+    uint32_t at = 0;
+    for (size_t q = 0; q < ncols; q++) {
+        uint32_t c = next[q];
+        next[q] = at;
+        at += c;
+        end[q] = at;
+    }
+    uint16_t *row = T->row + T->eoff[b];
+    uint8_t *v8 = u8 ? T->u8 + T->eoff[b] : NULL;
+    float *vf = u8 ? NULL : T->f32 + T->eoff[b];
+    for (size_t i = 0; i < B; i++) {
+        size_t r = order ? order[first + i] : first + i;
+        for (size_t p = ds->row_ptr[r]; p < ds->row_ptr[r + 1]; p++) {
+            size_t j = u8 ? ds->col16[p] : ds->col[p];
+            uint32_t e2 = next[slot[j]]++;
+            row[e2] = (uint16_t)i;
+            if (u8)
+                v8[e2] = ds->val8[p];
+            else
+                vf[e2] = ds->val[p];
+        }
+    }
+    T->ncols[b] = ncols;
+}
+
+/* The transposes of ds's batches in this order (kept when the order and
+ * the batches are those already built). */
+static sr_status transposes_build(sr_engine *e, const sr_dataset *ds,
+                                  const size_t *order, size_t batch,
+                                  sr_error *err)
+{
+    sr_transposes *T = &e->T;
+    if (!order && T->ds == (const void *)ds && T->in_order && T->m == ds->m &&
+        T->batch == batch)
+        return SR_OK;
+    if (batch > 65536)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "batch: at most 65536 rows a minibatch on sparse data, "
+                       "not %zu", batch);
+    T->ds = NULL;
+    sr_status st = transposes_reserve(e, ds, order, batch, err);
+    if (st != SR_OK)
+        return st;
+    long long nb = (long long)T->nb;
+    size_t nthreads = e->team.threads_now;
+#pragma omp parallel for schedule(dynamic, 4) num_threads((int)nthreads)
+    for (long long b = 0; b < nb; b++)
+        transpose_batch(e, ds, order, batch, (size_t)b, THREAD_ID());
+    T->ds = ds;
+    T->m = ds->m;
+    T->batch = batch;
+    T->in_order = order == NULL;
     return SR_OK;
 }
 
-static sr_status fast_nn_epoch(sr_engine *e, sr_model *model,
-                               const sr_dataset *ds, const size_t *order,
-                               size_t batch, const sr_step *step,
-                               epoch_run *run, sr_error *err)
+static sr_csc csc_of(const sr_transposes *T, size_t b)
 {
-    sr_engine_fast *f = &e->fast;
-    const sr_kernel_table *K = e->K;
-    size_t m = ds->m, k = model->k, S = f->nslices, ld = f->ld;
-    sr_status st = build_csc(e, ds, order, batch, err);
-    if (st != SR_OK)
-        return st;
-    fast_load(f, model);
-    float *W1 = f->P, *W2T = f->P + model->n * ld, *W2 = W2T + 16 * ld;
-    size_t d = model->d;
-#pragma omp parallel num_threads((int)e->threads_now)
-    {
-        team tm;
-        team_start(e, &tm, run, batch);
-        size_t t = tm.t;
-        size_t *rows = e->batch_rows + t * e->max_rows;
-        for (size_t first = run->start; first < m; first += batch) {
-            size_t B = m - first < batch ? m - first : batch, i0, i1, c0, c1;
-            size_t b = first / batch, nt = tm.nt;
-            batch_rows(rows, order, first, B);
-            note_interrupt(run, t, b);
-            team_probe(e, &tm, run, b);
-            sr_batch_csc X = {f->csc_ncols[b], f->csc_col + f->csc_coff[b],
-                              f->csc_end + f->csc_coff[b],
-                              f->csc_row + f->csc_boff[b],
-                              f->csc_val + f->csc_boff[b]};
-            /* Hidden units split: H = ReLU(X W1), each thread its slice
-             * of W1, which stays in its core's cache. */
-            for (size_t sl = t; sl < S; sl += nt) {
-                hidden_slice(ld, sl, S, &c0, &c1);
-                if (c1 > c0)
-                    K->nn_hidden(f->H, ds, rows, B, W1, ld, c0, c1);
-            }
-            team_wait(e, &tm);
-            /* Rows split: the logits, softmax and their gradient G2. */
-            split(B, t, nt, &i0, &i1);
-            if (i1 > i0)
-                K->nn_output(f->G, f->loss, f->H, ld, d, W2, k, ds, rows, i0,
-                             i1);
-            team_wait(e, &tm);
-            double loss = 0.0;
+    sr_csc c = {T->ncols[b], T->col + T->coff[b], T->end + T->coff[b],
+                T->row + T->eoff[b], T->u8 ? T->u8 + T->eoff[b] : NULL,
+                T->f32 ? T->f32 + T->eoff[b] : NULL};
+    return c;
+}
+
+/* Stored values in rows [first, first + B) of the order. */
+static size_t entries_of(const sr_dataset *ds, const size_t *order,
+                         size_t first, size_t B)
+{
+    if (ds->layout != SR_FEATURES_U8_SPARSE && ds->layout != SR_FEATURES_CSR)
+        return B * ds->n;
+    if (!order)
+        return ds->row_ptr[first + B] - ds->row_ptr[first];
+    size_t cnt = 0;
+    for (size_t i = 0; i < B; i++)
+        cnt += ds->row_ptr[order[first + i] + 1] - ds->row_ptr[order[first + i]];
+    return cnt;
+}
+
+/* Thread t's description of rows [first, first + B) of the order: their
+ * labels and targets gathered when out of order, their transpose. */
+static void describe(sr_engine *e, const sr_dataset *ds, const sr_xview *X,
+                     const size_t *order, size_t first, size_t B, size_t t,
+                     sr_batch *bt)
+{
+    memset(bt, 0, sizeof *bt);
+    bt->X = X;
+    bt->B = B;
+    bt->first = first;
+    bt->rows = order ? order + first : NULL;
+    if (ds->y) {
+        if (order) {
+            int32_t *y = e->yb + t * e->max_rows;
             for (size_t i = 0; i < B; i++)
-                loss += f->loss[i];
-            if (!isfinite(loss)) {
-                if (t == 0) {
-                    run->bad_batch = b;
-                    run->bad_loss = loss;
-                }
-                break;
-            }
-            /* Hidden units split again: G1, the step of W2 and of W1. */
-            float scale = (float)(step->lr / (double)B);
-            for (size_t sl = t; sl < S; sl += nt) {
-                hidden_slice(ld, sl, S, &c0, &c1);
-                if (c1 > c0) {
-                    K->nn_backward(f->G1, f->H, ld, f->G, B, W2T, W2, k, c0,
-                                   c1, scale);
-                    K->nn_w1_step(W1, ld, &X, f->G1, c0, c1, scale);
-                }
-            }
-            if (t == 0) {
-                run->total += loss;
-                run->end = first + B;
-            }
-            if (stop_after(run, b) || !team_continue(e, &tm, run, b))
-                break;
+                y[i] = ds->y[order[first + i]];
+            bt->y = y;
+        } else {
+            bt->y = ds->y + first;
         }
-        team_end(e, &tm);
     }
-    fast_store(f, model);
+    if (ds->targets) {
+        size_t tc = ds->t;
+        bt->ldt = tc;
+        if (order) {
+            float *tt = e->tb + t * e->max_rows * tc;
+            for (size_t i = 0; i < B; i++)
+                memcpy(tt + i * tc, ds->targets + order[first + i] * tc,
+                       tc * sizeof *tt);
+            bt->t = tt;
+        } else {
+            bt->t = ds->targets + first * tc;
+        }
+    }
+    if (!sr_xview_sparse(X)) {
+        bt->ldx = X->n;
+        bt->Xd = rows_in_place(X, bt->rows) ? X->f32 + first * X->n : e->Xd;
+    }
+}
+
+/* Whether sparse passes over ds in blocks of `batch` scatter (else they
+ * read transposes); what they need, allocated. */
+static sr_status prepare_sparse(sr_engine *e, const sr_dataset *ds,
+                                const size_t *order, size_t batch,
+                                int full, int *scatter, sr_error *err)
+{
+    *scatter = use_accumulator(e, ds, batch);
+    if (!*scatter)
+        return transposes_build(e, ds, order, batch, err);
+    /* a full gradient scatters straight into the gradient */
+    return full ? SR_OK : need_accumulator(e, err);
+}
+
+/* A sequence of passes over the blocks of rows of ds (SGD's minibatches,
+ * or a full gradient's blocks), run by every thread of a team or by one. */
+typedef struct loop {
+    sr_engine *e;
+    const sr_dataset *ds;
+    const sr_xview *X;
+    const size_t *order;
+    size_t batch, start;
+    sr_pass_mode mode;
+    const sr_step *step;     /* SGD */
+    const sr_params *in;
+    sr_params *out;
+    const sr_params *vel;
+    int lazy;                /* SGD rows caught up lazily */
+    int scatter;             /* sparse: the step scatters (no transposes) */
+    float *probs;            /* (m, ldk) probabilities to keep or use */
+    uint64_t steps0;         /* SGD steps before the loop */
+    const volatile int *interrupt;
+    /* results, written by thread 0 */
+    size_t stop_batch;       /* SIZE_MAX until an interrupt is seen (atomic) */
+    size_t end;
+    double total;
+    size_t bad_batch;
+    double bad_loss;
+} loop;
+
+/* The rows of the X block (theta, W1) that batch b names take the SGD steps
+ * they missed (optim/sgd.h); this thread's share of its columns. */
+static void catch_up_cols(loop *L, const sr_csc *T, uint64_t now, size_t t,
+                          size_t nt)
+{
+    sr_engine *e = L->e;
+    size_t xb = e->ws.xblock, ld = e->ws.ld[xb], q0, q1;
+    float *W = e->P.W[xb], *V = L->vel ? L->vel->W[xb] : NULL;
+    sr_split(T->ncols, t, nt, &q0, &q1);
+    for (size_t q = q0; q < q1; q++) {
+        size_t j = T->col[q];
+        sr_sgd_catch_up(L->step, now - e->done[j], W + j * ld,
+                        V ? V + j * ld : NULL, ld);
+        e->done[j] = now + 1;
+    }
+}
+
+/* Every row of the X block takes the steps it missed, up to `now`. */
+static void catch_up_all(sr_engine *e, const sr_step *step, uint64_t now)
+{
+    size_t xb = e->ws.xblock, ld = e->ws.ld[xb];
+    float *W = e->P.W[xb], *V = e->velocity ? e->V.W[xb] : NULL;
+    long long rows = (long long)e->ws.rows[xb];
+#pragma omp parallel for schedule(static) num_threads((int)e->team.threads_now)
+    for (long long jj = 0; jj < rows; jj++) {
+        size_t j = (size_t)jj;
+        sr_sgd_catch_up(step, now - e->done[j], W + j * ld,
+                        V ? V + j * ld : NULL, ld);
+        e->done[j] = now;
+    }
+}
+
+static void run_loop(loop *L, sr_member *me)
+{
+    sr_engine *e = L->e;
+    const sr_dataset *ds = L->ds;
+    const sr_model_ops *ops = e->ops;
+    sr_ws *ws = &e->ws;
+    size_t m = ds->m, batch = L->batch, b0 = L->start / batch;
+    int dense_copy = !sr_xview_sparse(L->X) && !rows_in_place(L->X, L->order);
+    for (size_t first = L->start; first < m; first += batch) {
+        size_t B = m - first < batch ? m - first : batch, b = first / batch;
+        if (me->t == 0 && L->interrupt && *L->interrupt &&
+            __atomic_load_n(&L->stop_batch, __ATOMIC_RELAXED) == SIZE_MAX)
+            __atomic_store_n(&L->stop_batch, b, __ATOMIC_RELAXED);
+        if (L->mode == SR_PASS_SGD)
+            sr_member_probe(&e->team, me, b);
+        sr_batch bt;
+        sr_csc csc;
+        describe(e, ds, L->X, L->order, first, B, me->t, &bt);
+        if (sr_xview_sparse(L->X) && !L->scatter) {
+            csc = csc_of(&e->T, b);
+            bt.T = &csc;
+        }
+        bt.acc = L->scatter ? e->acc : NULL;
+        if (dense_copy) {
+            size_t i0, i1;
+            sr_split(B, me->t, me->nt, &i0, &i1);
+            rows_to_float(e->K, L->X, bt.rows, first, i0, i1, e->Xd);
+            sr_member_wait(&e->team, me);
+        }
+        uint64_t now = L->steps0 + (b - b0);
+        if (L->lazy) {
+            catch_up_cols(L, &csc, now, me->t, me->nt);
+            sr_member_wait(&e->team, me);
+        }
+        sr_pass p;
+        memset(&p, 0, sizeof p);
+        p.mode = L->mode;
+        p.b = &bt;
+        p.in = L->in;
+        p.out = L->out;
+        p.vel = L->vel;
+        if (L->mode == SR_PASS_SGD) {
+            p.rule = sr_sgd_rule(L->step, B);
+        } else {
+            p.rule.kind = SR_RULE_ADD;
+            p.probs = L->probs ? L->probs + first * ws->ldk : NULL;
+        }
+        double loss = 0.0;
+        int bad = 0;
+        for (unsigned ph = 0; ph < ops->nphases; ph++) {
+            ops->phase(ws, &p, ph, me->t, me->nt);
+            sr_member_wait(&e->team, me);
+            if (ph != ops->loss_phase || L->mode == SR_PASS_HV)
+                continue;
+            /* Every thread adds the losses in the same order and so takes
+             * the same decision. */
+            for (size_t i = 0; i < B; i++)
+                loss += ws->loss[i];
+            if (!isfinite(loss) && L->mode == SR_PASS_SGD) {
+                bad = 1;
+                break;
+            }
+        }
+        if (bad) {
+            if (me->t == 0) {
+                L->bad_batch = b;
+                L->bad_loss = loss;
+            }
+            break;
+        }
+        if (me->t == 0) {
+            L->total += loss;
+            L->end = first + B;
+        }
+        if (__atomic_load_n(&L->stop_batch, __ATOMIC_RELAXED) <= b ||
+            !sr_member_continue(&e->team, me, b))
+            break;
+    }
+}
+
+/* Runs the loop on the team, or on this thread alone when splitting its
+ * passes does not pay. */
+static void run(loop *L, int split)
+{
+    sr_engine *e = L->e;
+    size_t nt = split ? e->team.threads_now : 1;
+    if (nt <= 1) {
+        sr_member me;
+        memset(&me, 0, sizeof me);
+        me.nt = me.nt0 = 1;
+        run_loop(L, &me);
+        return;
+    }
+#pragma omp parallel num_threads((int)nt)
+    {
+        sr_member me;
+        sr_member_start(&e->team, &me, L->start / L->batch);
+        run_loop(L, &me);
+        sr_member_end(&e->team, &me);
+    }
+}
+
+static int split_pays(const sr_engine *e, const sr_dataset *ds,
+                      const size_t *order, size_t first, size_t B)
+{
+    return e->ops->split_pays(&e->ws, B, entries_of(ds, order, first, B));
+}
+
+int sr_engine_sgd_serial(const sr_engine *e, const sr_dataset *ds,
+                         size_t batch)
+{
+    size_t B = batch < ds->m ? batch : ds->m;
+    return e->nthreads <= 1 || !split_pays(e, ds, NULL, 0, B);
+}
+
+/* Room for dense rows converted or gathered. */
+static sr_status need_rows_as_float(sr_engine *e, const sr_xview *X,
+                                    const size_t *order, sr_error *err)
+{
+    if (sr_xview_sparse(X) || rows_in_place(X, order) || e->Xd)
+        return SR_OK;
+    if (!(e->Xd = alloc64(e->max_rows, X->n * sizeof(float))))
+        return sr_fail(err, SR_ERR_NOMEM,
+                       "out of memory for %zu rows of %zu features as floats",
+                       e->max_rows, X->n);
+    return SR_OK;
+}
+
+sr_status sr_engine_set_lazy(sr_engine *e, uint64_t steps,
+                             const uint64_t *done, size_t n, sr_error *err)
+{
+    size_t rows = e->ws.rows[e->ws.xblock];
+    if (done && n != rows)
+        return sr_fail(err, SR_ERR_MISMATCH,
+                       "lazy counters for %zu features, the model has %zu", n,
+                       rows);
+    if (done && !e->done &&
+        !(e->done = sr_alloc_zeroed(rows, sizeof *e->done)))
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for the lazy updates");
+    e->steps = steps;
+    if (e->done) {
+        for (size_t j = 0; j < rows; j++)
+            e->done[j] = done ? done[j] : steps;
+    }
     return SR_OK;
 }
 
@@ -856,72 +699,70 @@ sr_status sr_engine_sgd_epoch_from(sr_engine *e, sr_model *model,
                                    const volatile int *interrupt, size_t *end,
                                    double *loss_sum, sr_error *err)
 {
-    size_t m = ds->m;
+    if (model != e->model || ds->n != model->n)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_engine_sgd_epoch: a model or data set the engine "
+                       "was not made for");
     if (batch > e->max_rows)
         batch = e->max_rows;
     if (batch == 0)
         batch = 1;
-    size_t *all_rows = e->batch_rows;
-    epoch_run run = {start, interrupt, SIZE_MAX, SIZE_MAX, start, 0.0,
-                     SIZE_MAX, 0.0};
-    long long nchunks = (long long)e->nchunks;
-    if (fast_ok(e, ds) && fast_step(step) && model == e->model) {
-        sr_status st = e->fast.kind == SR_FAST_SOFTMAX
-                           ? fast_softmax_epoch(e, model, ds, order, batch,
-                                                step, &run)
-                           : fast_nn_epoch(e, model, ds, order, batch, step,
-                                           &run, err);
-        if (st != SR_OK)
-            return st;
-        goto done;
-    }
-#pragma omp parallel num_threads((int)e->nthreads)
-    {
-        int t = THREAD_ID();
-        sr_row_scratch *sc = &e->scratch[t];
-        float *acc = e->acc + (size_t)t * e->acc_size;
-        size_t *rows = all_rows + (size_t)t * e->max_rows;
-        for (size_t first = start; first < m; first += batch) {
-            size_t B = m - first < batch ? m - first : batch;
-            size_t b = first / batch;
-            batch_rows(rows, order, first, B);
-            sr_model_prepare(model, sc);
-            note_interrupt(&run, (size_t)t, b);
-            rows_phase(e, model, ds, rows, B, sc);
-            /* Every thread adds the losses in the same order and so takes
-             * the same decision, with no extra barrier. */
-            double loss = 0.0;
-            for (size_t i = 0; i < B; i++)
-                loss += e->row_loss[i];
-            if (!isfinite(loss)) {
-                if (t == 0) {
-                    run.bad_batch = b;
-                    run.bad_loss = loss;
-                }
-                break;
-            }
-#pragma omp for schedule(static)
-            for (long long c = 0; c < nchunks; c++) {
-                chunk_gradient(e, model, ds, rows, B, &e->chunks[c], acc);
-                apply_step(e, model, &e->chunks[c], acc, B, step);
-            }
-            if (t == 0) {
-                run.total += loss;
-                run.end = first + B;
-            }
-            if (stop_after(&run, b))
-                break;
-        }
-    }
-done:
-    if (run.bad_batch != SIZE_MAX)
+    e->ws.K = e->K;
+    sr_xview X = view_of(ds);
+    int sparse = sr_xview_sparse(&X), scatter = 0;
+    sr_status st = SR_OK;
+    if (sparse)
+        st = prepare_sparse(e, ds, order, batch, 0, &scatter, err);
+    if (st == SR_OK)
+        st = need_rows_as_float(e, &X, order, err);
+    /* The scatter's sweep moves every row at every step: no lag. */
+    int lazy = sparse && !scatter && sr_sgd_moves_idle_rows(step);
+    if (st == SR_OK && lazy && !e->done &&
+        !(e->done = sr_alloc_zeroed(e->ws.rows[e->ws.xblock],
+                                    sizeof *e->done)))
+        st = sr_fail(err, SR_ERR_NOMEM, "out of memory for the lazy updates");
+    if (st != SR_OK)
+        return st;
+    load_params(e);
+    loop L;
+    memset(&L, 0, sizeof L);
+    L.e = e;
+    L.ds = ds;
+    L.X = &X;
+    L.order = order;
+    L.batch = batch;
+    L.start = start;
+    L.mode = SR_PASS_SGD;
+    L.step = step;
+    L.in = &e->P;
+    L.out = &e->P;
+    L.vel = e->velocity ? &e->V : NULL;
+    L.lazy = lazy;
+    L.scatter = scatter;
+    L.steps0 = e->steps;
+    L.interrupt = interrupt;
+    L.stop_batch = SIZE_MAX;
+    L.end = start;
+    L.bad_batch = SIZE_MAX;
+    size_t B0 = ds->m - start < batch ? ds->m - start : batch;
+    if (start < ds->m)
+        run(&L, split_pays(e, ds, order, start, B0));
+    if (L.end > start)
+        e->steps += (L.end - start + batch - 1) / batch;
+    /* A complete epoch ends with every row current; an interrupted one
+     * keeps its lagging rows and their counters for the checkpoint, so
+     * that the resumed run takes the very steps of an uninterrupted one. */
+    if (lazy && L.end == ds->m)
+        catch_up_all(e, step, e->steps);
+    store_params(e, model);
+    if (L.bad_batch != SIZE_MAX)
         return sr_fail(err, SR_ERR_DIVERGED,
                        "training diverged in epoch %zu, minibatch %zu: the "
                        "loss is %g; try a smaller learning rate than %g",
-                       epoch, run.bad_batch, run.bad_loss, step->lr);
+                       epoch, L.bad_batch, L.bad_loss, step->lr);
     if (end)
-        *end = run.end;
-    *loss_sum = run.total;
+        *end = L.end;
+    *loss_sum = L.total;
     return SR_OK;
 }
 
@@ -934,142 +775,207 @@ sr_status sr_engine_sgd_epoch(sr_engine *e, sr_model *model,
                                     NULL, NULL, loss_sum, err);
 }
 
-/* Softmax regression's full-batch gradient on the fast path: SGD's
- * kernels with a zeroed (n, 16) sum standing in for theta and a step of
- * scale -1, so that the sum gathers sum_i x_i^T G[i], block after block
- * of rows in order (-1 * a is exact: sum + a, as the sum itself). One
- * thread: as for SGD, the blocks are too small to share. */
-static double fast_softmax_full_gradient(sr_engine *e, const sr_dataset *ds,
-                                         float *grad)
+/* ---- Full passes: gradients and Hessian-vector products ---- */
+
+sr_status sr_engine_prepare_full(sr_engine *e, const sr_dataset *ds,
+                                 int keep_probs, sr_error *err)
 {
-    sr_engine_fast *f = &e->fast;
-    const sr_model *model = e->model;
-    const sr_kernel_table *K = e->K;
-    size_t m = ds->m, n = model->n, k = model->k;
-    size_t batch = e->max_rows < SR_EVAL_CHUNK ? e->max_rows : SR_EVAL_CHUNK;
-    size_t *rows = e->batch_rows;
-    fast_load(f, model);
-    memset(f->gsum, 0, n * 16 * sizeof *f->gsum);
-    double total = 0.0;
-    for (size_t first = 0; first < m; first += batch) {
-        size_t B = m - first < batch ? m - first : batch;
-        batch_rows(rows, NULL, first, B);
-        K->sm_rows_grad(f->G, f->loss, ds, rows, B, f->P, k);
-        for (size_t i = 0; i < B; i++)
-            total += f->loss[i];
-        K->sm_step(f->gsum, f->acc, 0, n, ds, rows, B, f->G, -1.0f, NULL, 1,
-                   0);
+    if (ds->n != e->model->n)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "a data set of %zu features for a model of %zu",
+                       ds->n, e->model->n);
+    sr_xview X = view_of(ds);
+    sr_status st = SR_OK;
+    int scatter;
+    if (sr_xview_sparse(&X))
+        st = prepare_sparse(e, ds, NULL, e->max_rows, 1, &scatter, err);
+    if (st == SR_OK)
+        st = need_rows_as_float(e, &X, NULL, err);
+    if (st == SR_OK && !e->Gr.raw)
+        st = sr_params_alloc(&e->ws, &e->Gr, err);
+    if (st == SR_OK && keep_probs && e->probs_rows < ds->m) {
+        free64(e->probs);
+        e->probs_rows = 0;
+        if (!(e->probs = alloc64(ds->m, e->ws.ldk * sizeof(float))))
+            return sr_fail(err, SR_ERR_NOMEM,
+                           "out of memory for %zu rows of probabilities",
+                           ds->m);
+        e->probs_rows = ds->m;
     }
-    float *g = grad + model->blocks[0].offset;
-    for (size_t j = 0; j < n; j++)
-        memcpy(g + j * k, f->gsum + j * 16, k * sizeof *g);
-    return total;
+    return st;
 }
 
-double sr_engine_full_gradient(sr_engine *e, const sr_dataset *ds,
-                               float *grad)
+/* A pass over all of ds's rows, in blocks of max_rows, adding into Gr. */
+static sr_status full_pass(sr_engine *e, const sr_dataset *ds,
+                           sr_pass_mode mode, const sr_params *in,
+                           float *probs, double *loss, sr_error *err)
 {
-    if (e->fast.kind == SR_FAST_SOFTMAX && fast_ok(e, ds))
-        return fast_softmax_full_gradient(e, ds, grad);
+    sr_status st = sr_engine_prepare_full(e, ds, probs != NULL, err);
+    if (st != SR_OK)
+        return st;
+    e->ws.K = e->K;
+    sr_xview X = view_of(ds);
+    size_t batch = e->max_rows;
+    sr_params_zero(&e->ws, &e->Gr);
+    int scatter = sr_xview_sparse(&X) && use_accumulator(e, ds, batch);
+    loop L;
+    memset(&L, 0, sizeof L);
+    L.e = e;
+    L.ds = ds;
+    L.X = &X;
+    L.batch = batch;
+    L.mode = mode;
+    L.in = in;
+    L.out = &e->Gr;
+    L.probs = probs;
+    L.scatter = scatter;
+    L.stop_batch = SIZE_MAX;
+    L.bad_batch = SIZE_MAX;
+    size_t B0 = ds->m < batch ? ds->m : batch;
+    run(&L, split_pays(e, ds, NULL, 0, B0));
+    if (loss)
+        *loss = L.total;
+    return SR_OK;
+}
 
-    const sr_model *model = e->model;
-    size_t m = ds->m, batch = e->max_rows;
-    size_t rows[SR_EVAL_CHUNK];
-    if (batch > SR_EVAL_CHUNK)
-        batch = SR_EVAL_CHUNK;
-    memset(grad, 0, model->nparams * sizeof *grad);
-    double total = 0.0;
-    long long nchunks = (long long)e->nchunks;
-#pragma omp parallel num_threads((int)e->nthreads)
-    {
-        int t = THREAD_ID();
-        sr_row_scratch *sc = &e->scratch[t];
-        float *acc = e->acc + (size_t)t * e->acc_size;
-        sr_model_prepare(model, sc);
-        for (size_t first = 0; first < m; first += batch) {
-            size_t B = m - first < batch ? m - first : batch;
-#pragma omp single
-            batch_rows(rows, NULL, first, B);
-            rows_phase(e, model, ds, rows, B, sc);
-#pragma omp for schedule(static)
-            for (long long c = 0; c < nchunks; c++) {
-                const sr_chunk *ch = &e->chunks[c];
-                const sr_param_block *blk = &model->blocks[ch->block];
-                size_t cols = blk->cols, lda = SR_ACC_STRIDE(cols);
-                chunk_gradient(e, model, ds, rows, B, ch, acc);
-                for (size_t j = ch->j0; j < ch->j1; j++) {
-                    float *g = grad + blk->offset + j * cols;
-                    const float *a = acc + (j - ch->j0) * lda;
-                    for (size_t col = 0; col < cols; col++)
-                        g[col] += a[col];
-                }
-            }
-            if (t == 0)
-                for (size_t i = 0; i < B; i++)
-                    total += e->row_loss[i];
+sr_status sr_engine_full_gradient(sr_engine *e, const sr_dataset *ds,
+                                  float *grad, double *loss, int keep_probs,
+                                  sr_error *err)
+{
+    sr_status st = sr_engine_prepare_full(e, ds, keep_probs, err);
+    if (st != SR_OK)
+        return st;
+    e->current = 0;
+    load_params(e);
+    st = full_pass(e, ds, SR_PASS_GRAD, &e->P, keep_probs ? e->probs : NULL,
+                   loss, err);
+    if (st == SR_OK)
+        e->ops->store(&e->ws, &e->Gr, grad);
+    return st;
+}
+
+sr_status sr_engine_hess_vec(sr_engine *e, const sr_dataset *ds,
+                             const float *v, float *hv, sr_error *err)
+{
+    if (!e->ops->has_hv)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "the %s model has no Hessian-vector product (its loss "
+                       "is not convex)", sr_model_kind_name(e->model->kind));
+    if (!e->probs || e->probs_rows < ds->m)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_engine_hess_vec: no gradient with probabilities "
+                       "kept on these data");
+    sr_status st = SR_OK;
+    if (!e->Vin.raw)
+        st = sr_params_alloc(&e->ws, &e->Vin, err);
+    if (st != SR_OK)
+        return st;
+    e->ops->load(&e->ws, v, &e->Vin);
+    st = full_pass(e, ds, SR_PASS_HV, &e->Vin, e->probs, NULL, err);
+    if (st == SR_OK)
+        e->ops->store(&e->ws, &e->Gr, hv);
+    return st;
+}
+
+/* ---- Evaluation and prediction ---- */
+
+/* Rows [first, first + B) (B <= SR_EVAL_BLOCK) as a batch for thread t. */
+static void eval_batch(sr_engine *e, const sr_dataset *ds, const sr_xview *X,
+                       size_t first, size_t B, size_t t, sr_batch *bt)
+{
+    memset(bt, 0, sizeof *bt);
+    bt->X = X;
+    bt->first = first;
+    bt->B = B;
+    bt->y = ds->y ? ds->y + first : NULL;
+    if (ds->targets) {
+        bt->t = ds->targets + first * ds->t;
+        bt->ldt = ds->t;
+    }
+    if (!sr_xview_sparse(X)) {
+        bt->ldx = X->n;
+        if (rows_in_place(X, NULL)) {
+            bt->Xd = X->f32 + first * X->n;
+        } else {
+            float *xe = e->Xe + t * SR_EVAL_BLOCK * X->n;
+            rows_to_float(e->K, X, NULL, first, 0, B, xe);
+            bt->Xd = xe;
         }
     }
-    return total;
+}
+
+/* Chunks of SR_EVAL_CHUNK rows taken in turn by whichever thread is free
+ * (a core busy with another program does not hold the others back); each
+ * chunk in blocks of SR_EVAL_BLOCK. With `scores`, the outputs; else the
+ * chunks' losses and errors into e->eval_loss and eval_err. */
+static void eval_chunks(sr_engine *e, const sr_dataset *ds, float *scores)
+{
+    sr_xview X = view_of(ds);
+    size_t m = ds->m, k = e->model->k;
+    long long nc = (long long)((m + SR_EVAL_CHUNK - 1) / SR_EVAL_CHUNK);
+#pragma omp parallel for schedule(dynamic, 1) num_threads((int)e->team.threads_now)
+    for (long long c = 0; c < nc; c++) {
+        size_t t = THREAD_ID();
+        size_t first = (size_t)c * SR_EVAL_CHUNK;
+        size_t last = first + SR_EVAL_CHUNK < m ? first + SR_EVAL_CHUNK : m;
+        double sum = 0.0;
+        size_t wrong = 0;
+        for (size_t r = first; r < last; r += SR_EVAL_BLOCK) {
+            size_t B = last - r < SR_EVAL_BLOCK ? last - r : SR_EVAL_BLOCK;
+            sr_batch bt;
+            eval_batch(e, ds, &X, r, B, t, &bt);
+            sum += e->ops->eval(&e->ws, &e->P, &bt, t, &wrong,
+                                scores ? scores + r * k : NULL);
+        }
+        if (!scores) {
+            e->eval_loss[c] = sum;
+            e->eval_err[c] = wrong;
+        }
+    }
 }
 
 void sr_engine_evaluate(sr_engine *e, const sr_dataset *ds, double *loss,
                         double *error_rate)
 {
-    const sr_model *model = e->model;
-    size_t m = ds->m, k = model->k;
-    size_t nchunks = (m + SR_EVAL_CHUNK - 1) / SR_EVAL_CHUNK;
-    long long nc = (long long)nchunks;
-    if (fast_ok(e, ds) && nchunks <= e->eval_max_chunks) {
-        sr_engine_fast *f = &e->fast;
-        const sr_kernel_table *K = e->K;
-        size_t ld = f->ld;
-        fast_load(f, model);
-        /* Chunks taken in turn by whichever thread is free: a core busy
-         * with another program does not hold the others back. Each
-         * chunk's sums, and their sum in chunk order, do not depend on
-         * which thread ran it. */
-#pragma omp parallel for schedule(dynamic, 1) num_threads((int)e->threads_now)
-        for (long long c = 0; c < nc; c++) {
-            size_t first = (size_t)c * SR_EVAL_CHUNK;
-            size_t last = first + SR_EVAL_CHUNK < m ? first + SR_EVAL_CHUNK : m;
-            size_t wrong = 0;
-            if (f->kind == SR_FAST_SOFTMAX)
-                e->eval_loss[c] = K->sm_eval(&wrong, ds, first, last, f->P, k);
-            else
-                e->eval_loss[c] = K->nn_eval(
-                    &wrong, ds, first, last, f->P, ld, model->d,
-                    f->P + (model->n + 16) * ld, k,
-                    f->h + (size_t)THREAD_ID() * SR_NN_EVAL_BLOCK * ld);
-            e->eval_err[c] = wrong;
-        }
-        goto sum;
-    }
-#pragma omp parallel for schedule(static) num_threads((int)e->nthreads)
-    for (long long c = 0; c < nc; c++) {
-        int t = THREAD_ID();
-        float *z = e->tmp + (size_t)t * 2 * k, *tmp = z + k;
-        float *h = e->scratch[t].h;
-        size_t first = (size_t)c * SR_EVAL_CHUNK;
-        size_t last = first + SR_EVAL_CHUNK < m ? first + SR_EVAL_CHUNK : m;
-        double sum = 0.0;
-        size_t wrong = 0;
-        for (size_t r = first; r < last; r++) {
-            sr_row x = sr_dataset_row(ds, r);
-            int w;
-            sr_model_row_forward(model, e->K, &x, z, h);
-            sum += sr_model_row_loss_err(model, e->K, ds, r, z, tmp, &w);
-            wrong += (size_t)w;
-        }
-        e->eval_loss[c] = sum;
-        e->eval_err[c] = wrong;
-    }
-sum:;
+    size_t m = ds->m, nchunks = (m + SR_EVAL_CHUNK - 1) / SR_EVAL_CHUNK;
+    e->ws.K = e->K;
+    load_params(e);
     double total = 0.0;
     size_t wrong = 0;
-    for (size_t c = 0; c < nchunks; c++) {
-        total += e->eval_loss[c];
-        wrong += e->eval_err[c];
+    /* The chunk sums are added in chunk order; the arrays hold
+     * eval_max_chunks at a time. */
+    for (size_t c0 = 0; c0 < nchunks; c0 += e->eval_max_chunks) {
+        size_t c1 = nchunks - c0 < e->eval_max_chunks ? nchunks
+                                                      : c0 + e->eval_max_chunks;
+        sr_dataset part = *ds;
+        size_t r0 = c0 * SR_EVAL_CHUNK, r1 = c1 * SR_EVAL_CHUNK < m ? c1 * SR_EVAL_CHUNK : m;
+        /* a view of rows [r0, r1): the same arrays, shifted */
+        part.m = r1 - r0;
+        if (r0) {
+            if (ds->y)
+                part.y = ds->y + r0;
+            if (ds->targets)
+                part.targets = ds->targets + r0 * ds->t;
+            if (ds->row_ptr)
+                part.row_ptr = ds->row_ptr + r0;
+            if (ds->x_f32)
+                part.x_f32 = ds->x_f32 + r0 * ds->n;
+            if (ds->x_u8)
+                part.x_u8 = ds->x_u8 + r0 * ds->n;
+        }
+        eval_chunks(e, &part, NULL);
+        for (size_t c = 0; c < c1 - c0; c++) {
+            total += e->eval_loss[c];
+            wrong += e->eval_err[c];
+        }
     }
     *loss = m ? total / (double)m : 0.0;
     *error_rate = m ? (double)wrong / (double)m : 0.0;
+}
+
+void sr_engine_scores(sr_engine *e, const sr_dataset *ds, float *out)
+{
+    e->ws.K = e->K;
+    load_params(e);
+    eval_chunks(e, ds, out);
 }

@@ -109,19 +109,14 @@ sr_status sr_model_logits(const sr_model *model, const sr_dataset *ds,
     sr_status st = model_view(model, ds, &view, &mapped, err);
     if (st != SR_OK)
         return st;
-    float *h = sr_alloc_array(model->d ? model->d : 1, sizeof *h);
-    if (!h) {
-        sr_dataset_free(mapped);
-        return sr_fail(err, SR_ERR_NOMEM, "out of memory");
+    sr_engine e;
+    st = sr_engine_init(&e, model, 1, view->m, sr_thread_count(0), 0, err);
+    if (st == SR_OK) {
+        sr_engine_scores(&e, view, out);
+        sr_engine_release(&e);
     }
-    const sr_kernel_table *K = sr_kernels();
-    for (size_t r = 0; r < view->m; r++) {
-        sr_row x = sr_dataset_row(view, r);
-        sr_model_row_forward(model, K, &x, out + r * model->k, h);
-    }
-    sr_dealloc(h);
     sr_dataset_free(mapped);
-    return SR_OK;
+    return st;
 }
 
 static sr_status need_classifier(const sr_model *model, const char *what,
@@ -196,10 +191,23 @@ sr_status sr_model_predict_proba(const sr_model *model, const sr_dataset *ds,
         if (model->kind == SR_MODEL_LOGISTIC) {
             double e = exp(-fabs((double)zr[0]));
             out[r] = (float)(zr[0] >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e));
-        } else {
-            K->softmax_xent(zr, -1, k); /* y < 0: just the probabilities */
-            memcpy(out + r * k, zr, k * sizeof *zr);
         }
+    }
+    /* The kernels' softmax, on rows padded to whole vectors. */
+    if (model->kind != SR_MODEL_LOGISTIC) {
+        size_t ld = SR_PAD16(k);
+        float *row = sr_alloc_array(ld, sizeof *row);
+        if (!row) {
+            sr_dealloc(z);
+            return sr_fail(err, SR_ERR_NOMEM, "out of memory");
+        }
+        for (size_t r = 0; r < ds->m; r++) {
+            memset(row, 0, ld * sizeof *row);
+            memcpy(row, z + r * k, k * sizeof *row);
+            K->softmax_grad(row, ld, NULL, 1, k, NULL);
+            memcpy(out + r * k, row, k * sizeof *row);
+        }
+        sr_dealloc(row);
     }
     sr_dealloc(z);
     return SR_OK;

@@ -311,6 +311,9 @@ static sr_status save_checkpoint(run *R, size_t epoch, size_t next_row,
     ck.best_loss = R->best ? R->best_loss : 0.0;
     ck.since_best = R->since_best;
     ck.best = R->best;
+    ck.lazy_steps = R->e.steps;
+    ck.lazy_done = R->e.done;
+    ck.nlazy = R->e.done ? R->model->n : 0;
     ck.model = R->model;
     return sr_checkpoint_save(&ck, R->p->checkpoint_path, err);
 }
@@ -338,6 +341,11 @@ static sr_status restore(run *R, sr_rng *rng, sr_error *err)
     memcpy(R->model->params, m->params, m->nparams * sizeof *m->params);
     if (ck->velocity && R->e.velocity)
         memcpy(R->e.velocity, ck->velocity, m->nparams * sizeof(float));
+    sr_status st = sr_engine_set_lazy(&R->e, ck->lazy_steps, ck->lazy_done,
+                                      ck->nlazy, err);
+    if (st != SR_OK)
+        return st;
+    sr_engine_params_changed(&R->e);
     if (ck->best && R->best) {
         memcpy(R->best, ck->best, m->nparams * sizeof(float));
         R->best_loss = ck->best_loss;
@@ -461,15 +469,12 @@ static void *overlap_main(void *arg)
 /* Worth it: SGD on a fast path, evaluated every epoch, nothing that
  * decides after an epoch whether the next one runs (validation), and a
  * spare thread. */
-static int overlap_wanted(const sr_train_params *p, const sr_model *model,
-                          const sr_dataset *train, size_t batch,
-                          size_t threads)
+static int overlap_wanted(const sr_train_params *p, size_t threads)
 {
-    sr_step step = {p->lr, p->l2, p->momentum};
     if (overlap_forced("off"))
         return 0;
     return threads >= 2 && p->optimizer == SR_OPTIMIZER_SGD && p->evaluate &&
-           p->val_split == 0.0 && sr_engine_fast_path(model, train, batch, &step);
+           p->val_split == 0.0;
 }
 
 static sr_status overlap_init(run *R, size_t eval_rows, sr_error *err)
@@ -478,14 +483,15 @@ static sr_status overlap_init(run *R, size_t eval_rows, sr_error *err)
     if (!o)
         return sr_fail(err, SR_ERR_NOMEM, "out of memory for the evaluation");
     o->R = R;
-    o->threads_all = R->e.threads_now;
-    /* Softmax regression's SGD runs on one thread whatever the team
-     * (engine.c): a spare thread evaluating beside it costs nothing. */
-    int free_beside = R->e.fast.kind == SR_FAST_SOFTMAX;
+    o->threads_all = R->e.team.threads_now;
+    /* SGD whose minibatches are too small to split runs on one thread
+     * whatever the team (engine.c): a spare thread evaluating beside it
+     * costs nothing. */
+    int free_beside = sr_engine_sgd_serial(&R->e, R->train, R->p->batch);
     o->phase = overlap_forced("on") || free_beside ? OVERLAP_ON
                                                    : OVERLAP_WARM_UP;
     if (o->phase == OVERLAP_ON)
-        R->e.threads_now = o->threads_all - 1;
+        R->e.team.threads_now = o->threads_all - 1;
     o->snap = *R->model; /* shares the read-only parts, not the parameters */
     o->snap.params = sr_alloc_array(R->model->nparams, sizeof(float));
     sr_status st = o->snap.params ? SR_OK
@@ -529,7 +535,7 @@ static int overlap_decide(run *R, int full, double sgd_seconds)
         return 0;
     case OVERLAP_MEASURE_ALL:
         o->sgd_all = sgd_seconds;
-        o->threads_probed = R->e.threads_now;
+        o->threads_probed = R->e.team.threads_now;
         return 0;
     case OVERLAP_MEASURE_FEWER: {
         /* One thread's evaluation, from every thread's: rows split
@@ -539,7 +545,7 @@ static int overlap_decide(run *R, int full, double sgd_seconds)
         int on = full && beside < o->sgd_all + o->eval_all;
         o->phase = on ? OVERLAP_ON : OVERLAP_OFF;
         if (!on)
-            R->e.threads_now = o->threads_probed;
+            R->e.team.threads_now = o->threads_probed;
         return on;
     }
     case OVERLAP_ON:
@@ -564,8 +570,8 @@ static void overlap_measured(run *R, int full, double seconds)
         return;
     o->eval_all = seconds;
     o->phase = OVERLAP_MEASURE_FEWER;
-    if (R->e.threads_now > o->threads_all - 1)
-        R->e.threads_now = o->threads_all - 1;
+    if (R->e.team.threads_now > o->threads_all - 1)
+        R->e.team.threads_now = o->threads_all - 1;
 }
 
 /* Before an evaluation on this thread while the overlap is on (the last
@@ -574,9 +580,9 @@ static void overlap_measured(run *R, int full, double seconds)
  * size, to restore after. */
 static size_t overlap_all_threads(run *R)
 {
-    size_t sgd_threads = R->e.threads_now;
+    size_t sgd_threads = R->e.team.threads_now;
     if (R->overlap && R->overlap->phase == OVERLAP_ON)
-        R->e.threads_now = R->overlap->threads_all;
+        R->e.team.threads_now = R->overlap->threads_all;
     return sgd_threads;
 }
 
@@ -586,6 +592,7 @@ static void overlap_start(run *R, size_t epoch, double seconds)
     overlap *o = R->overlap;
     memcpy(o->snap.params, R->model->params,
            R->model->nparams * sizeof(float));
+    sr_engine_params_changed(&o->e);
     o->s = (sr_epoch_stats){epoch, NAN, NAN, NAN, NAN, seconds, NAN, NAN};
     o->pending = 1;
     o->running = pthread_create(&o->thread, NULL, overlap_main, o) == 0;
@@ -664,7 +671,7 @@ static sr_status train_sgd(run *R, sr_error *err)
             double t1 = now_seconds();
             size_t sgd_threads = overlap_all_threads(R);
             end_epoch(R, epoch, t1 - t0);
-            R->e.threads_now = sgd_threads;
+            R->e.team.threads_now = sgd_threads;
             overlap_measured(R, full, now_seconds() - t1);
         }
         if (p->checkpoint_path &&
@@ -682,8 +689,11 @@ done:
 static double objective(run *R, float *grad)
 {
     sr_model *model = R->model;
-    double m = (double)R->train->m;
-    double f = sr_engine_full_gradient(&R->e, R->train, grad) / m;
+    double m = (double)R->train->m, f;
+    sr_error err;
+    if (sr_engine_full_gradient(&R->e, R->train, grad, &f, 0, &err) != SR_OK)
+        return NAN;
+    f /= m;
     for (size_t i = 0; i < model->nparams; i++)
         grad[i] = (float)((double)grad[i] / m);
     for (size_t b = 0; b < model->nblocks; b++) {
@@ -703,10 +713,12 @@ static double objective(run *R, float *grad)
 static sr_status train_gd(run *R, sr_error *err)
 {
     sr_model *model = R->model;
+    sr_status st = sr_engine_prepare_full(&R->e, R->train, 0, err);
+    if (st != SR_OK)
+        return st;
     float *grad = sr_alloc_array(model->nparams, sizeof *grad);
     if (!grad)
         return sr_fail(err, SR_ERR_NOMEM, "out of memory for the gradient");
-    sr_status st = SR_OK;
     float lr = (float)R->p->lr;
     size_t epoch = 0;
     sr_rng rng;
@@ -734,6 +746,7 @@ static sr_status train_gd(run *R, sr_error *err)
         }
         for (size_t i = 0; i < model->nparams; i++)
             model->params[i] -= lr * grad[i];
+        sr_engine_params_changed(&R->e);
         end_epoch(R, epoch, now_seconds() - t0);
         if (R->p->checkpoint_path &&
             (st = save_checkpoint(R, epoch + 1, 0, &rng, NULL, err)) != SR_OK)
@@ -748,6 +761,7 @@ static double lbfgs_objective(void *ctx, const float *x, float *grad, size_t n)
     run *R = ctx;
     if (x != R->model->params)
         memcpy(R->model->params, x, n * sizeof *x);
+    sr_engine_params_changed(&R->e);
     return objective(R, grad);
 }
 
@@ -765,6 +779,7 @@ static int lbfgs_iteration(void *user, size_t iteration, const float *x,
     run *R = lp->R;
     /* Evaluate at the accepted point, not the line search's last trial. */
     memcpy(R->model->params, x, R->model->nparams * sizeof(float));
+    sr_engine_params_changed(&R->e);
     end_epoch(R, iteration - 1, now_seconds() - lp->t0);
     lp->t0 = now_seconds();
     return R->stop;
@@ -773,6 +788,9 @@ static int lbfgs_iteration(void *user, size_t iteration, const float *x,
 static sr_status train_lbfgs(run *R, sr_error *err)
 {
     sr_model *model = R->model;
+    sr_status prep = sr_engine_prepare_full(&R->e, R->train, 0, err);
+    if (prep != SR_OK)
+        return prep;
     float *x = sr_alloc_array(model->nparams, sizeof *x);
     if (!x)
         return sr_fail(err, SR_ERR_NOMEM, "out of memory for L-BFGS");
@@ -808,6 +826,7 @@ static sr_status train_exact(run *R, sr_error *err)
                             R->p->l2 * (double)m, model->params,
                             b ? model->params + b->offset : NULL, err);
     sr_dealloc(X);
+    sr_engine_params_changed(&R->e);
     if (st == SR_OK)
         end_epoch(R, 0, now_seconds() - t0);
     return st;
@@ -899,7 +918,7 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     if (R.test && R.test->m > eval_rows)
         eval_rows = R.test->m;
     size_t threads = sr_thread_count(params->threads);
-    int use_overlap = overlap_wanted(params, R.model, R.train, batch, threads);
+    int use_overlap = overlap_wanted(params, threads);
     st = sr_engine_init(&R.e, R.model, batch, eval_rows, threads,
                         params->momentum > 0.0, err);
     if (st == SR_OK && use_overlap)

@@ -1,0 +1,100 @@
+/* The ops the affine models share (affine.h): theta (n, k) and b (1, k)
+ * padded to rows of ld floats; a pass is a forward phase over the rows
+ * (outputs and the head's gradient, rows split across threads) and a
+ * backward phase (the step, columns or features split). */
+#include <string.h>
+
+#include "affine.h"
+
+void sr_affine_layout(sr_ws *ws)
+{
+    const sr_model *m = ws->model;
+    size_t ld = sr_padded_width(m->k);
+    ws->ldk = ld;
+    ws->ldd = 0;
+    ws->xblock = 0;
+    ws->w2t_floats = 0;
+    for (size_t b = 0; b < m->nblocks; b++) {
+        ws->rows[b] = m->blocks[b].rows;
+        ws->ld[b] = ld;
+    }
+    ws->scratch_size = SR_EVAL_BLOCK * ld;
+}
+
+void sr_affine_load(const sr_ws *ws, const float *params, sr_params *P)
+{
+    const sr_model *m = ws->model;
+    size_t k = m->k, ld = ws->ldk;
+    for (size_t b = 0; b < m->nblocks; b++) {
+        const float *src = params + m->blocks[b].offset;
+        for (size_t j = 0; j < m->blocks[b].rows; j++)
+            memcpy(P->W[b] + j * ld, src + j * k, k * sizeof(float));
+    }
+}
+
+void sr_affine_store(const sr_ws *ws, const sr_params *P, float *params)
+{
+    const sr_model *m = ws->model;
+    size_t k = m->k, ld = ws->ldk;
+    for (size_t b = 0; b < m->nblocks; b++) {
+        float *dst = params + m->blocks[b].offset;
+        for (size_t j = 0; j < m->blocks[b].rows; j++)
+            memcpy(dst + j * k, P->W[b] + j * ld, k * sizeof(float));
+    }
+}
+
+static const float *bias_of(const sr_ws *ws, const sr_params *P)
+{
+    return ws->model->bias ? P->W[1] : NULL;
+}
+
+void sr_affine_phase(const sr_head *head, sr_ws *ws, const sr_pass *p,
+                     unsigned phase, size_t t, size_t nt)
+{
+    const sr_batch *b = p->b;
+    size_t ld = ws->ldk, k = ws->model->k;
+    if (phase == 0) {
+        size_t i0, i1;
+        sr_split(b->B, t, nt, &i0, &i1);
+        if (i1 <= i0)
+            return;
+        sr_layer_forward(ws, ws->Z, b, i0, i1, p->in->W[0], bias_of(ws, p->in),
+                         ld, 0);
+        if (p->mode == SR_PASS_HV)
+            head->curv(ws->Z, p->probs, ld, k, i0, i1);
+        else
+            head->grad(sr_ws_kernels(ws, ld), ws->Z, ld, k, b, i0, i1,
+                       ws->loss, p->probs);
+        return;
+    }
+    float *Vw = p->vel ? p->vel->W[0] : NULL;
+    float *Vb = p->vel && ws->model->bias ? p->vel->W[1] : NULL;
+    sr_layer_backward(ws, p, p->out->W[0],
+                      ws->model->bias ? p->out->W[1] : NULL, Vw, Vb, ws->Z,
+                      ld, t, nt);
+}
+
+/* Splitting a pass pays when its arithmetic is well above what moving the
+ * batch's rows between two cores' caches costs. */
+#define SPLIT_WORK (1u << 20)
+
+int sr_affine_split_pays(const sr_ws *ws, size_t B, size_t entries)
+{
+    (void)B;
+    return entries * ws->ldk >= SPLIT_WORK;
+}
+
+double sr_affine_eval(const sr_head *head, sr_ws *ws, const sr_params *P,
+                      const sr_batch *b, size_t t, size_t *wrong,
+                      float *scores)
+{
+    size_t ld = ws->ldk, k = ws->model->k;
+    float *Z = ws->scratch + t * ws->scratch_size;
+    sr_layer_forward(ws, Z, b, 0, b->B, P->W[0], bias_of(ws, P), ld, 0);
+    if (scores) {
+        for (size_t i = 0; i < b->B; i++)
+            memcpy(scores + i * k, Z + i * ld, k * sizeof *scores);
+        return 0.0;
+    }
+    return head->eval(sr_ws_kernels(ws, ld), Z, ld, k, b, b->B, wrong);
+}

@@ -1,0 +1,170 @@
+/* The affine layer on the data, Y = X W + b, forward and backward, for
+ * every format of the data: what softmax, logistic and linear regression
+ * are made of, and the network's first layer. */
+#include <string.h>
+
+#include "ops.h"
+
+size_t sr_padded_width(size_t cols) { return cols == 1 ? 1 : SR_PAD16(cols); }
+
+/* Every block and W2T in one allocation, each 64-byte aligned. */
+static size_t params_floats(const sr_ws *ws, size_t *at)
+{
+    size_t total = 0;
+    for (size_t b = 0; b < ws->model->nblocks; b++) {
+        at[b] = total;
+        total += SR_PAD16(ws->rows[b] * ws->ld[b]);
+    }
+    at[SR_MAX_BLOCKS] = total;
+    return total + ws->w2t_floats;
+}
+
+sr_status sr_params_alloc(const sr_ws *ws, sr_params *P, sr_error *err)
+{
+    size_t at[SR_MAX_BLOCKS + 1], total = params_floats(ws, at), bytes;
+    memset(P, 0, sizeof *P);
+    if (sr_mul_overflows(total, sizeof(float), &bytes) ||
+        bytes > SIZE_MAX - 64 || !(P->raw = sr_alloc_zeroed(bytes + 64, 1)))
+        return sr_fail(err, SR_ERR_NOMEM,
+                       "out of memory for %zu working parameters", total);
+    float *base = (float *)((char *)P->raw +
+                            (64 - (uintptr_t)P->raw % 64) % 64);
+    for (size_t b = 0; b < ws->model->nblocks; b++)
+        P->W[b] = base + at[b];
+    if (ws->w2t_floats)
+        P->W2T = base + at[SR_MAX_BLOCKS];
+    return SR_OK;
+}
+
+void sr_params_free(sr_params *P)
+{
+    sr_dealloc(P->raw);
+    memset(P, 0, sizeof *P);
+}
+
+void sr_params_zero(const sr_ws *ws, sr_params *P)
+{
+    size_t at[SR_MAX_BLOCKS + 1], total = params_floats(ws, at);
+    memset(P->W[0], 0, total * sizeof(float));
+}
+
+const sr_kernel_table *sr_ws_kernels(const sr_ws *ws, size_t ld)
+{
+    return ld % 16 ? &sr_kernels_ref : ws->K;
+}
+
+void sr_split(size_t B, size_t t, size_t nt, size_t *i0, size_t *i1)
+{
+    *i0 = B * t / nt;
+    *i1 = B * (t + 1) / nt;
+}
+
+sr_rule sr_rule_no_decay(const sr_rule *rule)
+{
+    sr_rule r = *rule;
+    if (r.kind == SR_RULE_DECAY)
+        r.kind = SR_RULE_SGD;
+    r.decay = 0.0f;
+    r.l2 = 0.0f;
+    return r;
+}
+
+void sr_layer_forward(const sr_ws *ws, float *Y, const sr_batch *b, size_t i0,
+                      size_t i1, const float *W, const float *bias,
+                      size_t ld, int relu)
+{
+    if (i1 <= i0)
+        return;
+    const sr_kernel_table *K = sr_ws_kernels(ws, ld);
+    const sr_xview *X = b->X;
+    float *y = Y + i0 * ld;
+    if (!sr_xview_sparse(X)) {
+        K->dense_fwd(y, ld, b->Xd + i0 * b->ldx, b->ldx, i1 - i0, X->n, W, ld,
+                     bias, 0, ld, relu);
+        return;
+    }
+    const size_t *rows = b->rows ? b->rows + i0 : NULL;
+    size_t first = b->first + i0;
+    if (ld == 16 && !relu)
+        K->sparse_fwd16(y, X, rows, first, i1 - i0, W, bias);
+    else
+        K->sparse_fwd(y, ld, X, rows, first, i1 - i0, W, ld, bias, 0, ld,
+                      relu);
+}
+
+/* The transpose's columns [q0, q1) of thread t of nt: as many entries
+ * each, whole columns. */
+static void column_share(const sr_csc *T, size_t t, size_t nt, size_t *q0,
+                         size_t *q1)
+{
+    size_t total = T->ncols ? T->end[T->ncols - 1] : 0;
+    size_t at[2] = {total * t / nt, total * (t + 1) / nt};
+    size_t q[2];
+    for (int s = 0; s < 2; s++) {
+        /* the first column ending beyond at[s] */
+        size_t lo = 0, hi = T->ncols;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (T->end[mid] <= at[s])
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        q[s] = lo;
+    }
+    *q0 = t == 0 ? 0 : q[0];
+    *q1 = t + 1 == nt ? T->ncols : q[1];
+}
+
+void sr_layer_backward(const sr_ws *ws, const sr_pass *p, float *W,
+                       float *bias, float *Vw, float *Vb, const float *G,
+                       size_t ld, size_t t, size_t nt)
+{
+    const sr_batch *b = p->b;
+    const sr_kernel_table *K = sr_ws_kernels(ws, ld);
+    sr_rule rule = p->rule;
+    rule.V = Vw;
+    if (sr_xview_sparse(b->X) && (b->acc || !b->T)) {
+        /* Scattered into the accumulator (or, for a gradient, into W
+         * itself), lanes split: then every row swept. */
+        size_t g0, g1, c0, c1;
+        sr_split(ld > 1 ? ld / 16 : 1, t, nt, &g0, &g1);
+        c0 = ld > 1 ? g0 * 16 : 0;
+        c1 = ld > 1 ? g1 * 16 : (t == 0 ? 1 : 0);
+        if (c1 > c0) {
+            const size_t *rows = b->rows;
+            if (rule.kind == SR_RULE_ADD) {
+                K->sparse_scatter(W, ld, b->X, rows, b->first, b->B, G, ld, c0,
+                                  c1);
+            } else {
+                K->sparse_scatter(b->acc, ld, b->X, rows, b->first, b->B, G, ld,
+                                  c0, c1);
+                K->apply_rows(W, ld, b->acc, 0, b->X->n, c0, c1, &rule);
+            }
+        }
+    } else if (sr_xview_sparse(b->X)) {
+        size_t q0, q1;
+        column_share(b->T, t, nt, &q0, &q1);
+        if (q1 > q0)
+            K->sparse_step(W, ld, b->T, q0, q1, G, ld, 0, ld, &rule);
+    } else {
+        size_t j0, j1;
+        sr_split(b->X->n, t, nt, &j0, &j1);
+        if (j1 > j0)
+            K->dense_step(W, ld, b->Xd, b->ldx, b->B, j0, j1, G, ld, 0, ld,
+                          &rule);
+    }
+    if (!bias || t != 0)
+        return;
+    /* The bias's gradient: the sum of G's rows, in row order. */
+    float a[1024];
+    sr_rule rb = sr_rule_no_decay(&p->rule);
+    for (size_t c0 = 0; c0 < ld; c0 += 1024) {
+        size_t c1 = ld - c0 < 1024 ? ld : c0 + 1024;
+        memset(a, 0, (c1 - c0) * sizeof *a);
+        for (size_t i = 0; i < b->B; i++)
+            for (size_t c = c0; c < c1; c++)
+                a[c - c0] = a[c - c0] + G[i * ld + c];
+        sr_rule_apply_row(&rb, bias + c0, Vb ? Vb + c0 : NULL, a, c1 - c0);
+    }
+}
