@@ -26,8 +26,23 @@ typedef struct sr_lbfgs_result {
     int converged;     /* 1: ||g|| <= 1e-5 max(1, ||x||); 0: stopped early */
 } sr_lbfgs_result;
 
-/* Minimises f from x by L-BFGS (6 corrections, More-Thuente line search);
- * liblbfgs works on a double copy, f always sees float32 points.
+/* The largest number of corrections sr_lbfgs_minimize accepts. */
+#define SR_LBFGS_MAX_CORRECTIONS 100
+
+/* Minimises f from x by L-BFGS (More-Thuente line search); liblbfgs works on
+ * a double copy, f always sees float32 points.
+ *
+ * `corrections` is the number of (s, y) pairs kept, liblbfgs's m, from 1 to
+ * SR_LBFGS_MAX_CORRECTIONS; 0 chooses 100 (as minFunc, which the softmax
+ * tutorial used) when the history then stays under 256 MB, else as many as
+ * fit in 256 MB but at least 3. More corrections take fewer iterations on
+ * ill-conditioned problems; memory grows with them:
+ *     (2 m + 6) n doubles + 3 n floats, about 16 (m + 3.75) n bytes:
+ * liblbfgs (1.10, no OWL-QN, no delta test) allocates 2 m history vectors
+ * and 5 work vectors of n doubles, our wrapper the double copy of x and
+ * three float vectors (the point f sees, its gradient, the last accepted
+ * point). For n = 27 M: 4.2 GB at m = 6, 2.9 GB at 0 (m = 3 there),
+ * 2.1 GB at m = 1.
  *
  * Returns SR_OK, x holding the last accepted point and *result (may be NULL)
  * filled, when the gradient test is met (converged = 1) and also, with
@@ -36,15 +51,16 @@ typedef struct sr_lbfgs_result {
  * iteration succeeded (a float32 objective reaches its rounding limit; the
  * point is still the best one found).
  * Errors, x untouched: SR_ERR_INVALID_ARG (NULL f or x, n == 0, max_iter == 0,
- * or no iteration succeeded: usually a gradient that does not match f),
- * SR_ERR_TOO_BIG (n > INT_MAX), SR_ERR_NOMEM, SR_ERR_DIVERGED (f or its
- * gradient is not finite at the start, f is -inf or NaN at an accepted point,
- * or no iteration succeeded and f was not finite somewhere on the way).
+ * corrections above SR_LBFGS_MAX_CORRECTIONS, or no iteration succeeded:
+ * usually a gradient that does not match f), SR_ERR_TOO_BIG (n > INT_MAX),
+ * SR_ERR_NOMEM, SR_ERR_DIVERGED (f or its gradient is not finite at the
+ * start, f is -inf or NaN at an accepted point, or no iteration succeeded
+ * and f was not finite somewhere on the way).
  * max_iter larger than INT_MAX means INT_MAX. */
 sr_status sr_lbfgs_minimize(float *x, size_t n, sr_objective_fn f, void *ctx,
-                            size_t max_iter, sr_iteration_fn progress,
-                            void *user, sr_lbfgs_result *result,
-                            sr_error *err);
+                            size_t max_iter, size_t corrections,
+                            sr_iteration_fn progress, void *user,
+                            sr_lbfgs_result *result, sr_error *err);
 
 /* ---- Least squares ------------------------------------------------------ */
 
