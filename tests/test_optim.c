@@ -297,8 +297,8 @@ static void test_lbfgs_quadratic(void **state)
     (void)state;
     float x[QN] = {0};
     sr_lbfgs_result r = {0, 0, -1};
-    assert_sr_ok(
-        sr_lbfgs_minimize(x, QN, quadratic, NULL, 100, NULL, NULL, &r, NULL));
+    assert_sr_ok(sr_lbfgs_minimize(x, QN, quadratic, NULL, 100, 0, NULL, NULL,
+                                   &r, NULL));
     for (size_t i = 0; i < QN; i++)
         assert_close(x[i], 0.25 * (double)i - 2.0, 1e-4);
     assert_close(r.fx, 3.0, 1e-7);
@@ -344,8 +344,8 @@ static void test_lbfgs_rosenbrock(void **state)
     float x[2] = {-1.2f, 1.0f};
     progress_log log = {0, 0, 0, 0};
     sr_lbfgs_result r;
-    assert_sr_ok(sr_lbfgs_minimize(x, 2, rosenbrock, NULL, 1000, log_progress,
-                                   &log, &r, NULL));
+    assert_sr_ok(sr_lbfgs_minimize(x, 2, rosenbrock, NULL, 1000, 0,
+                                   log_progress, &log, &r, NULL));
     assert_close(x[0], 1.0, 1e-3);
     assert_close(x[1], 1.0, 1e-3);
     assert_true(r.fx < 1e-6);
@@ -362,8 +362,8 @@ static void test_lbfgs_progress_stops(void **state)
     float x[2] = {-1.2f, 1.0f};
     progress_log log = {0, 3, 0, 0};
     sr_lbfgs_result r;
-    assert_sr_ok(sr_lbfgs_minimize(x, 2, rosenbrock, NULL, 1000, log_progress,
-                                   &log, &r, NULL));
+    assert_sr_ok(sr_lbfgs_minimize(x, 2, rosenbrock, NULL, 1000, 0,
+                                   log_progress, &log, &r, NULL));
     assert_int_equal(log.calls, 3);
     assert_int_equal(r.iterations, 3);
     assert_int_equal(r.converged, 0);
@@ -379,7 +379,7 @@ static void test_lbfgs_max_iter(void **state)
     float x[2] = {-1.2f, 1.0f};
     progress_log log = {0, 0, 0, 0};
     sr_lbfgs_result r;
-    assert_sr_ok(sr_lbfgs_minimize(x, 2, rosenbrock, NULL, 5, log_progress,
+    assert_sr_ok(sr_lbfgs_minimize(x, 2, rosenbrock, NULL, 5, 0, log_progress,
                                    &log, &r, NULL));
     assert_int_equal(log.calls, 5);
     assert_int_equal(r.iterations, 5);
@@ -387,8 +387,8 @@ static void test_lbfgs_max_iter(void **state)
     assert_true(fabs(x[0] - 1.0) > 1e-2);
 
     sr_error err = {SR_OK, ""};
-    assert_int_equal(sr_lbfgs_minimize(x, 2, rosenbrock, NULL, 0, NULL, NULL,
-                                       &r, &err),
+    assert_int_equal(sr_lbfgs_minimize(x, 2, rosenbrock, NULL, 0, 0, NULL,
+                                       NULL, &r, &err),
                      SR_ERR_INVALID_ARG);
     assert_non_null(strstr(err.message, "max_iter"));
 }
@@ -409,8 +409,8 @@ static void test_lbfgs_nan_at_start(void **state)
     int calls = 0;
     sr_error err = {SR_OK, ""};
     sr_lbfgs_result r = {7, 7, 7};
-    assert_int_equal(sr_lbfgs_minimize(x, 3, nan_objective, &calls, 100, NULL,
-                                       NULL, &r, &err),
+    assert_int_equal(sr_lbfgs_minimize(x, 3, nan_objective, &calls, 100, 0,
+                                       NULL, NULL, &r, &err),
                      SR_ERR_DIVERGED);
     assert_int_equal(calls, 1);
     assert_non_null(strstr(err.message, "not finite"));
@@ -440,8 +440,8 @@ static void test_lbfgs_unbounded_diverges(void **state)
     (void)state;
     float x[2] = {0, 0};
     sr_error err = {SR_OK, ""};
-    sr_status st =
-        sr_lbfgs_minimize(x, 2, unbounded, NULL, 100, NULL, NULL, NULL, &err);
+    sr_status st = sr_lbfgs_minimize(x, 2, unbounded, NULL, 100, 0, NULL, NULL,
+                                     NULL, &err);
     assert_int_equal(st, SR_ERR_DIVERGED);
     assert_true(x[0] == 0 && x[1] == 0);
 }
@@ -464,7 +464,7 @@ static void test_lbfgs_wrong_gradient(void **state)
     (void)state;
     float x[2] = {1, -2};
     sr_error err = {SR_OK, ""};
-    sr_status st = sr_lbfgs_minimize(x, 2, wrong_gradient, NULL, 100, NULL,
+    sr_status st = sr_lbfgs_minimize(x, 2, wrong_gradient, NULL, 100, 0, NULL,
                                      NULL, NULL, &err);
     assert_int_equal(st, SR_ERR_INVALID_ARG);
     assert_non_null(strstr(err.message, "gradient"));
@@ -490,7 +490,7 @@ static void test_lbfgs_nan_wall(void **state)
     float x[1] = {0};
     sr_lbfgs_result r = {0, 0, -1};
     assert_sr_ok(
-        sr_lbfgs_minimize(x, 1, nan_wall, NULL, 100, NULL, NULL, &r, NULL));
+        sr_lbfgs_minimize(x, 1, nan_wall, NULL, 100, 0, NULL, NULL, &r, NULL));
     assert_true(x[0] > 0.0f && x[0] <= 3.0f);
     assert_true(r.iterations >= 1);
     assert_int_equal(r.converged, 0);
@@ -506,11 +506,54 @@ static void test_lbfgs_already_minimal(void **state)
     for (size_t i = 0; i < QN; i++)
         x[i] = 0.25f * (float)i - 2.0f;
     sr_lbfgs_result r;
-    assert_sr_ok(
-        sr_lbfgs_minimize(x, QN, quadratic, NULL, 10, NULL, NULL, &r, NULL));
+    assert_sr_ok(sr_lbfgs_minimize(x, QN, quadratic, NULL, 10, 0, NULL, NULL,
+                                   &r, NULL));
     assert_int_equal(r.iterations, 0);
     assert_int_equal(r.converged, 1);
     assert_close(r.fx, 3.0, 0.0);
+}
+
+/* The number of corrections reaches liblbfgs: on the quadratic (seven
+ * distinct curvatures) 1 and 20 corrections both find the minimum, 20 in
+ * fewer iterations, as a longer history models more of the curvature; out
+ * of range is refused with x untouched. */
+static void test_lbfgs_corrections(void **state)
+{
+    (void)state;
+    const size_t ms[2] = {1, 20};
+    size_t iterations[2];
+    for (int k = 0; k < 2; k++) {
+        float x[QN] = {0};
+        sr_lbfgs_result r = {0, 0, -1};
+        assert_sr_ok(sr_lbfgs_minimize(x, QN, quadratic, NULL, 1000, ms[k],
+                                       NULL, NULL, &r, NULL));
+        for (size_t i = 0; i < QN; i++)
+            assert_close(x[i], 0.25 * (double)i - 2.0, 1e-4);
+        assert_close(r.fx, 3.0, 1e-7);
+        assert_int_equal(r.converged, 1);
+        iterations[k] = r.iterations;
+    }
+    if (!(iterations[1] < iterations[0])) {
+        print_error("iterations: %zu with 1 correction, %zu with 20\n",
+                    iterations[0], iterations[1]);
+        fail();
+    }
+
+    float x[2] = {-1.2f, 1.0f};
+    sr_error err = {SR_OK, ""};
+    const size_t bad[2] = {SR_LBFGS_MAX_CORRECTIONS + 1, SIZE_MAX};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(sr_lbfgs_minimize(x, 2, rosenbrock, NULL, 100,
+                                           bad[k], NULL, NULL, NULL, &err),
+                         SR_ERR_INVALID_ARG);
+        assert_non_null(strstr(err.message, "corrections"));
+        assert_true(x[0] == -1.2f && x[1] == 1.0f);
+    }
+    /* The largest allowed is accepted. */
+    assert_sr_ok(sr_lbfgs_minimize(x, 2, rosenbrock, NULL, 1000,
+                                   SR_LBFGS_MAX_CORRECTIONS, NULL, NULL, NULL,
+                                   NULL));
+    assert_close(x[0], 1.0, 1e-3);
 }
 
 int main(void)
@@ -531,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_lbfgs_wrong_gradient),
         cmocka_unit_test(test_lbfgs_nan_wall),
         cmocka_unit_test(test_lbfgs_already_minimal),
+        cmocka_unit_test(test_lbfgs_corrections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

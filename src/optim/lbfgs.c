@@ -120,10 +120,20 @@ static const char *lbfgs_reason(int code)
     return "unknown error";
 }
 
+/* The corrections for `corrections` = 0: minFunc's 100 unless the history,
+ * 2 m n doubles, would pass 256 MB; then as many as fit, at least 3. */
+static int default_corrections(size_t n)
+{
+    size_t cap = ((size_t)256 << 20) / (16 * n);
+    if (cap > SR_LBFGS_MAX_CORRECTIONS)
+        return SR_LBFGS_MAX_CORRECTIONS;
+    return cap < 3 ? 3 : (int)cap;
+}
+
 sr_status sr_lbfgs_minimize(float *x, size_t n, sr_objective_fn f, void *ctx,
-                            size_t max_iter, sr_iteration_fn progress_fn,
-                            void *user, sr_lbfgs_result *result,
-                            sr_error *err)
+                            size_t max_iter, size_t corrections,
+                            sr_iteration_fn progress_fn, void *user,
+                            sr_lbfgs_result *result, sr_error *err)
 {
     if (!x || !f)
         return sr_fail(err, SR_ERR_INVALID_ARG,
@@ -133,6 +143,10 @@ sr_status sr_lbfgs_minimize(float *x, size_t n, sr_objective_fn f, void *ctx,
     if (max_iter == 0)
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "lbfgs: max_iter must be at least 1");
+    if (corrections > SR_LBFGS_MAX_CORRECTIONS)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "lbfgs: corrections is %zu; it must be 1 to %d (0: "
+                       "the default)", corrections, SR_LBFGS_MAX_CORRECTIONS);
     if (n > (size_t)INT_MAX)
         return sr_fail(err, SR_ERR_TOO_BIG,
                        "lbfgs: %zu parameters exceed liblbfgs's int size", n);
@@ -161,10 +175,8 @@ sr_status sr_lbfgs_minimize(float *x, size_t n, sr_objective_fn f, void *ctx,
     lbfgs_parameter_init(&param);
     param.max_iterations = max_iter > (size_t)INT_MAX ? INT_MAX : (int)max_iter;
     /* More corrections than liblbfgs's 6 converge faster on softmax
-     * regression: minFunc, which the tutorial used, keeps 100; the history
-     * is 2 m n doubles, kept under 256 MB for large models. */
-    size_t corrections = 100, cap = ((size_t)256 << 20) / (16 * (n ? n : 1));
-    param.m = (int)(corrections < cap ? corrections : cap < 3 ? 3 : cap);
+     * regression; the caller trades that against memory. */
+    param.m = corrections ? (int)corrections : default_corrections(n);
 
     /* liblbfgs's final fx may belong to a rejected trial point; the
      * progress callback keeps the last accepted one. */

@@ -798,7 +798,7 @@ static sr_status train_lbfgs(run *R, sr_error *err)
     lbfgs_progress lp = {R, now_seconds()};
     sr_lbfgs_result res;
     sr_status st = sr_lbfgs_minimize(x, model->nparams, lbfgs_objective, R,
-                                     R->p->max_iter, lbfgs_iteration, &lp,
+                                     R->p->max_iter, 0, lbfgs_iteration, &lp,
                                      &res, err);
     if (st == SR_OK)
         memcpy(model->params, x, model->nparams * sizeof *x);
