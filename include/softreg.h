@@ -148,6 +148,10 @@ size_t sr_dataset_classes(const sr_dataset *ds);  /* k: 1 + largest label */
 size_t sr_dataset_class_count(const sr_dataset *ds, size_t cls);
 /* Smallest and largest feature value. */
 void sr_dataset_value_range(const sr_dataset *ds, float *lo, float *hi);
+/* Number of feature values that are not zero (of m n). Sparse data
+ * (sr_dataset_is_sparse) are counted over their stored values, in
+ * O(non-zeros), however wide; dense data in O(m n). */
+size_t sr_dataset_nonzeros(const sr_dataset *ds);
 /* Keep only the first `rows` examples (rows <= m). */
 sr_status sr_dataset_truncate(sr_dataset *ds, size_t rows, sr_error *err);
 /* Copy rows [first, first+count) as float32 features into out (count, n). */

@@ -122,6 +122,35 @@ void sr_dataset_value_range(const sr_dataset *ds, float *lo, float *hi)
         *hi = b;
 }
 
+size_t sr_dataset_nonzeros(const sr_dataset *ds)
+{
+    if (!ds)
+        return 0;
+    size_t count = 0;
+    switch (ds->layout) {
+    case SR_FEATURES_U8:
+        for (size_t i = 0; i < ds->m * ds->n; i++)
+            count += ds->x_u8[i] != 0;
+        break;
+    case SR_FEATURES_F32:
+        for (size_t i = 0; i < ds->m * ds->n; i++)
+            count += ds->x_f32[i] != 0.0f;
+        break;
+    case SR_FEATURES_U8_SPARSE:
+        /* Pixel lists hold the non-zero pixels only. */
+        count = ds->row_ptr[ds->m] - ds->row_ptr[0];
+        break;
+    case SR_FEATURES_CSR:
+        /* Stored values are non-zero as the readers make them; a mapped
+         * or hand-made set may hold zeros, so each is looked at. Entries
+         * not stored are zeros. */
+        for (size_t p = ds->row_ptr[0]; p < ds->row_ptr[ds->m]; p++)
+            count += ds->val[p] != 0.0f;
+        break;
+    }
+    return count;
+}
+
 sr_status sr_dataset_truncate(sr_dataset *ds, size_t rows, sr_error *err)
 {
     if (!ds)
