@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "io/model_file.h"
-#include "io/npy.h"
+#include "data/npy.h"
 
 typedef struct bad_case {
     char *file;   /* as written in the manifest, under the catalogue */

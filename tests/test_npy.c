@@ -4,7 +4,8 @@
 #include "testutil.h"
 
 #include "core/rng_init.h"
-#include "io/npy.h"
+#include "data/npy.h"
+#include "io/npy_write.h"
 
 static const char *data_dir(void)
 {

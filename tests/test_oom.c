@@ -16,7 +16,7 @@
 #include "data/idx.h"
 #include "data/tabular.h"
 #include "io/model_file.h"
-#include "io/npy.h"
+#include "data/npy.h"
 
 #ifndef SR_FAULT_INJECTION
 #error "test_oom needs the library built with -DSR_FAULT_INJECTION"

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../io/npy.h"
+#include "npy.h"
 #include "idx.h"
 #include "tabular.h"
 

@@ -2,7 +2,7 @@
  * On success the array's sizes must account for every data byte. */
 #include "fuzz.h"
 
-#include "io/npy.h"
+#include "data/npy.h"
 
 #define NAME "fuzz.npy"
 

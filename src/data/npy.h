@@ -1,8 +1,9 @@
-/* NumPy .npy files: a float32 writer for exported parameters and a strict
- * reader for tabular data (versions 1.0, 2.0 and 3.0; 1-D and 2-D arrays in
- * C order; float, signed and unsigned integer dtypes of either byte order). */
-#ifndef SR_IO_NPY_H
-#define SR_IO_NPY_H
+/* NumPy .npy files: a strict reader for tabular data (versions 1.0, 2.0
+ * and 3.0; 1-D and 2-D arrays in C order; float, signed and unsigned
+ * integer dtypes of either byte order). The writer for exported
+ * parameters is src/io/npy_write.h. */
+#ifndef SR_DATA_NPY_H
+#define SR_DATA_NPY_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -63,11 +64,5 @@ sr_status sr_npy_to_f32(const sr_npy_array *arr, const char *name, float *out,
  * `out` is untouched. */
 sr_status sr_npy_to_i64(const sr_npy_array *arr, const char *name,
                         int64_t *out, sr_error *err);
-
-/* Writes a C-order little-endian float32 array as NPY 1.0, byte for byte as
- * numpy.save writes it: shape (rows, cols), or (rows,) when cols is 0. The
- * file is written atomically. */
-sr_status sr_npy_write_f32(const char *path, const float *data, size_t rows,
-                           size_t cols, sr_error *err);
 
 #endif
