@@ -115,29 +115,8 @@ static void describe_model(const char *path, const sr_model *model)
     }
 }
 
-/* Non-zero values of the data set, counted a row at a time. */
-static int count_nonzeros(const sr_dataset *ds, size_t *out)
-{
-    size_t m = sr_dataset_rows(ds), n = sr_dataset_features(ds), nz = 0;
-    float *row = malloc((n ? n : 1) * sizeof *row);
-    if (!row)
-        return 0;
-    sr_error err;
-    for (size_t r = 0; r < m; r++) {
-        if (sr_dataset_copy_features(ds, r, 1, row, &err) != SR_OK) {
-            free(row);
-            return 0;
-        }
-        for (size_t j = 0; j < n; j++)
-            nz += row[j] != 0.0f;
-    }
-    free(row);
-    *out = nz;
-    return 1;
-}
-
-static int describe_data(const char *path, const tool_data *td, sr_task task,
-                         const sr_dataset *ds)
+static void describe_data(const char *path, const tool_data *td,
+                          sr_task task, const sr_dataset *ds)
 {
     size_t m = sr_dataset_rows(ds), n = sr_dataset_features(ds);
     sr_format format = td->d.format;
@@ -149,11 +128,9 @@ static int describe_data(const char *path, const tool_data *td, sr_task task,
     printf("examples:     %zu\n", m);
     printf("features:     %zu\n", n);
     printf("storage:      %s\n", sr_dataset_is_sparse(ds) ? "sparse (CSR)" : "dense");
-    size_t nz;
-    if (!count_nonzeros(ds, &nz)) {
-        fprintf(stderr, "softreg: out of memory\n");
-        return 0;
-    }
+    /* Counted over the stored values: sparse data are never walked
+     * feature by feature. */
+    size_t nz = sr_dataset_nonzeros(ds);
     double cells = (double)m * (double)n;
     printf("non-zeros:    %zu of %.0f (%.2f%%)\n", nz, cells,
            cells > 0 ? 100.0 * (double)nz / cells : 0.0);
@@ -162,7 +139,7 @@ static int describe_data(const char *path, const tool_data *td, sr_task task,
     printf("values:       %.9g .. %.9g\n", (double)lo, (double)hi);
     if (task == SR_TASK_REGRESSION) {
         printf("targets:      %zu per example\n", sr_dataset_targets(ds));
-        return 1;
+        return;
     }
     size_t k = sr_dataset_classes(ds);
     printf("classes:      %zu%s\n", k,
@@ -186,7 +163,6 @@ static int describe_data(const char *path, const tool_data *td, sr_task task,
         printf("  %5zu  %-*s %10zu %7.2f%%\n", c, (int)name_w, name, count,
                m ? 100.0 * (double)count / (double)m : 0.0);
     }
-    return 1;
 }
 
 int cmd_info(int argc, char **argv)
@@ -221,9 +197,10 @@ int cmd_info(int argc, char **argv)
         sr_model_free(model);
     } else {
         sr_dataset *ds = NULL;
-        if (tool_load_data(path, &td, task, &ds) &&
-            describe_data(path, &td, task, ds))
+        if (tool_load_data(path, &td, task, &ds)) {
+            describe_data(path, &td, task, ds);
             status = 0;
+        }
         sr_dataset_free(ds);
     }
     if (status == 0 && !tool_stdout_done())

@@ -130,7 +130,8 @@ typedef struct sr_dataset sr_dataset;
 
 /* An IDX image file and its label file (each raw or gzip-compressed, told
  * apart by the gzip magic bytes). Pixels stay uint8 in memory; the value of
- * pixel v is exactly (float)v / 255.0f. */
+ * pixel v is exactly (float)v / 255.0f. Images of more than 65536 pixels
+ * keep their non-zero pixels as float32 values (sparse rows) instead. */
 sr_status sr_dataset_load_idx(const char *images_path, const char *labels_path,
                               sr_dataset **out, sr_error *err);
 
@@ -148,6 +149,10 @@ size_t sr_dataset_classes(const sr_dataset *ds);  /* k: 1 + largest label */
 size_t sr_dataset_class_count(const sr_dataset *ds, size_t cls);
 /* Smallest and largest feature value. */
 void sr_dataset_value_range(const sr_dataset *ds, float *lo, float *hi);
+/* Number of feature values that are not zero (of m n). Sparse data
+ * (sr_dataset_is_sparse) are counted over their stored values, in
+ * O(non-zeros), however wide; dense data in O(m n). */
+size_t sr_dataset_nonzeros(const sr_dataset *ds);
 /* Keep only the first `rows` examples (rows <= m). */
 sr_status sr_dataset_truncate(sr_dataset *ds, size_t rows, sr_error *err);
 /* Copy rows [first, first+count) as float32 features into out (count, n). */

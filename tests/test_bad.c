@@ -10,8 +10,10 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include <zlib.h>
+
 #include "io/model_file.h"
-#include "io/npy.h"
+#include "data/npy.h"
 
 typedef struct bad_case {
     char *file;   /* as written in the manifest, under the catalogue */
@@ -218,6 +220,55 @@ static sr_status load_dataset(const load_opts *o, const char *path,
     return SR_OK;
 }
 
+/* A bad .npy file gives the same error when loaded as a data set's
+ * features (which stream the payload into place) and when gzip'ed. */
+static void check_npy_elsewhere(const bad_case *c, const char *path,
+                                sr_status want)
+{
+    sr_error err;
+    memset(&err, 0, sizeof err);
+    sr_dataset *ds = SENTINEL;
+    sr_status got = sr_dataset_load_npy(path, NULL, SR_TASK_UNLABELLED, &ds,
+                                        &err);
+    if (got != want || err.code != want || ds != SENTINEL ||
+        (strcmp(c->phrase, "-") != 0 && !strstr(err.message, c->phrase)) ||
+        !strstr(err.message, path)) {
+        print_error("%s as features: got %s \"%s\", expected %s with "
+                    "\"%s\"%s\n", path, status_name(got), err.message,
+                    c->status, c->phrase,
+                    ds != SENTINEL ? " (and the output was changed)" : "");
+        fail();
+    }
+
+    FILE *in = fopen(path, "rb");
+    assert_non_null(in);
+    static uint8_t bytes[1 << 16];
+    size_t len = fread(bytes, 1, sizeof bytes, in);
+    assert_true(len < sizeof bytes);
+    fclose(in);
+    char gz[256];
+    snprintf(gz, sizeof gz, "/tmp/softreg-bad-%ld.npy.gz", (long)getpid());
+    gzFile out = gzopen(gz, "wb");
+    assert_non_null(out);
+    if (len)
+        assert_int_equal(gzwrite(out, bytes, (unsigned)len), (int)len);
+    assert_int_equal(gzclose(out), Z_OK);
+    sr_npy_array arr, before;
+    memset(&arr, 0xA5, sizeof arr);
+    memcpy(&before, &arr, sizeof arr);
+    memset(&err, 0, sizeof err);
+    got = sr_npy_read(gz, &arr, &err);
+    unlink(gz);
+    if (got != want || memcmp(&arr, &before, sizeof arr) != 0 ||
+        (strcmp(c->phrase, "-") != 0 && !strstr(err.message, c->phrase)) ||
+        !strstr(err.message, gz)) {
+        print_error("%s gzip'ed: got %s \"%s\", expected %s with \"%s\"\n",
+                    path, status_name(got), err.message, c->status,
+                    c->phrase);
+        fail();
+    }
+}
+
 static void run_case(void **state)
 {
     const bad_case *c = *state;
@@ -319,6 +370,8 @@ static void run_case(void **state)
                     err.message);
         fail();
     }
+    if (strcmp(o.loader, "npy") == 0)
+        check_npy_elsewhere(c, path, want);
 }
 
 /* ---- Every file of the catalogue is in the manifest ---------------------- */

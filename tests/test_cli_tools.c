@@ -660,6 +660,54 @@ static void test_info_data_formats(void **state)
     expect_run(1, "info %s/does-not-exist", dir);
 }
 
+/* info on wide sparse data costs what the stored values cost: 200 rows of
+ * 2,000,000 features (400 million cells) and 3 rows of 2^31 - 1 features
+ * (6.4 billion) are described at once, with the right counts. */
+static void test_info_wide_sparse(void **state)
+{
+    (void)state;
+    char svm[300], huge[300];
+    path_in_dir(svm, sizeof svm, "wide.svm");
+    FILE *f = fopen(svm, "wb");
+    assert_non_null(f);
+    /* Row i: features i+1 (value 1), 1000000+i (value -0.5) and, on even
+     * rows, 2000000 (value 2); row 1 adds an explicit zero, dropped. */
+    size_t nz = 0;
+    for (size_t i = 0; i < 200; i++) {
+        fprintf(f, "%d %zu:1 %zu:-0.5", i % 3 == 0 ? 1 : -1, i + 1,
+                1000000 + i);
+        nz += 2;
+        if (i == 1)
+            fprintf(f, " 1999999:0");
+        if (i % 2 == 0) {
+            fprintf(f, " 2000000:2");
+            nz++;
+        }
+        fputc('\n', f);
+    }
+    assert_int_equal(fclose(f), 0);
+    expect_run(0, "info %s", svm);
+    assert_contains(out, "format:       libsvm");
+    assert_contains(out, "examples:     200");
+    assert_contains(out, "features:     2000000");
+    assert_contains(out, "storage:      sparse (CSR)");
+    char want[96];
+    snprintf(want, sizeof want, "non-zeros:    %zu of 400000000 (0.00%%)", nz);
+    assert_int_equal(nz, 500);
+    assert_contains(out, want);
+    assert_contains(out, "values:       -0.5 .. 2");
+    assert_contains(out, "classes:      2");
+
+    path_in_dir(huge, sizeof huge, "widest.svm");
+    write_text(huge, "1 1:3 2147483647:1\n0 5:-1\n1\n");
+    expect_run(0, "info %s", huge);
+    assert_contains(out, "features:     2147483647");
+    assert_contains(out, "non-zeros:    3 of 6442450941 (0.00%)");
+    assert_contains(out, "values:       -1 .. 3");
+    remove(svm);
+    remove(huge);
+}
+
 /* ---- gradcheck --------------------------------------------------------------- */
 
 /* Every block's error in the table under "block", each below 1e-4. */
@@ -1001,6 +1049,7 @@ int main(void)
         cmocka_unit_test(test_predict_out_never_partial),
         cmocka_unit_test(test_info_model),
         cmocka_unit_test(test_info_data_formats),
+        cmocka_unit_test(test_info_wide_sparse),
         cmocka_unit_test(test_gradcheck_every_kind),
         cmocka_unit_test(test_export_npy),
         cmocka_unit_test(test_export_header),

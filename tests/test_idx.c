@@ -304,8 +304,8 @@ static void expect_range(uint32_t count, uint32_t rows, uint32_t cols,
 }
 
 /* The range stops reading once it has reached 0 and 255: check that it
- * does not stop earlier, listed (sparse) and dense (more than 65536
- * pixels an image). */
+ * does not stop earlier, in pixel lists and in the float CSR of images of
+ * more than 65536 pixels. */
 static void test_value_range(void **state)
 {
     (void)state;
@@ -315,7 +315,7 @@ static void test_value_range(void **state)
     expect_range(2, 2, 2, zero_and_255, 0, 255);
     expect_range(2, 2, 2, below_255, 0, 254);
     expect_range(2, 2, 2, no_zero, 1, 255);
-    /* dense: 255 comes first, the smallest value near the end */
+    /* float CSR: 255 comes first, the smallest value near the end */
     size_t n = 65537;
     uint8_t *px = malloc(n);
     assert_non_null(px);
@@ -326,6 +326,104 @@ static void test_value_range(void **state)
     px[65001] = 0;
     expect_range(1, 1, (uint32_t)n, px, 0, 255);
     free(px);
+}
+
+/* Stops training as soon as an epoch reaches no training error; records
+ * the last epoch's numbers. */
+static int record_epoch(const sr_epoch_stats *stats, void *user)
+{
+    *(sr_epoch_stats *)user = *stats;
+    return stats->train_err == 0.0;
+}
+
+/* 40 images of rows x cols, even ones (class 0) bright on the left half,
+ * odd ones (class 1) on the right, with zeros and faint pixels scattered
+ * on both: loaded in layout `want`, they hold exactly the scaled pixels
+ * and softmax regression learns them to a training error of 0. */
+static void expect_images_train(uint32_t rows, uint32_t cols,
+                                sr_feature_layout want)
+{
+    const uint32_t m = 40;
+    size_t n = (size_t)rows * cols, len, nonzero = 0;
+    uint8_t *b = make_images(m, rows, cols, 0, &len);
+    uint8_t *px = b + 16, top = 0;
+    for (size_t i = 0; i < m; i++)
+        for (size_t r = 0; r < rows; r++)
+            for (size_t c = 0; c < cols; c++) {
+                size_t at = i * n + r * cols + c;
+                int bright = (c < cols / 2) == (i % 2 == 0);
+                uint8_t v = bright ? (uint8_t)(1 + (r * 31 + c * 7 + i * 13) % 255)
+                                   : (uint8_t)((r + c + i) % 61 == 0 ? 9 : 0);
+                if ((r + 3 * c + i) % 7 == 0)
+                    v = 0;
+                px[at] = v;
+                nonzero += v != 0;
+                top = v > top ? v : top;
+            }
+    uint8_t y[40];
+    for (size_t i = 0; i < m; i++)
+        y[i] = (uint8_t)(i % 2);
+    char images[256], labels[256];
+    test_write_tmp(images, "-images", b, len);
+    size_t llen;
+    uint8_t *lb = make_labels(y, m, 0, &llen);
+    test_write_tmp(labels, "-labels", lb, llen);
+    free(lb);
+
+    sr_dataset *ds = load_ok(images, labels);
+    assert_int_equal(ds->layout, want);
+    assert_int_equal(ds->n, n);
+    assert_true(sr_dataset_is_sparse(ds));
+    assert_int_equal(sr_dataset_nonzeros(ds), nonzero);
+    float lo, hi;
+    sr_dataset_value_range(ds, &lo, &hi);
+    assert_true(lo == 0.0f);
+    assert_true(hi == (float)top / 255.0f);
+    float *x = malloc(m * n * sizeof *x);
+    assert_non_null(x);
+    assert_sr_ok(sr_dataset_copy_features(ds, 0, m, x, NULL));
+    for (size_t i = 0; i < m * n; i++)
+        if (x[i] != sr_pixel_scale[px[i]]) {
+            print_error("pixel %zu is %.9g, expected %.9g\n", i, (double)x[i],
+                        (double)sr_pixel_scale[px[i]]);
+            fail();
+        }
+    free(x);
+
+    sr_train_params p = sr_train_params_default();
+    p.epochs = 5;
+    p.threads = 1;
+    sr_epoch_stats last;
+    memset(&last, 0, sizeof last);
+    sr_model *model = NULL;
+    sr_error err = {SR_OK, ""};
+    if (sr_train(ds, NULL, &p, record_epoch, &last, &model, &err) != SR_OK) {
+        print_error("training: %s\n", err.message);
+        fail();
+    }
+    assert_true(last.train_err == 0.0);
+    assert_true(last.train_loss < 0.6);
+    double loss, error_rate;
+    assert_int_equal(sr_model_evaluate(model, ds, &loss, &error_rate, &err),
+                     SR_OK);
+    assert_true(error_rate == 0.0);
+    assert_true(loss < 0.6);
+    sr_model_free(model);
+    sr_dataset_free(ds);
+    free(b);
+    remove(images);
+    remove(labels);
+}
+
+/* Images of more than 65536 pixels (257 x 256) become float CSR, which
+ * training reads (dense uint8 was read as empty rows: the loss stayed
+ * log 2); 256 x 256 images, the widest whose columns fit in 16 bits,
+ * stay pixel lists. */
+static void test_wide_images_train(void **state)
+{
+    (void)state;
+    expect_images_train(257, 256, SR_FEATURES_CSR);
+    expect_images_train(256, 256, SR_FEATURES_U8_SPARSE);
 }
 
 /* The bytes decide whether a file is gzip, never its name. */
@@ -768,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_mnist_gzip_copy),
         cmocka_unit_test(test_small_valid),
         cmocka_unit_test(test_value_range),
+        cmocka_unit_test(test_wide_images_train),
         cmocka_unit_test(test_raw_file_named_gz_loads),
         cmocka_unit_test(test_parse_buffers),
         cmocka_unit_test(test_file_view),

@@ -369,6 +369,44 @@ static void many_rows(void **state)
     sr_dataset_free(ds);
 }
 
+/* Non-zeros are counted over the stored values, not over m x n: a set
+ * 2^31 - 1 features wide is counted at once. */
+static void nonzeros_of_sparse_rows(void **state)
+{
+    (void)state;
+    sr_dataset *ds = parse_ok("1 1:0.5 7:0 2147483647:2\n"
+                              "0 3:-1\n"
+                              "1\n"
+                              "0 2:4 5:1e-30\n",
+                              NULL);
+    assert_int_equal(ds->n, 2147483647u);
+    assert_int_equal(sr_dataset_nonzeros(ds), 5);
+    /* A stored zero (as a mapped set may hold) is not counted. */
+    ds->val[1] = 0.0f;
+    assert_int_equal(sr_dataset_nonzeros(ds), 4);
+    ds->val[1] = 2.0f;
+    /* Rows cut by truncate and taken by subset count alone. */
+    sr_error err;
+    sr_dataset *sub = NULL;
+    assert_int_equal(sr_dataset_subset(ds, (const size_t[]){3, 1}, 2, &sub,
+                                       &err),
+                     SR_OK);
+    assert_int_equal(sr_dataset_nonzeros(sub), 3);
+    sr_dataset_free(sub);
+    assert_int_equal(sr_dataset_truncate(ds, 2, &err), SR_OK);
+    assert_int_equal(sr_dataset_nonzeros(ds), 3);
+    sr_dataset_free(ds);
+    assert_int_equal(sr_dataset_nonzeros(NULL), 0);
+
+    /* Dense data are counted value by value; -0 is zero. */
+    const float X[6] = {0, 1.5f, -0.0f, 3, 0, -2};
+    const int32_t y[2] = {0, 1};
+    assert_int_equal(sr_dataset_from_arrays(X, 2, 3, y, NULL, 0, &ds, &err),
+                     SR_OK);
+    assert_int_equal(sr_dataset_nonzeros(ds), 3);
+    sr_dataset_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,6 +423,7 @@ int main(void)
         cmocka_unit_test(empty_input),
         cmocka_unit_test(load_from_file_and_gzip),
         cmocka_unit_test(many_rows),
+        cmocka_unit_test(nonzeros_of_sparse_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,15 @@
  * with numpy.save, and every kind of bad input. */
 #include "testutil.h"
 
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <zlib.h>
+
 #include "core/rng_init.h"
-#include "io/npy.h"
+#include "data/npy.h"
+#include "io/npy_write.h"
 
 static const char *data_dir(void)
 {
@@ -677,6 +684,363 @@ static void test_corrupted_bytes(void **state)
     free(orig);
 }
 
+/* ---- Features of a data set, read into place ----------------------------- */
+
+static void write_bytes(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    if (len)
+        assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* data[0 .. len) gzip-compressed into `path`, as two members split at
+ * `split` (as `cat a.gz b.gz` makes), or one when split is 0. */
+static void write_gzip(const char *path, const uint8_t *data, size_t len,
+                       size_t split)
+{
+    gzFile gz = gzopen(path, "wb1");
+    assert_non_null(gz);
+    size_t first = split ? split : len;
+    if (first)
+        assert_int_equal(gzwrite(gz, data, (unsigned)first), (int)first);
+    assert_int_equal(gzclose(gz), Z_OK);
+    if (!split)
+        return;
+    gz = gzopen(path, "ab1");
+    assert_non_null(gz);
+    assert_int_equal(gzwrite(gz, data + split, (unsigned)(len - split)),
+                     (int)(len - split));
+    assert_int_equal(gzclose(gz), Z_OK);
+}
+
+/* Element i of a test array, exact in every dtype used here (integers
+ * of -300 .. 299 and halves). */
+static double test_value(size_t i)
+{
+    return (double)((long)(i * 7919 % 600) - 300) / (i % 3 ? 1.0 : 2.0);
+}
+
+/* A (rows, cols) file of `descr` holding test_value(i), in its byte order;
+ * *len is its size. */
+static uint8_t *make_x(const char *descr, size_t rows, size_t cols,
+                       size_t *len)
+{
+    char dict[160];
+    snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, "
+             "'shape': (%zu, %zu), }", descr, rows, cols);
+    size_t item = (size_t)(descr[2] - '0'), count = rows * cols;
+    uint8_t *data = malloc(count * item);
+    assert_non_null(data);
+    for (size_t i = 0; i < count; i++) {
+        double v = test_value(i);
+        uint8_t b[8];
+        if (descr[1] == 'f' && item == 4) {
+            float f = (float)v;
+            memcpy(b, &f, 4);
+        } else if (descr[1] == 'f') {
+            memcpy(b, &v, 8);
+        } else if (item == 2) {
+            int16_t h = (int16_t)(v * 2);
+            memcpy(b, &h, 2);
+        } else {
+            int64_t q = (int64_t)(v * 2);
+            memcpy(b, &q, 8);
+        }
+        for (size_t k = 0; k < item; k++) /* the host is little-endian */
+            data[i * item + k] = descr[0] == '>' ? b[item - 1 - k] : b[k];
+    }
+    uint8_t *buf = make_npy(dict, data, count * item, len);
+    free(data);
+    return buf;
+}
+
+static float expected_value(const char *descr, size_t i)
+{
+    double v = test_value(i);
+    return descr[1] == 'f' ? (float)v : (float)(int64_t)(v * 2);
+}
+
+/* Loads path as unlabelled features; they must be (rows, cols) of
+ * expected_value(descr, i). */
+static void expect_features(const char *path, const char *descr, size_t rows,
+                            size_t cols)
+{
+    sr_dataset *ds = NULL;
+    sr_error err = {SR_OK, ""};
+    sr_status st = sr_dataset_load_npy(path, NULL, SR_TASK_UNLABELLED, &ds,
+                                       &err);
+    if (st != SR_OK) {
+        print_error("%s (%s): %s\n", path, descr, err.message);
+        fail();
+    }
+    assert_int_equal(sr_dataset_rows(ds), rows);
+    assert_int_equal(sr_dataset_features(ds), cols);
+    float *x = malloc(rows * cols * sizeof *x);
+    assert_non_null(x);
+    assert_sr_ok(sr_dataset_copy_features(ds, 0, rows, x, NULL));
+    for (size_t i = 0; i < rows * cols; i++)
+        if (x[i] != expected_value(descr, i)) {
+            print_error("%s (%s): element %zu is %.9g, expected %.9g\n", path,
+                        descr, i, (double)x[i],
+                        (double)expected_value(descr, i));
+            fail();
+        }
+    free(x);
+    sr_dataset_free(ds);
+}
+
+/* Loading path as features fails with `code` and `needle`, naming path,
+ * and leaves the output alone. */
+static void expect_load_error(const char *path, sr_status code,
+                              const char *needle)
+{
+    static sr_dataset *const sentinel = (sr_dataset *)&sentinel;
+    sr_dataset *ds = sentinel;
+    sr_error err = {SR_OK, ""};
+    sr_status st = sr_dataset_load_npy(path, NULL, SR_TASK_UNLABELLED, &ds,
+                                       &err);
+    expect_error(st, &err, code, path, needle);
+    assert_ptr_equal(ds, sentinel);
+}
+
+/* Arrays of several read pieces (float32 straight into place, other
+ * dtypes through a buffer), of either byte order, raw and gzip'ed in two
+ * members split inside the payload, come out as the values written. */
+static void test_features_every_dtype_in_pieces(void **state)
+{
+    (void)state;
+    static const char *const descrs[] = {"<f4", ">f4", "<f8", ">f8", "<i2",
+                                         ">i8"};
+    const size_t rows = 1000, cols = 333; /* 333,000 elements */
+    for (size_t d = 0; d < sizeof descrs / sizeof *descrs; d++) {
+        size_t len;
+        uint8_t *buf = make_x(descrs[d], rows, cols, &len);
+        char raw[256], gz[256];
+        test_write_tmp(raw, ".npy", buf, len);
+        test_write_tmp(gz, ".npy.gz", "", 0);
+        write_gzip(gz, buf, len, len / 2 + 3);
+        expect_features(raw, descrs[d], rows, cols);
+        expect_features(gz, descrs[d], rows, cols);
+        free(buf);
+        unlink(raw);
+        unlink(gz);
+    }
+    /* The fixtures of numpy.save too, against the parsed arrays. */
+    static const char *const fixtures[] = {"f4_2d.npy", "i4_2d.npy",
+                                           "u1_2d.npy", "v2_f4.npy"};
+    for (size_t f = 0; f < sizeof fixtures / sizeof *fixtures; f++) {
+        char path[256];
+        fixture_path(path, fixtures[f]);
+        sr_npy_array a;
+        read_fixture(fixtures[f], &a);
+        float want[64];
+        assert_true(a.count <= 64);
+        assert_sr_ok(sr_npy_to_f32(&a, path, want, NULL));
+        sr_dataset *ds = NULL;
+        assert_sr_ok(sr_dataset_load_npy(path, NULL, SR_TASK_UNLABELLED, &ds,
+                                         NULL));
+        float got[64];
+        assert_sr_ok(sr_dataset_copy_features(ds, 0, a.shape[0], got, NULL));
+        assert_memory_equal(got, want, a.count * sizeof(float));
+        sr_dataset_free(ds);
+        sr_npy_array_free(&a);
+    }
+}
+
+/* A bad value deep in the payload (a later piece) is named by its
+ * element, row and column. */
+static void test_features_bad_value_in_later_piece(void **state)
+{
+    (void)state;
+    const size_t rows = 1000, cols = 500, at = 123456 + 262144;
+    size_t len;
+    uint8_t *buf = make_x("<f4", rows, cols, &len);
+    float nan = NAN;
+    memcpy(buf + len - rows * cols * 4 + at * 4, &nan, 4);
+    char path[256];
+    test_write_tmp(path, ".npy", buf, len);
+    char want[128];
+    snprintf(want, sizeof want, "element %zu (row %zu, column %zu) is not "
+             "finite", at, at / cols, at % cols);
+    expect_load_error(path, SR_ERR_FORMAT, want);
+    free(buf);
+    unlink(path);
+
+    buf = make_x("<f8", rows, cols, &len);
+    double big = 1e300;
+    memcpy(buf + len - rows * cols * 8 + at * 8, &big, 8);
+    test_write_tmp(path, ".npy.gz", "", 0);
+    write_gzip(path, buf, len, 0);
+    snprintf(want, sizeof want, "element %zu (row %zu, column %zu) is 1e+300, "
+             "beyond the float32 range", at, at / cols, at % cols);
+    expect_load_error(path, SR_ERR_FORMAT, want);
+    free(buf);
+    unlink(path);
+}
+
+/* A payload shorter or longer than the shape says, raw and gzip'ed, a
+ * gzip stream cut off, and a shape no file of that size can hold. */
+static void test_features_length_errors(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *buf = make_x("<f4", 3, 4, &len);
+    assert_int_equal(len, 128 + 48);
+    uint8_t *longer = malloc(len + 5);
+    assert_non_null(longer);
+    memcpy(longer, buf, len);
+    memset(longer + len, 7, 5);
+    char path[256];
+    for (int gzip = 0; gzip < 2; gzip++) {
+        const char *suffix = gzip ? ".npy.gz" : ".npy";
+        test_write_tmp(path, suffix, "", 0);
+        if (gzip)
+            write_gzip(path, buf, len - 4, 0);
+        else
+            write_bytes(path, buf, len - 4);
+        expect_load_error(path, SR_ERR_FORMAT,
+                          "data from byte 128 is 44 bytes, but shape (3, 4) "
+                          "of float32 needs 48 bytes");
+        if (gzip)
+            write_gzip(path, longer, len + 5, 0);
+        else
+            write_bytes(path, longer, len + 5);
+        expect_load_error(path, SR_ERR_FORMAT, "is 53 bytes");
+        unlink(path);
+    }
+    free(longer);
+
+    /* A gzip file cut inside its stream. */
+    test_write_tmp(path, ".npy.gz", "", 0);
+    write_gzip(path, buf, len, 0);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(truncate(path, sb.st_size - 9), 0);
+    expect_load_error(path, SR_ERR_FORMAT, "gzip stream is cut off");
+    unlink(path);
+    free(buf);
+
+    /* 10^14 float32 announced: refused before anything is allocated,
+     * raw or gzip'ed, with the bytes the file has. */
+    const uint8_t x[4] = {0};
+    buf = make_npy("{'descr': '<f4', 'fortran_order': False, "
+                   "'shape': (10000000, 10000000), }", x, 4, &len);
+    for (int gzip = 0; gzip < 2; gzip++) {
+        test_write_tmp(path, gzip ? ".npy.gz" : ".npy", "", 0);
+        if (gzip)
+            write_gzip(path, buf, len, 0);
+        else
+            write_bytes(path, buf, len);
+        expect_load_error(path, SR_ERR_FORMAT,
+                          "is 4 bytes, but shape (10000000, 10000000) of "
+                          "float32 needs 400000000000000 bytes");
+        unlink(path);
+    }
+    free(buf);
+
+    /* A file that ends inside the header length of a version 2.0 file
+     * (found by fuzz_npy: the preamble was copied past its buffer). */
+    test_write_tmp(path, ".npy", "\x93NUMPY\x02\x00\x0a\x2f\x00", 11);
+    expect_load_error(path, SR_ERR_FORMAT,
+                      "ends after 11 bytes, inside the header length");
+    unlink(path);
+
+    /* Features must be a non-empty 2-D array; a header beyond the file. */
+    fixture_path(path, "f4_1d.npy");
+    expect_load_error(path, SR_ERR_FORMAT, "non-empty 2-D array");
+    fixture_path(path, "empty_2d.npy");
+    expect_load_error(path, SR_ERR_FORMAT, "non-empty 2-D array");
+    buf = make_x("<f4", 3, 4, &len);
+    test_write_tmp(path, ".npy", buf, 60);
+    expect_load_error(path, SR_ERR_FORMAT,
+                      "header length 118 (at byte 8) goes beyond the end of "
+                      "the file (60 bytes)");
+    unlink(path);
+    free(buf);
+}
+
+/* A stream that is not a regular file (a FIFO, as /dev/stdin may be)
+ * is read in the same pieces, its size learnt as it comes. */
+static void test_features_from_a_fifo(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *buf = make_x("<f8", 300, 70, &len);
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/softreg-test-%ld-fifo.npy",
+             (long)getpid());
+    unlink(path);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    for (int extra = 0; extra < 2; extra++) {
+        fflush(NULL);
+        pid_t child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+            FILE *f = fopen(path, "wb");
+            size_t put = f ? fwrite(buf, 1, len, f) : 0;
+            if (extra && f)
+                fputc('!', f);
+            _exit(f && put == len && fclose(f) == 0 ? 0 : 1);
+        }
+        if (extra)
+            expect_load_error(path, SR_ERR_FORMAT, "is 168001 bytes");
+        else
+            expect_features(path, "<f8", 300, 70);
+        int status;
+        assert_int_equal(waitpid(child, &status, 0), child);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    unlink(path);
+    free(buf);
+}
+
+/* Loading .npy features holds them once: the peak resident memory of a
+ * process that loads a 64 MB float32 file (raw, then gzip'ed) grows by
+ * about 64 MB, not the 128 MB of reading the file into a buffer first. */
+static void test_features_peak_memory(void **state)
+{
+    (void)state;
+    const size_t rows = 16384, cols = 1024; /* 64 MiB of float32 */
+    size_t len;
+    uint8_t *buf = make_x("<f4", rows, cols, &len);
+    char raw[256], gz[256];
+    test_write_tmp(raw, ".npy", buf, len);
+    test_write_tmp(gz, ".npy.gz", "", 0);
+    write_gzip(gz, buf, len, 0);
+    free(buf);
+    const char *paths[2] = {raw, gz};
+    for (int i = 0; i < 2; i++) {
+        fflush(NULL);
+        pid_t child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+            struct rusage before, after;
+            getrusage(RUSAGE_SELF, &before);
+            sr_dataset *ds = NULL;
+            if (sr_dataset_load_npy(paths[i], NULL, SR_TASK_UNLABELLED, &ds,
+                                    NULL) != SR_OK)
+                _exit(2);
+            getrusage(RUSAGE_SELF, &after);
+            long grew_kb = after.ru_maxrss - before.ru_maxrss;
+            sr_dataset_free(ds);
+            /* 64 MiB is 65536 kB; allow 25% for the rest. */
+            _exit(grew_kb < 65536 + 16384 ? 0 : 3);
+        }
+        int status;
+        assert_int_equal(waitpid(child, &status, 0), child);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            print_error("%s: loading grew the peak memory by more than 80 MB "
+                        "for 64 MB of features (status %d)\n", paths[i],
+                        WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+            fail();
+        }
+    }
+    unlink(raw);
+    unlink(gz);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -697,6 +1061,11 @@ int main(void)
         cmocka_unit_test(test_data_length_mismatch),
         cmocka_unit_test(test_overflowing_shape),
         cmocka_unit_test(test_corrupted_bytes),
+        cmocka_unit_test(test_features_every_dtype_in_pieces),
+        cmocka_unit_test(test_features_bad_value_in_later_piece),
+        cmocka_unit_test(test_features_length_errors),
+        cmocka_unit_test(test_features_from_a_fifo),
+        cmocka_unit_test(test_features_peak_memory),
     };
     return cmocka_run_group_tests_name("npy", tests, NULL, NULL);
 }

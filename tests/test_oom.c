@@ -16,7 +16,7 @@
 #include "data/idx.h"
 #include "data/tabular.h"
 #include "io/model_file.h"
-#include "io/npy.h"
+#include "data/npy.h"
 
 #ifndef SR_FAULT_INJECTION
 #error "test_oom needs the library built with -DSR_FAULT_INJECTION"
@@ -97,6 +97,7 @@ static max_align_t sentinel_storage;
 
 static char idx_images[256], idx_images_gz[256], idx_labels[256];
 static char csv_gz[256], model_path[256];
+static char npy_x[256], npy_x_gz[256], npy_y[256];
 static char *csv_text, *csv_train_text, *svm_text;
 static uint8_t *npy_bytes, *model_bytes;
 static size_t npy_len, model_len;
@@ -228,6 +229,25 @@ static void make_inputs(void)
         double v = i * 0.5 - 2;
         memcpy(npy_bytes + 128 + 8 * i, &v, 8);
     }
+    /* The same as files, raw and gzip'ed, with 5 int64 labels beside. */
+    test_write_tmp(npy_x, "-x.npy", npy_bytes, npy_len);
+    z = gzip_bytes(npy_bytes, npy_len, &zlen);
+    test_write_tmp(npy_x_gz, "-x.npy.gz", z, zlen);
+    free(z);
+    static const char yhdr[] = "{'descr': '<i8', 'fortran_order': False, "
+                               "'shape': (5,), }";
+    uint8_t y[128 + 40];
+    memcpy(y, "\x93NUMPY\x01\x00", 8);
+    y[8] = (uint8_t)hlen;
+    y[9] = 0;
+    memset(y + 10, ' ', hlen);
+    memcpy(y + 10, yhdr, sizeof yhdr - 1);
+    y[10 + hlen - 1] = '\n';
+    for (int i = 0; i < 5; i++) {
+        int64_t v = 7 - 3 * (i % 2);
+        memcpy(y + 128 + 8 * i, &v, 8);
+    }
+    test_write_tmp(npy_y, "-y.npy", y, sizeof y);
 
     sr_error err;
     /* Data sets to train on, one per layout: dense float, sparse pixels,
@@ -271,6 +291,9 @@ static void free_inputs(void)
     unlink(idx_images_gz);
     unlink(idx_labels);
     unlink(csv_gz);
+    unlink(npy_x);
+    unlink(npy_x_gz);
+    unlink(npy_y);
     unlink(model_path);
     free(csv_text);
     free(csv_train_text);
@@ -362,6 +385,23 @@ static sr_status op_parse_npy(const void *ctx, sr_error *err, int *touched)
     return SR_OK;
 }
 
+/* Features streamed from a file into the data set, labels beside. */
+static sr_status op_load_npy(const void *ctx, sr_error *err, int *touched)
+{
+    const char *x = ctx;
+    sr_dataset *ds = SENTINEL;
+    sr_status st = sr_dataset_load_npy(x, npy_y, SR_TASK_CLASSIFICATION, &ds,
+                                       err);
+    if (st == SR_OK) {
+        assert_int_equal(sr_dataset_rows(ds), 5);
+        assert_int_equal(sr_dataset_classes(ds), 2);
+        sr_dataset_free(ds);
+    } else {
+        *touched = ds != SENTINEL;
+    }
+    return st;
+}
+
 static sr_status op_parse_model(const void *ctx, sr_error *err, int *touched)
 {
     (void)ctx;
@@ -442,6 +482,9 @@ static void test_npy(void **state)
 {
     (void)state;
     report(".npy", sweep(".npy", op_parse_npy, NULL));
+    report(".npy features and labels", sweep(".npy files", op_load_npy, npy_x));
+    report(".npy features gzip'ed, labels",
+           sweep(".npy files, gzip'ed", op_load_npy, npy_x_gz));
 }
 
 static void test_model_file(void **state)

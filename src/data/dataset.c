@@ -31,7 +31,6 @@ void sr_dataset_free(sr_dataset *ds)
 {
     if (!ds)
         return;
-    sr_dealloc(ds->x_u8);
     sr_dealloc(ds->x_f32);
     sr_dealloc(ds->row_ptr);
     sr_dealloc(ds->col);
@@ -68,20 +67,6 @@ void sr_dataset_value_range(const sr_dataset *ds, float *lo, float *hi)
     float a = INFINITY, b = -INFINITY;
     if (ds) {
         switch (ds->layout) {
-        case SR_FEATURES_U8: {
-            uint8_t mn = 255, mx = 0;
-            /* Images reach both ends soon: stop there. */
-            for (size_t i = 0; i < ds->m * ds->n && (mn > 0 || mx < 255); i++) {
-                uint8_t v = ds->x_u8[i];
-                mn = v < mn ? v : mn;
-                mx = v > mx ? v : mx;
-            }
-            if (ds->m != 0 && ds->n != 0) {
-                a = sr_pixel_scale[mn];
-                b = sr_pixel_scale[mx];
-            }
-            break;
-        }
         case SR_FEATURES_F32:
             for (size_t i = 0; i < ds->m * ds->n; i++) {
                 a = ds->x_f32[i] < a ? ds->x_f32[i] : a;
@@ -114,12 +99,41 @@ void sr_dataset_value_range(const sr_dataset *ds, float *lo, float *hi)
             }
             break;
         }
+        case SR_FEATURES_U8: /* retired: never set (dataset.h) */
+            break;
         }
     }
     if (lo)
         *lo = a;
     if (hi)
         *hi = b;
+}
+
+size_t sr_dataset_nonzeros(const sr_dataset *ds)
+{
+    if (!ds)
+        return 0;
+    size_t count = 0;
+    switch (ds->layout) {
+    case SR_FEATURES_F32:
+        for (size_t i = 0; i < ds->m * ds->n; i++)
+            count += ds->x_f32[i] != 0.0f;
+        break;
+    case SR_FEATURES_U8_SPARSE:
+        /* Pixel lists hold the non-zero pixels only. */
+        count = ds->row_ptr[ds->m] - ds->row_ptr[0];
+        break;
+    case SR_FEATURES_CSR:
+        /* Stored values are non-zero as the readers make them; a mapped
+         * or hand-made set may hold zeros, so each is looked at. Entries
+         * not stored are zeros. */
+        for (size_t p = ds->row_ptr[0]; p < ds->row_ptr[ds->m]; p++)
+            count += ds->val[p] != 0.0f;
+        break;
+    case SR_FEATURES_U8: /* retired: never set (dataset.h) */
+        break;
+    }
+    return count;
 }
 
 sr_status sr_dataset_truncate(sr_dataset *ds, size_t rows, sr_error *err)
@@ -150,10 +164,6 @@ sr_status sr_dataset_copy_features(const sr_dataset *ds, size_t first,
         float *row = out + i * n;
         size_t r = first + i;
         switch (ds->layout) {
-        case SR_FEATURES_U8:
-            for (size_t j = 0; j < n; j++)
-                row[j] = sr_pixel_scale[ds->x_u8[r * n + j]];
-            break;
         case SR_FEATURES_F32:
             memcpy(row, ds->x_f32 + r * n, n * sizeof *row);
             break;
@@ -166,6 +176,8 @@ sr_status sr_dataset_copy_features(const sr_dataset *ds, size_t first,
             memset(row, 0, n * sizeof *row);
             for (size_t p = ds->row_ptr[r]; p < ds->row_ptr[r + 1]; p++)
                 row[ds->col16[p]] = sr_pixel_scale[ds->val8[p]];
+            break;
+        case SR_FEATURES_U8: /* retired: never set (dataset.h) */
             break;
         }
     }
@@ -247,19 +259,77 @@ static size_t count_row(const uint8_t *x, size_t n)
     return count;
 }
 
+/* The non-zero pixels of one image x (n) as float CSR entries from
+ * col/val[0], in column order, each value sr_pixel_scale[v]; all-zero
+ * 8-byte words are skipped whole. Returns the count. */
+static size_t list_row_wide(const uint8_t *x, size_t n, uint32_t *col,
+                            float *val)
+{
+    size_t q = 0, j = 0;
+    for (; j + 8 <= n; j += 8) {
+        if (!load_le64(x + j))
+            continue;
+        for (size_t b = j; b < j + 8; b++)
+            if (x[b]) {
+                col[q] = (uint32_t)b;
+                val[q++] = sr_pixel_scale[x[b]];
+            }
+    }
+    for (; j < n; j++)
+        if (x[j]) {
+            col[q] = (uint32_t)j;
+            val[q++] = sr_pixel_scale[x[j]];
+        }
+    return q;
+}
+
+/* Images of more than 65536 pixels: their columns do not fit the pixel
+ * lists' 16 bits, so their non-zero pixels become float CSR (32-bit
+ * columns, values exactly sr_pixel_scale[v]), the layout LIBSVM data
+ * have and every part of the library reads. */
+static sr_status set_wide_pixels(sr_dataset *ds, const uint8_t *pixels,
+                                 size_t m, size_t n, sr_error *err)
+{
+    if (n - 1 > UINT32_MAX)
+        return sr_fail(err, SR_ERR_TOO_BIG,
+                       "images of %zu pixels are too large: columns are "
+                       "32-bit, so at most %llu pixels an image", n,
+                       (unsigned long long)UINT32_MAX + 1);
+    size_t *ptr = sr_alloc_array(m + 1, sizeof *ptr);
+    if (!ptr)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory indexing %zu images", m);
+    long long mm = (long long)m;
+#pragma omp parallel for schedule(static)
+    for (long long i = 0; i < mm; i++)
+        ptr[i + 1] = count_row(pixels + (size_t)i * n, n);
+    ptr[0] = 0;
+    for (size_t i = 0; i < m; i++)
+        ptr[i + 1] += ptr[i];
+    size_t nnz = ptr[m];
+    uint32_t *col = sr_alloc_array(nnz, sizeof *col);
+    float *val = sr_alloc_array(nnz, sizeof *val);
+    if (!col || !val) {
+        sr_dealloc(ptr);
+        sr_dealloc(col);
+        sr_dealloc(val);
+        return sr_fail(err, SR_ERR_NOMEM,
+                       "out of memory listing the %zu non-zero pixels", nnz);
+    }
+#pragma omp parallel for schedule(static)
+    for (long long i = 0; i < mm; i++)
+        list_row_wide(pixels + (size_t)i * n, n, col + ptr[i], val + ptr[i]);
+    ds->row_ptr = ptr;
+    ds->col = col;
+    ds->val = val;
+    ds->layout = SR_FEATURES_CSR;
+    return SR_OK;
+}
+
 sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
                                 size_t m, size_t n, sr_error *err)
 {
-    if (n > 65536) {
-        uint8_t *copy = sr_alloc_array(m, n);
-        if (!copy)
-            return sr_fail(err, SR_ERR_NOMEM, "out of memory for %zu x %zu pixels",
-                           m, n);
-        memcpy(copy, pixels, m * n);
-        ds->x_u8 = copy;
-        ds->layout = SR_FEATURES_U8;
-        return SR_OK;
-    }
+    if (n > 65536)
+        return set_wide_pixels(ds, pixels, m, n, err);
     size_t *ptr = sr_alloc_array(m + 1, sizeof *ptr);
     if (!ptr)
         return sr_fail(err, SR_ERR_NOMEM, "out of memory indexing %zu images", m);
@@ -395,12 +465,6 @@ sr_status sr_dataset_subset(const sr_dataset *ds, const size_t *rows,
             goto nomem;
     }
     switch (ds->layout) {
-    case SR_FEATURES_U8:
-        if (!(s->x_u8 = sr_alloc_array(count, n)))
-            goto nomem;
-        for (size_t i = 0; i < count; i++)
-            memcpy(s->x_u8 + i * n, ds->x_u8 + rows[i] * n, n);
-        break;
     case SR_FEATURES_F32:
         if (!(s->x_f32 = sr_alloc_array(count, n * sizeof(float))))
             goto nomem;
@@ -431,6 +495,8 @@ sr_status sr_dataset_subset(const sr_dataset *ds, const size_t *rows,
         s->row_ptr[count] = p;
         break;
     }
+    case SR_FEATURES_U8: /* retired: never set (dataset.h) */
+        break;
     }
     if (ds->y) {
         if (!(s->y = sr_alloc_array(count, sizeof *s->y)))

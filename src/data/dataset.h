@@ -5,7 +5,9 @@
 #include "../core/internal.h"
 
 typedef enum sr_feature_layout {
-    SR_FEATURES_U8 = 0,  /* dense uint8 pixels, value = sr_pixel_scale[v] */
+    /* Retired (it was dense uint8 pixels, which training could not read):
+     * no code sets it; the value stays reserved. */
+    SR_FEATURES_U8 = 0,
     SR_FEATURES_F32 = 1, /* dense float32 */
     SR_FEATURES_CSR = 2, /* sparse rows: row_ptr, col, val (float32) */
     SR_FEATURES_U8_SPARSE = 3 /* sparse uint8 pixels: row_ptr, col16, val8 */
@@ -18,7 +20,6 @@ struct sr_dataset {
     size_t k;            /* classes: 1 + largest label (0 if no labels) */
     sr_feature_layout layout;
 
-    uint8_t *x_u8;       /* (m, n) when layout == SR_FEATURES_U8 */
     float *x_f32;        /* (m, n) when layout == SR_FEATURES_F32 */
     size_t *row_ptr;     /* m + 1 entries when layout == SR_FEATURES_CSR */
     uint32_t *col;       /* column of each stored value, ascending per row */
@@ -47,8 +48,10 @@ sr_dataset *sr_dataset_new(sr_error *err);
 sr_status sr_dataset_set_labels_file(sr_dataset *ds, const char *path,
                                      sr_error *err);
 
-/* Sets ds's features from dense pixels (m, n), copied: the sparse uint8
- * layout when n fits in 16 bits, else a dense uint8 copy. */
+/* Sets ds's features from dense pixels (m, n), listing the non-zero ones:
+ * as pixel lists (SR_FEATURES_U8_SPARSE) when their columns fit in 16 bits
+ * (n <= 65536), else as float CSR (SR_FEATURES_CSR) holding exactly
+ * sr_pixel_scale[v]. */
 sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
                                 size_t m, size_t n, sr_error *err);
 

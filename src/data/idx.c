@@ -225,6 +225,15 @@ sr_status sr_dataset_load_idx(const char *images_path, const char *labels_path,
                      images_path, m, labels_path, m_labels);
         goto fail;
     }
+    /* Pixel columns are 32-bit in memory (sr_dataset_set_pixels). */
+    if (rows * cols - 1 > UINT32_MAX) {
+        st = sr_fail(err, SR_ERR_TOO_BIG,
+                     "%s: images of %zu x %zu pixels are too large: at most "
+                     "%llu pixels an image are supported",
+                     images_path, rows, cols,
+                     (unsigned long long)UINT32_MAX + 1);
+        goto fail;
+    }
     ds = sr_dataset_new(err);
     if (!ds) {
         st = SR_ERR_NOMEM;
@@ -237,7 +246,8 @@ sr_status sr_dataset_load_idx(const char *images_path, const char *labels_path,
     ds->rows = rows;
     ds->cols = cols;
     y = NULL;
-    /* Only the non-zero pixels are kept (27 MB of MNIST's 47). */
+    /* Only the non-zero pixels are kept (27 MB of MNIST's 47): as pixel
+     * lists, or as float CSR for images of more than 65536 pixels. */
     st = sr_dataset_set_pixels(ds, img.data + SR_IDX_IMAGES_HEADER, m,
                                rows * cols, err);
     if (st != SR_OK)

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../io/npy.h"
+#include "npy.h"
 #include "idx.h"
 #include "tabular.h"
 
@@ -46,12 +46,29 @@ static int looks_like_libsvm(const uint8_t *p, size_t len)
     return colons > 0 && commas == 0;
 }
 
+/* The bytes that decide a file's format: the first 64 KiB (after gzip). */
+#define DETECT_BYTES 65536
+
 sr_format sr_format_detect(const char *path, sr_error *err)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    if (sr_read_file(path, &buf, &len, err) != SR_OK)
+    /* Only the first bytes are read, not the whole file: loading reads it
+     * next, and a large file should not pass through memory twice. */
+    uint8_t *buf = sr_alloc(DETECT_BYTES);
+    if (!buf) {
+        sr_fail(err, SR_ERR_NOMEM, "%s: out of memory", path ? path : "?");
         return SR_FORMAT_AUTO;
+    }
+    sr_source src;
+    size_t len = 0;
+    sr_status st = sr_source_open(path, &src, err);
+    if (st == SR_OK) {
+        st = sr_source_read(&src, buf, DETECT_BYTES, &len, err);
+        sr_source_close(&src);
+    }
+    if (st != SR_OK) {
+        sr_dealloc(buf);
+        return SR_FORMAT_AUTO;
+    }
     sr_format f = SR_FORMAT_AUTO;
     if (len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0)
         f = SR_FORMAT_NPY;
@@ -60,7 +77,7 @@ sr_format sr_format_detect(const char *path, sr_error *err)
         f = SR_FORMAT_IDX;
     else if (ends_with(path, ".csv") || ends_with(path, ".csv.gz"))
         f = SR_FORMAT_CSV;
-    else if (looks_like_libsvm(buf, len < 65536 ? len : 65536))
+    else if (looks_like_libsvm(buf, len))
         f = SR_FORMAT_LIBSVM;
     else
         f = SR_FORMAT_CSV;
@@ -151,48 +168,49 @@ sr_status sr_dataset_load_npy(const char *x_path, const char *y_path,
     if (!x_path || (!y_path && task != SR_TASK_UNLABELLED) || !out)
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "sr_dataset_load_npy: NULL argument");
-    sr_npy_array X, Y;
+    sr_npy_file X;
+    sr_npy_array Y;
     memset(&X, 0, sizeof X);
     memset(&Y, 0, sizeof Y);
     sr_dataset *ds = NULL;
-    sr_status st = sr_npy_read(x_path, &X, err);
+    /* X's header first, then the labels, then X's payload straight into
+     * the data set's array: memory holds the features once, and a bad
+     * shape or label file is found before they are read. */
+    sr_status st = sr_npy_open(x_path, &X, err);
     if (st != SR_OK)
         goto fail;
-    if (y_path && task != SR_TASK_UNLABELLED &&
-        (st = sr_npy_read(y_path, &Y, err)) != SR_OK)
-        goto fail;
-    if (X.ndim != 2 || X.shape[0] == 0 || X.shape[1] == 0) {
+    if (X.h.ndim != 2 || X.h.shape[0] == 0 || X.h.shape[1] == 0) {
         st = sr_fail(err, SR_ERR_FORMAT,
                      "%s: features must be a non-empty 2-D array (examples, "
                      "features)", x_path);
         goto fail;
     }
-    if (Y.data && Y.shape[0] != X.shape[0]) {
+    if (y_path && task != SR_TASK_UNLABELLED &&
+        (st = sr_npy_read(y_path, &Y, err)) != SR_OK)
+        goto fail;
+    if (Y.data && Y.shape[0] != X.h.shape[0]) {
         st = sr_fail(err, SR_ERR_MISMATCH,
                      "%s holds %zu examples but %s holds %zu labels", x_path,
-                     X.shape[0], y_path, Y.shape[0]);
+                     X.h.shape[0], y_path, Y.shape[0]);
         goto fail;
     }
     if (!(ds = sr_dataset_new(err))) {
         st = SR_ERR_NOMEM;
         goto fail;
     }
-    ds->m = X.shape[0];
-    ds->n = X.shape[1];
+    ds->m = X.h.shape[0];
+    ds->n = X.h.shape[1];
     ds->layout = SR_FEATURES_F32;
-    if (!(ds->x_f32 = sr_alloc_array(X.count, sizeof(float)))) {
-        st = sr_fail(err, SR_ERR_NOMEM, "%s: out of memory", x_path);
+    if (!(ds->x_f32 = sr_alloc_array(X.h.count, sizeof(float)))) {
+        st = sr_fail(err, SR_ERR_NOMEM,
+                     "%s: out of memory for %zu x %zu features", x_path,
+                     ds->m, ds->n);
         goto fail;
     }
-    if ((st = sr_npy_to_f32(&X, x_path, ds->x_f32, err)) != SR_OK)
+    sr_hint_huge_pages(ds->x_f32, X.h.count * sizeof(float));
+    if ((st = sr_npy_read_f32(&X, ds->x_f32, 1, err)) != SR_OK)
         goto fail;
-    for (size_t i = 0; i < X.count; i++)
-        if (!(ds->x_f32[i] - ds->x_f32[i] == 0.0f)) {
-            st = sr_fail(err, SR_ERR_FORMAT,
-                         "%s: element %zu (row %zu, column %zu) is not finite",
-                         x_path, i, i / ds->n, i % ds->n);
-            goto fail;
-        }
+    sr_npy_close(&X);
     if (task == SR_TASK_UNLABELLED) {
         /* features only */
     } else if (task == SR_TASK_REGRESSION) {
@@ -213,7 +231,6 @@ sr_status sr_dataset_load_npy(const char *x_path, const char *y_path,
         if ((st = npy_classes(&Y, y_path, ds, err)) != SR_OK)
             goto fail;
     }
-    sr_npy_array_free(&X);
     sr_npy_array_free(&Y);
     if (y_path && ds->y &&
         (st = sr_dataset_set_labels_file(ds, y_path, err)) != SR_OK)
@@ -221,7 +238,7 @@ sr_status sr_dataset_load_npy(const char *x_path, const char *y_path,
     *out = ds;
     return SR_OK;
 fail:
-    sr_npy_array_free(&X);
+    sr_npy_close(&X);
     sr_npy_array_free(&Y);
     sr_dataset_free(ds);
     return st;

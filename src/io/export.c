@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "../models/model.h"
-#include "npy.h"
+#include "npy_write.h"
 
 sr_status sr_model_save_npy(const sr_model *model, const char *dir,
                             sr_error *err)

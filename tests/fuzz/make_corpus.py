@@ -48,6 +48,8 @@ def idx():
     put("fuzz_idx_images", "one_pixel", idx_images(1, 1, 1, [255]))
     put("fuzz_idx_images", "all_zero", idx_images(2, 4, 3, [0] * 24))
     put("fuzz_idx_images", "mnist_shape", idx_images(1, 28, 28))
+    # more than 65536 pixels an image: float CSR instead of pixel lists
+    put("fuzz_idx_images", "wide", idx_images(1, 1, 65537))
     put("fuzz_idx_images", "truncated", idx_images(3, 2, 2)[:-1])
     put("fuzz_idx_images", "trailing", idx_images(3, 2, 2) + b"\0")
     put("fuzz_idx_images", "labels_magic", idx_labels([1, 2, 3]))

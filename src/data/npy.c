@@ -13,10 +13,10 @@
 
 #define NPY_MAGIC "\x93NUMPY"
 #define NPY_MAGIC_LEN 6
-#define NPY_ALIGN 64
-/* numpy.save leaves room after the dict for the first dimension to grow to
- * this many digits, so that appending rows can rewrite the header in place. */
-#define NPY_GROWTH_DIGITS 21
+/* Bytes of payload read, swapped, converted and checked at a time: a float32
+ * array is read in pieces of this size straight into place, others through
+ * a buffer of this size. */
+#define NPY_CHUNK (1u << 20)
 
 static int host_is_little_endian(void)
 {
@@ -26,13 +26,15 @@ static int host_is_little_endian(void)
     return first == 1;
 }
 
-/* Copies `count` items of `size` bytes, reversing the bytes of each. */
-static void copy_swapped(uint8_t *dst, const uint8_t *src, size_t count,
-                         size_t size)
+/* Reverses the bytes of each of `count` items of `size` bytes, in place. */
+static void swap_in_place(uint8_t *p, size_t count, size_t size)
 {
-    for (size_t i = 0; i < count; i++, dst += size, src += size)
-        for (size_t b = 0; b < size; b++)
-            dst[b] = src[size - 1 - b];
+    for (size_t i = 0; i < count; i++, p += size)
+        for (size_t a = 0, b = size - 1; a < b; a++, b--) {
+            uint8_t t = p[a];
+            p[a] = p[b];
+            p[b] = t;
+        }
 }
 
 const char *sr_npy_dtype_name(sr_npy_dtype dtype)
@@ -359,14 +361,14 @@ static sr_status parse_descr(const char *descr, const char *name,
                    name, descr);
 }
 
-sr_status sr_npy_parse(const uint8_t *buf, size_t len, const char *name,
-                       sr_npy_array *out, sr_error *err)
+sr_status sr_npy_parse_header(const uint8_t *buf, size_t len, const char *name,
+                              sr_npy_header *out, sr_error *err)
 {
     if (!name)
         name = "<npy buffer>";
     if ((!buf && len) || !out)
-        return sr_fail(err, SR_ERR_INVALID_ARG, "%s: sr_npy_parse: NULL "
-                       "argument", name);
+        return sr_fail(err, SR_ERR_INVALID_ARG, "%s: sr_npy_parse_header: "
+                       "NULL argument", name);
     size_t magic_have = len < NPY_MAGIC_LEN ? len : NPY_MAGIC_LEN;
     if (magic_have < NPY_MAGIC_LEN || memcmp(buf, NPY_MAGIC, magic_have) != 0)
         return sr_fail(err, SR_ERR_FORMAT,
@@ -432,38 +434,206 @@ sr_status sr_npy_parse(const uint8_t *buf, size_t len, const char *name,
         return sr_fail(err, SR_ERR_TOO_BIG,
                        "%s: .npy shape (%zu, %zu) of %s is too large to hold",
                        name, rows, cols, sr_npy_dtype_name(dtype));
-    size_t data_start = header_start + header_len;
-    size_t data_len = len - data_start;
-    if (data_len != bytes) {
-        char shape[64];
-        if (f.ndim == 2)
-            snprintf(shape, sizeof shape, "(%zu, %zu)", rows, cols);
-        else
-            snprintf(shape, sizeof shape, "(%zu,)", rows);
-        return sr_fail(err, SR_ERR_FORMAT,
-                       "%s: .npy data from byte %zu is %zu bytes, but shape "
-                       "%s of %s needs %zu bytes",
-                       name, data_start, data_len, shape,
-                       sr_npy_dtype_name(dtype), bytes);
-    }
-
-    void *data = sr_alloc(bytes);
-    if (!data)
-        return sr_fail(err, SR_ERR_NOMEM,
-                       "%s: out of memory for %zu bytes of .npy data", name,
-                       bytes);
-    if (item_size == 1 || file_le == host_is_little_endian())
-        memcpy(data, buf + data_start, bytes);
-    else
-        copy_swapped(data, buf + data_start, count, item_size);
-
     out->dtype = dtype;
     out->item_size = item_size;
+    out->little_endian = file_le;
     out->ndim = f.ndim;
     out->shape[0] = rows;
     out->shape[1] = cols;
     out->count = count;
+    out->bytes = bytes;
+    out->data_start = header_start + header_len;
+    return SR_OK;
+}
+
+/* The payload is data_len bytes where the header announces h->bytes. */
+static sr_status bad_length(const sr_npy_header *h, const char *name,
+                            size_t data_len, sr_error *err)
+{
+    char shape[64];
+    if (h->ndim == 2)
+        snprintf(shape, sizeof shape, "(%zu, %zu)", h->shape[0], h->shape[1]);
+    else
+        snprintf(shape, sizeof shape, "(%zu,)", h->shape[0]);
+    return sr_fail(err, SR_ERR_FORMAT,
+                   "%s: .npy data from byte %zu is %zu bytes, but shape %s "
+                   "of %s needs %zu bytes",
+                   name, h->data_start, data_len, shape,
+                   sr_npy_dtype_name(h->dtype), h->bytes);
+}
+
+/* The payload's bytes in the host's order. */
+static void to_host_order(const sr_npy_header *h, void *data, size_t count)
+{
+    if (h->item_size > 1 && h->little_endian != host_is_little_endian())
+        swap_in_place(data, count, h->item_size);
+}
+
+static void fill_array(const sr_npy_header *h, void *data, sr_npy_array *out)
+{
+    out->dtype = h->dtype;
+    out->item_size = h->item_size;
+    out->ndim = h->ndim;
+    out->shape[0] = h->shape[0];
+    out->shape[1] = h->shape[1];
+    out->count = h->count;
     out->data = data;
+}
+
+sr_status sr_npy_parse(const uint8_t *buf, size_t len, const char *name,
+                       sr_npy_array *out, sr_error *err)
+{
+    if (!name)
+        name = "<npy buffer>";
+    if ((!buf && len) || !out)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "%s: sr_npy_parse: NULL "
+                       "argument", name);
+    sr_npy_header h;
+    sr_status st = sr_npy_parse_header(buf, len, name, &h, err);
+    if (st)
+        return st;
+    if (len - h.data_start != h.bytes)
+        return bad_length(&h, name, len - h.data_start, err);
+    void *data = sr_alloc(h.bytes);
+    if (!data)
+        return sr_fail(err, SR_ERR_NOMEM,
+                       "%s: out of memory for %zu bytes of .npy data", name,
+                       h.bytes);
+    memcpy(data, buf + h.data_start, h.bytes);
+    to_host_order(&h, data, h.count);
+    fill_array(&h, data, out);
+    return SR_OK;
+}
+
+/* ---- Reading a file -------------------------------------------------------- */
+
+/* The preamble and header of f's file into a new buffer *buf of *len
+ * bytes: all of the header, or the whole file if it ends sooner. The
+ * preamble is read first (8 bytes, then the 2 or 4 of the header length
+ * when the magic and version are right), so that nothing of the payload
+ * is taken; the header is read into a buffer that grows as its bytes
+ * arrive, so that a length beyond the file allocates no more than the
+ * file holds. */
+static sr_status read_header_bytes(sr_source *src, uint8_t **buf, size_t *len,
+                                   sr_error *err)
+{
+    uint8_t pre[12];
+    size_t have = 0, got = 0;
+    sr_status st = sr_source_read(src, pre, 8, &have, err);
+    if (st)
+        return st;
+    int ok = have == 8 && memcmp(pre, NPY_MAGIC, NPY_MAGIC_LEN) == 0 &&
+             pre[7] == 0;
+    int v1 = ok && pre[6] == 1, v23 = ok && (pre[6] == 2 || pre[6] == 3);
+    if (v1 || v23) {
+        if ((st = sr_source_read(src, pre + 8, v1 ? 2 : 4, &got, err)))
+            return st;
+        have += got;
+    }
+    /* A file that ends in its preamble is held whole. */
+    size_t end = have;
+    if (v1 && have == 10)
+        end = 10 + ((size_t)pre[8] | (size_t)pre[9] << 8);
+    else if (v23 && have == 12)
+        end = 12 + ((size_t)pre[8] | (size_t)pre[9] << 8 |
+                    (size_t)pre[10] << 16 | (size_t)pre[11] << 24);
+    size_t cap = end < 4096 ? end : 4096;
+    uint8_t *b = sr_alloc(cap);
+    if (!b)
+        return sr_fail(err, SR_ERR_NOMEM, "%s: out of memory for the .npy "
+                       "header", src->path);
+    memcpy(b, pre, have);
+    while (have < end) {
+        if (have == cap) {
+            size_t ncap = cap < end / 2 ? cap * 2 : end;
+            uint8_t *nb = sr_alloc(ncap);
+            if (!nb) {
+                sr_dealloc(b);
+                return sr_fail(err, SR_ERR_NOMEM, "%s: out of memory for "
+                               "the .npy header", src->path);
+            }
+            memcpy(nb, b, have);
+            sr_dealloc(b);
+            b = nb;
+            cap = ncap;
+        }
+        if ((st = sr_source_read(src, b + have, cap - have, &got, err))) {
+            sr_dealloc(b);
+            return st;
+        }
+        have += got;
+        if (have < cap)
+            break; /* the end of the file */
+    }
+    *buf = b;
+    *len = have;
+    return SR_OK;
+}
+
+sr_status sr_npy_open(const char *path, sr_npy_file *f, sr_error *err)
+{
+    if (!path || !f)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "sr_npy_open: NULL argument");
+    sr_npy_file g;
+    memset(&g, 0, sizeof g);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    sr_status st = sr_source_open(path, &g.src, err);
+    if (st)
+        return st;
+    if ((st = read_header_bytes(&g.src, &buf, &len, err)) ||
+        (st = sr_npy_parse_header(buf, len, path, &g.h, err)))
+        goto fail;
+    /* A payload that cannot be there is reported before anything is
+     * allocated for it: a raw file's size says exactly what follows the
+     * header; what a gzip file cannot hold is counted by inflating it. */
+    size_t bound = sr_source_bound(&g.src);
+    int exact = g.src.regular && !g.src.z;
+    if (g.h.bytes > bound || (exact && g.h.bytes != bound)) {
+        size_t rest = bound;
+        if (!exact && (st = sr_source_skip_rest(&g.src, &rest, err)))
+            goto fail;
+        st = bad_length(&g.h, path, rest, err);
+        goto fail;
+    }
+    sr_dealloc(buf);
+    *f = g;
+    return SR_OK;
+fail:
+    sr_dealloc(buf);
+    sr_source_close(&g.src);
+    return st;
+}
+
+void sr_npy_close(sr_npy_file *f)
+{
+    if (f)
+        sr_source_close(&f->src);
+}
+
+/* Reads the next `want` payload bytes into dst; fewer is a short file. */
+static sr_status read_payload(sr_npy_file *f, void *dst, size_t want,
+                              sr_error *err)
+{
+    size_t got = 0;
+    sr_status st = sr_source_read(&f->src, dst, want, &got, err);
+    if (st)
+        return st;
+    if (got < want)
+        return bad_length(&f->h, f->src.path,
+                          f->src.offset - f->h.data_start, err);
+    return SR_OK;
+}
+
+/* After the payload, the file must end. */
+static sr_status read_end(sr_npy_file *f, sr_error *err)
+{
+    size_t rest = 0;
+    sr_status st = sr_source_skip_rest(&f->src, &rest, err);
+    if (st)
+        return st;
+    if (rest)
+        return bad_length(&f->h, f->src.path, f->h.bytes + rest, err);
     return SR_OK;
 }
 
@@ -471,34 +641,80 @@ sr_status sr_npy_read(const char *path, sr_npy_array *out, sr_error *err)
 {
     if (!path || !out)
         return sr_fail(err, SR_ERR_INVALID_ARG, "sr_npy_read: NULL argument");
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    sr_status st = sr_read_file(path, &buf, &len, err);
+    sr_npy_file f;
+    sr_status st = sr_npy_open(path, &f, err);
     if (st)
         return st;
-    st = sr_npy_parse(buf, len, path, out, err);
-    sr_dealloc(buf);
+    void *data = sr_alloc(f.h.bytes);
+    if (!data) {
+        st = sr_fail(err, SR_ERR_NOMEM,
+                     "%s: out of memory for %zu bytes of .npy data", path,
+                     f.h.bytes);
+    } else if (!(st = read_payload(&f, data, f.h.bytes, err)) &&
+               !(st = read_end(&f, err))) {
+        to_host_order(&f.h, data, f.h.count);
+        fill_array(&f.h, data, out);
+        data = NULL;
+    }
+    sr_dealloc(data);
+    sr_npy_close(&f);
     return st;
 }
 
 /* ---- Conversions ------------------------------------------------------ */
 
-static sr_status bad_element(const sr_npy_array *arr, const char *name,
+/* Element i of an array of `ndim` dimensions, `cols` columns. */
+static sr_status bad_element(size_t ndim, size_t cols, const char *name,
                              size_t i, const char *what, sr_error *err)
 {
-    if (arr->ndim == 2)
+    if (ndim == 2)
         return sr_fail(err, SR_ERR_FORMAT,
                        "%s: element %zu (row %zu, column %zu) %s", name, i,
-                       i / arr->shape[1], i % arr->shape[1], what);
+                       i / cols, i % cols, what);
     return sr_fail(err, SR_ERR_FORMAT, "%s: element %zu %s", name, i, what);
 }
 
 #define CONVERT(SRC_T, DST_T)                                                 \
     do {                                                                      \
-        const SRC_T *src = arr->data;                                         \
-        for (size_t i = 0; i < arr->count; i++)                               \
-            out[i] = (DST_T)src[i];                                           \
+        const SRC_T *s_ = src;                                                \
+        for (size_t i = 0; i < count; i++)                                    \
+            out[i] = (DST_T)s_[i];                                            \
     } while (0)
+
+/* src[0 .. count) of `dtype`, in the host's order, as float32. */
+static void convert_f32(sr_npy_dtype dtype, const void *src, size_t count,
+                        float *out)
+{
+    switch (dtype) {
+    case SR_NPY_F4: memcpy(out, src, count * sizeof(float)); break;
+    case SR_NPY_F8: CONVERT(double, float); break;
+    case SR_NPY_U1: CONVERT(uint8_t, float); break;
+    case SR_NPY_I1: CONVERT(int8_t, float); break;
+    case SR_NPY_U2: CONVERT(uint16_t, float); break;
+    case SR_NPY_I2: CONVERT(int16_t, float); break;
+    case SR_NPY_U4: CONVERT(uint32_t, float); break;
+    case SR_NPY_I4: CONVERT(int32_t, float); break;
+    case SR_NPY_U8: CONVERT(uint64_t, float); break;
+    case SR_NPY_I8: CONVERT(int64_t, float); break;
+    }
+}
+
+/* A double beyond the float range has no float32 value (converting it is
+ * undefined in C); NaN and infinities pass through. Checks src[0 .. count)
+ * whose first element is element `first` of the array. */
+static sr_status check_f32_range(const double *src, size_t count, size_t first,
+                                 size_t ndim, size_t cols, const char *name,
+                                 sr_error *err)
+{
+    for (size_t i = 0; i < count; i++)
+        if (isfinite(src[i]) && fabs(src[i]) > FLT_MAX) {
+            char what[96];
+            snprintf(what, sizeof what, "is %g, beyond the float32 range",
+                     src[i]);
+            return bad_element(ndim, cols, name, first + i, what, err);
+        }
+    return SR_OK;
+}
 
 sr_status sr_npy_to_f32(const sr_npy_array *arr, const char *name, float *out,
                         sr_error *err)
@@ -510,31 +726,62 @@ sr_status sr_npy_to_f32(const sr_npy_array *arr, const char *name, float *out,
                        "%s: sr_npy_to_f32: NULL argument", name);
     if (arr->count == 0)
         return SR_OK;
-    /* A double beyond the float range has no float32 value (converting it
-     * is undefined in C); NaN and infinities pass through. */
     if (arr->dtype == SR_NPY_F8) {
-        const double *src = arr->data;
-        for (size_t i = 0; i < arr->count; i++)
-            if (isfinite(src[i]) && fabs(src[i]) > FLT_MAX) {
-                char what[96];
-                snprintf(what, sizeof what,
-                         "is %g, beyond the float32 range", src[i]);
-                return bad_element(arr, name, i, what, err);
-            }
+        sr_status st = check_f32_range(arr->data, arr->count, 0, arr->ndim,
+                                       arr->shape[1], name, err);
+        if (st)
+            return st;
     }
-    switch (arr->dtype) {
-    case SR_NPY_F4: memcpy(out, arr->data, arr->count * sizeof(float)); break;
-    case SR_NPY_F8: CONVERT(double, float); break;
-    case SR_NPY_U1: CONVERT(uint8_t, float); break;
-    case SR_NPY_I1: CONVERT(int8_t, float); break;
-    case SR_NPY_U2: CONVERT(uint16_t, float); break;
-    case SR_NPY_I2: CONVERT(int16_t, float); break;
-    case SR_NPY_U4: CONVERT(uint32_t, float); break;
-    case SR_NPY_I4: CONVERT(int32_t, float); break;
-    case SR_NPY_U8: CONVERT(uint64_t, float); break;
-    case SR_NPY_I8: CONVERT(int64_t, float); break;
-    }
+    convert_f32(arr->dtype, arr->data, arr->count, out);
     return SR_OK;
+}
+
+/* out[0 .. count), elements first.. of the array, must be finite. */
+static sr_status check_finite(const float *out, size_t count, size_t first,
+                              const sr_npy_header *h, const char *name,
+                              sr_error *err)
+{
+    for (size_t i = 0; i < count; i++)
+        if (!(out[i] - out[i] == 0.0f))
+            return bad_element(h->ndim, h->shape[1], name, first + i,
+                               "is not finite", err);
+    return SR_OK;
+}
+
+sr_status sr_npy_read_f32(sr_npy_file *f, float *out, int finite,
+                          sr_error *err)
+{
+    if (!f || (!out && f->h.count))
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_npy_read_f32: NULL argument");
+    const sr_npy_header *h = &f->h;
+    const char *name = f->src.path;
+    size_t item = h->item_size, count = h->count, step = NPY_CHUNK / item;
+    /* float32 goes straight into place; other dtypes through buf. */
+    uint8_t *buf = NULL;
+    if (h->dtype != SR_NPY_F4 && count &&
+        !(buf = sr_alloc(step < count ? step * item : count * item)))
+        return sr_fail(err, SR_ERR_NOMEM, "%s: out of memory", name);
+    sr_status st = SR_OK;
+    for (size_t done = 0; done < count && st == SR_OK; done += step) {
+        size_t c = count - done < step ? count - done : step;
+        void *raw = buf ? (void *)buf : (void *)(out + done);
+        if ((st = read_payload(f, raw, c * item, err)))
+            break;
+        to_host_order(h, raw, c);
+        if (h->dtype == SR_NPY_F8 &&
+            (st = check_f32_range(raw, c, done, h->ndim, h->shape[1], name,
+                                  err)))
+            break;
+        if (buf)
+            convert_f32(h->dtype, raw, c, out + done);
+        if (finite)
+            st = check_finite(out + done, c, done, h, name, err);
+    }
+    sr_dealloc(buf);
+    if (st == SR_OK)
+        st = read_end(f, err);
+    return st;
 }
 
 /* Index of the first element with no int64 value, or arr->count. */
@@ -585,8 +832,10 @@ sr_status sr_npy_to_i64(const sr_npy_array *arr, const char *name,
         else
             snprintf(what, sizeof what, "is %.17g, not a whole number in "
                      "the int64 range", v);
-        return bad_element(arr, name, bad, what, err);
+        return bad_element(arr->ndim, arr->shape[1], name, bad, what, err);
     }
+    const void *src = arr->data;
+    size_t count = arr->count;
     switch (arr->dtype) {
     case SR_NPY_F4: CONVERT(float, int64_t); break;
     case SR_NPY_F8: CONVERT(double, int64_t); break;
@@ -600,68 +849,4 @@ sr_status sr_npy_to_i64(const sr_npy_array *arr, const char *name,
     case SR_NPY_I8: memcpy(out, arr->data, arr->count * sizeof(int64_t)); break;
     }
     return SR_OK;
-}
-
-/* ---- Writing ------------------------------------------------------------- */
-
-sr_status sr_npy_write_f32(const char *path, const float *data, size_t rows,
-                           size_t cols, sr_error *err)
-{
-    if (!path)
-        return sr_fail(err, SR_ERR_INVALID_ARG,
-                       "sr_npy_write_f32: NULL path");
-    size_t count = rows;
-    if (cols && sr_mul_overflows(rows, cols, &count))
-        return sr_fail(err, SR_ERR_TOO_BIG, "%s: shape (%zu, %zu) is too "
-                       "large", path, rows, cols);
-    if (!data && count)
-        return sr_fail(err, SR_ERR_INVALID_ARG,
-                       "sr_npy_write_f32: NULL argument");
-
-    char dict[160];
-    int n = cols ? snprintf(dict, sizeof dict,
-                            "{'descr': '<f4', 'fortran_order': False, "
-                            "'shape': (%zu, %zu), }", rows, cols)
-                 : snprintf(dict, sizeof dict,
-                            "{'descr': '<f4', 'fortran_order': False, "
-                            "'shape': (%zu,), }", rows);
-    char digits[32];
-    int nd = snprintf(digits, sizeof digits, "%zu", rows);
-    if (n < 0 || nd < 0 || (size_t)n >= sizeof dict)
-        return sr_fail(err, SR_ERR_INVALID_ARG, "%s: cannot format the .npy "
-                       "header", path);
-    size_t dict_len = (size_t)n;
-    if (nd < NPY_GROWTH_DIGITS)
-        dict_len += (size_t)(NPY_GROWTH_DIGITS - nd);
-    /* numpy.save pads with 1 to 64 spaces (never 0) before the newline. */
-    size_t prefix = NPY_MAGIC_LEN + 2 + 2;
-    size_t unpadded = prefix + dict_len + 1;
-    size_t header_len = dict_len + 1 + (NPY_ALIGN - unpadded % NPY_ALIGN);
-
-    size_t data_bytes, total;
-    if (sr_mul_overflows(count, sizeof(float), &data_bytes) ||
-        prefix + header_len > SIZE_MAX - data_bytes)
-        return sr_fail(err, SR_ERR_TOO_BIG, "%s: array too large", path);
-    total = prefix + header_len + data_bytes;
-    uint8_t *buf = sr_alloc(total);
-    if (!buf)
-        return sr_fail(err, SR_ERR_NOMEM,
-                       "%s: out of memory for %zu bytes of .npy output", path,
-                       total);
-    memcpy(buf, NPY_MAGIC, NPY_MAGIC_LEN);
-    buf[6] = 1;
-    buf[7] = 0;
-    buf[8] = (uint8_t)(header_len & 0xff);
-    buf[9] = (uint8_t)(header_len >> 8);
-    memset(buf + prefix, ' ', header_len - 1);
-    memcpy(buf + prefix, dict, (size_t)n);
-    buf[prefix + header_len - 1] = '\n';
-    if (data_bytes && host_is_little_endian())
-        memcpy(buf + prefix + header_len, data, data_bytes);
-    else if (data_bytes)
-        copy_swapped(buf + prefix + header_len, (const uint8_t *)data, count,
-                     sizeof(float));
-    sr_status st = sr_write_file_atomic(path, buf, total, err);
-    sr_dealloc(buf);
-    return st;
 }
