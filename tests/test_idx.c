@@ -260,13 +260,11 @@ static void test_small_valid(void **state)
     assert_int_equal(ds->k, 8); /* 1 + largest label */
     assert_int_equal(ds->rows, 2);
     assert_int_equal(ds->cols, 2);
-    assert_int_equal(ds->layout, SR_FEATURES_U8_SPARSE);
-    /* Every pixel i * 37 + 11 (mod 256) is non-zero, so all 12 are listed. */
-    assert_int_equal(ds->row_ptr[3], 12);
-    for (size_t i = 0; i < 12; i++) {
-        assert_int_equal(ds->val8[i], (uint8_t)(i * 37 + 11));
-        assert_int_equal(ds->col16[i], i % 4);
-    }
+    /* Every pixel i * 37 + 11 (mod 256) is non-zero: dense images stay
+     * dense, a byte each. */
+    assert_int_equal(ds->layout, SR_FEATURES_U8);
+    for (size_t i = 0; i < 12; i++)
+        assert_int_equal(ds->x_u8[i], (uint8_t)(i * 37 + 11));
     for (size_t i = 0; i < 3; i++)
         assert_int_equal(ds->y[i], small_labels[i]);
     float x[12];

@@ -49,14 +49,16 @@ void *sr_alloc_array(size_t count, size_t size)
     return sr_alloc(bytes);
 }
 
+/* calloc: a big block comes from fresh pages the kernel has zeroed, so
+ * pages never written (a model's weights of absent features) cost
+ * nothing. */
 void *sr_alloc_zeroed(size_t count, size_t size)
 {
     size_t bytes;
-    if (sr_mul_overflows(count, size, &bytes))
+    if (sr_mul_overflows(count, size, &bytes) || should_fail())
         return NULL;
-    void *p = sr_alloc(bytes);
-    if (p)
-        memset(p, 0, bytes);
+    void *p = calloc(bytes ? bytes : 1, 1);
+    count_live(p, 1);
     return p;
 }
 

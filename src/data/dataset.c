@@ -31,6 +31,7 @@ void sr_dataset_free(sr_dataset *ds)
 {
     if (!ds)
         return;
+    sr_dealloc(ds->x_u8);
     sr_dealloc(ds->x_f32);
     sr_dealloc(ds->row_ptr);
     sr_dealloc(ds->col);
@@ -99,8 +100,20 @@ void sr_dataset_value_range(const sr_dataset *ds, float *lo, float *hi)
             }
             break;
         }
-        case SR_FEATURES_U8: /* retired: never set (dataset.h) */
+        case SR_FEATURES_U8: {
+            uint8_t mn = 255, mx = 0;
+            /* Images reach both ends soon: stop there. */
+            for (size_t i = 0; i < ds->m * ds->n && (mn > 0 || mx < 255); i++) {
+                uint8_t v = ds->x_u8[i];
+                mn = v < mn ? v : mn;
+                mx = v > mx ? v : mx;
+            }
+            if (ds->m != 0 && ds->n != 0) {
+                a = sr_pixel_scale[mn];
+                b = sr_pixel_scale[mx];
+            }
             break;
+        }
         }
     }
     if (lo)
@@ -130,7 +143,9 @@ size_t sr_dataset_nonzeros(const sr_dataset *ds)
         for (size_t p = ds->row_ptr[0]; p < ds->row_ptr[ds->m]; p++)
             count += ds->val[p] != 0.0f;
         break;
-    case SR_FEATURES_U8: /* retired: never set (dataset.h) */
+    case SR_FEATURES_U8:
+        for (size_t i = 0; i < ds->m * ds->n; i++)
+            count += ds->x_u8[i] != 0;
         break;
     }
     return count;
@@ -177,7 +192,9 @@ sr_status sr_dataset_copy_features(const sr_dataset *ds, size_t first,
             for (size_t p = ds->row_ptr[r]; p < ds->row_ptr[r + 1]; p++)
                 row[ds->col16[p]] = sr_pixel_scale[ds->val8[p]];
             break;
-        case SR_FEATURES_U8: /* retired: never set (dataset.h) */
+        case SR_FEATURES_U8:
+            for (size_t j = 0; j < n; j++)
+                row[j] = sr_pixel_scale[ds->x_u8[r * n + j]];
             break;
         }
     }
@@ -325,9 +342,37 @@ static sr_status set_wide_pixels(sr_dataset *ds, const uint8_t *pixels,
     return SR_OK;
 }
 
+/* Pixels kept as they are, one byte each: dense images. */
+static sr_status set_dense_pixels(sr_dataset *ds, const uint8_t *pixels,
+                                  size_t m, size_t n, sr_error *err)
+{
+    uint8_t *copy = sr_alloc_array(m, n);
+    if (!copy)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for %zu x %zu pixels",
+                       m, n);
+    sr_hint_huge_pages(copy, m * n);
+    memcpy(copy, pixels, m * n);
+    ds->x_u8 = copy;
+    ds->layout = SR_FEATURES_U8;
+    return SR_OK;
+}
+
+/* Images whose pixels are at least this share non-zero stay dense: a list
+ * entry takes three bytes (or eight, wide) against one, and the products
+ * over dense rows run as register-blocked matrix products, while a listed
+ * pixel costs a gathered row of weights. */
+#define DENSE_SHARE 0.5
+
 sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
                                 size_t m, size_t n, sr_error *err)
 {
+    size_t stored = 0;
+    long long mm0 = (long long)m;
+#pragma omp parallel for schedule(static) reduction(+ : stored)
+    for (long long i = 0; i < mm0; i++)
+        stored += count_row(pixels + (size_t)i * n, n);
+    if ((double)stored >= DENSE_SHARE * (double)m * (double)n && m && n)
+        return set_dense_pixels(ds, pixels, m, n, err);
     if (n > 65536)
         return set_wide_pixels(ds, pixels, m, n, err);
     size_t *ptr = sr_alloc_array(m + 1, sizeof *ptr);
@@ -495,7 +540,11 @@ sr_status sr_dataset_subset(const sr_dataset *ds, const size_t *rows,
         s->row_ptr[count] = p;
         break;
     }
-    case SR_FEATURES_U8: /* retired: never set (dataset.h) */
+    case SR_FEATURES_U8:
+        if (!(s->x_u8 = sr_alloc_array(count, n)))
+            goto nomem;
+        for (size_t i = 0; i < count; i++)
+            memcpy(s->x_u8 + i * n, ds->x_u8 + rows[i] * n, n);
         break;
     }
     if (ds->y) {
@@ -520,4 +569,49 @@ nomem:
 fail:
     sr_dataset_free(s);
     return st;
+}
+
+sr_status sr_dataset_remap_columns(const sr_dataset *ds, const uint32_t *map,
+                                   size_t n_new, sr_dataset **out,
+                                   sr_error *err)
+{
+    int u8 = ds->layout == SR_FEATURES_U8_SPARSE;
+    if (!u8 && ds->layout != SR_FEATURES_CSR)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "only sparse data sets have columns to remap");
+    size_t *rows = sr_alloc_array(ds->m ? ds->m : 1, sizeof *rows);
+    if (!rows)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory copying %zu examples",
+                       ds->m);
+    for (size_t i = 0; i < ds->m; i++)
+        rows[i] = i;
+    sr_dataset *s = NULL;
+    sr_status st = sr_dataset_subset(ds, rows, ds->m, &s, err);
+    sr_dealloc(rows);
+    if (st != SR_OK)
+        return st;
+    /* In place: entries only ever move down. Mapped columns keep their
+     * order, so each row's columns stay increasing. */
+    size_t q = 0;
+    for (size_t i = 0; i < s->m; i++) {
+        size_t p0 = s->row_ptr[i], p1 = s->row_ptr[i + 1];
+        s->row_ptr[i] = q;
+        for (size_t p = p0; p < p1; p++) {
+            uint32_t j = map[u8 ? s->col16[p] : s->col[p]];
+            if (j == UINT32_MAX)
+                continue;
+            if (u8) {
+                s->col16[q] = (uint16_t)j;
+                s->val8[q] = s->val8[p];
+            } else {
+                s->col[q] = j;
+                s->val[q] = s->val[p];
+            }
+            q++;
+        }
+    }
+    s->row_ptr[s->m] = q;
+    s->n = n_new;
+    *out = s;
+    return SR_OK;
 }

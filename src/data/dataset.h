@@ -5,9 +5,7 @@
 #include "../core/internal.h"
 
 typedef enum sr_feature_layout {
-    /* Retired (it was dense uint8 pixels, which training could not read):
-     * no code sets it; the value stays reserved. */
-    SR_FEATURES_U8 = 0,
+    SR_FEATURES_U8 = 0,  /* dense uint8 pixels (m, n), value sr_pixel_scale[v] */
     SR_FEATURES_F32 = 1, /* dense float32 */
     SR_FEATURES_CSR = 2, /* sparse rows: row_ptr, col, val (float32) */
     SR_FEATURES_U8_SPARSE = 3 /* sparse uint8 pixels: row_ptr, col16, val8 */
@@ -20,6 +18,7 @@ struct sr_dataset {
     size_t k;            /* classes: 1 + largest label (0 if no labels) */
     sr_feature_layout layout;
 
+    uint8_t *x_u8;       /* (m, n) when layout == SR_FEATURES_U8 */
     float *x_f32;        /* (m, n) when layout == SR_FEATURES_F32 */
     size_t *row_ptr;     /* m + 1 entries when layout == SR_FEATURES_CSR */
     uint32_t *col;       /* column of each stored value, ascending per row */
@@ -59,6 +58,13 @@ sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
  * layout, with their labels and the class names. */
 sr_status sr_dataset_subset(const sr_dataset *ds, const size_t *rows,
                             size_t count, sr_dataset **out, sr_error *err);
+
+/* A new sparse data set (CSR or pixel lists, as ds) whose column j is
+ * ds's column c where map[c] == j; columns mapped to UINT32_MAX are
+ * dropped. n becomes n_new; labels, targets and class names are copied. */
+sr_status sr_dataset_remap_columns(const sr_dataset *ds, const uint32_t *map,
+                                   size_t n_new, sr_dataset **out,
+                                   sr_error *err);
 
 /* Number of stored (possibly non-zero) features of row r. */
 size_t sr_dataset_row_nnz(const sr_dataset *ds, size_t r);

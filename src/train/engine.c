@@ -145,7 +145,6 @@ sr_status sr_engine_init(sr_engine *e, const sr_model *model,
     ok = ok && (ws->Z = alloc64(R, ldk * sizeof(float))) &&
          (ws->loss = sr_alloc_array(R, sizeof(double))) &&
          (ws->scratch = alloc64(T, ws->scratch_size * sizeof(float))) &&
-         (e->Xe = alloc64(T, SR_EVAL_BLOCK * n * sizeof(float))) &&
          (e->yb = sr_alloc_array(T, R * sizeof *e->yb)) &&
          (e->tb = sr_alloc_array(T, R * tcols * sizeof *e->tb)) &&
          (e->eval_loss = sr_alloc_array(e->eval_max_chunks, sizeof(double))) &&
@@ -934,10 +933,26 @@ static void eval_chunks(sr_engine *e, const sr_dataset *ds, float *scores)
     }
 }
 
+sr_status sr_engine_prepare_eval(sr_engine *e, const sr_dataset *ds,
+                                 sr_error *err)
+{
+    if (ds->layout != SR_FEATURES_U8 || e->Xe)
+        return SR_OK;
+    if (!(e->Xe = alloc64(e->nthreads, SR_EVAL_BLOCK * ds->n * sizeof(float))))
+        return sr_fail(err, SR_ERR_NOMEM,
+                       "out of memory for %zu rows of %zu pixels as floats",
+                       e->nthreads * SR_EVAL_BLOCK, ds->n);
+    return SR_OK;
+}
+
 void sr_engine_evaluate(sr_engine *e, const sr_dataset *ds, double *loss,
                         double *error_rate)
 {
     size_t m = ds->m, nchunks = (m + SR_EVAL_CHUNK - 1) / SR_EVAL_CHUNK;
+    if (sr_engine_prepare_eval(e, ds, NULL) != SR_OK) {
+        *loss = *error_rate = NAN;
+        return;
+    }
     e->ws.K = e->K;
     load_params(e);
     double total = 0.0;
@@ -976,6 +991,8 @@ void sr_engine_evaluate(sr_engine *e, const sr_dataset *ds, double *loss,
 void sr_engine_scores(sr_engine *e, const sr_dataset *ds, float *out)
 {
     e->ws.K = e->K;
+    /* (sr_engine_prepare_eval is the caller's: the scores have no NaN to
+     * say it failed) */
     load_params(e);
     eval_chunks(e, ds, out);
 }

@@ -133,11 +133,17 @@ sr_status sr_engine_full_gradient(sr_engine *e, const sr_dataset *ds,
 sr_status sr_engine_hess_vec(sr_engine *e, const sr_dataset *ds,
                              const float *v, float *hv, sr_error *err);
 
-/* Mean loss and error rate of the model over ds. */
+/* What evaluating ds needs (rows of pixels as floats), allocated ahead. */
+sr_status sr_engine_prepare_eval(sr_engine *e, const sr_dataset *ds,
+                                 sr_error *err);
+
+/* Mean loss and error rate of the model over ds (NaN when the buffers of
+ * sr_engine_prepare_eval cannot be had). */
 void sr_engine_evaluate(sr_engine *e, const sr_dataset *ds, double *loss,
                         double *error_rate);
 
-/* The model's outputs of every row of ds into out (m, k). */
+/* The model's outputs of every row of ds into out (m, k), after
+ * sr_engine_prepare_eval. */
 void sr_engine_scores(sr_engine *e, const sr_dataset *ds, float *out);
 
 /* Rows evaluated per task: small enough for the outputs to stay in cache,

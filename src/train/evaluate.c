@@ -90,7 +90,8 @@ sr_status sr_model_evaluate(const sr_model *model, const sr_dataset *ds,
     if (st == SR_OK &&
         (st = sr_engine_init(&e, model, 1, view->m, sr_thread_count(0), 0,
                              err)) == SR_OK) {
-        sr_engine_evaluate(&e, view, loss, error_rate);
+        if ((st = sr_engine_prepare_eval(&e, view, err)) == SR_OK)
+            sr_engine_evaluate(&e, view, loss, error_rate);
         if (model->kind == SR_MODEL_LINEAR)
             *error_rate = sqrt(2.0 * *loss / (double)model->k);
         sr_engine_release(&e);
@@ -112,7 +113,8 @@ sr_status sr_model_logits(const sr_model *model, const sr_dataset *ds,
     sr_engine e;
     st = sr_engine_init(&e, model, 1, view->m, sr_thread_count(0), 0, err);
     if (st == SR_OK) {
-        sr_engine_scores(&e, view, out);
+        if ((st = sr_engine_prepare_eval(&e, view, err)) == SR_OK)
+            sr_engine_scores(&e, view, out);
         sr_engine_release(&e);
     }
     sr_dataset_free(mapped);

@@ -11,6 +11,7 @@
 #include "../io/checkpoint.h"
 #include "../models/feature_map.h"
 #include "../optim/optim.h"
+#include "compact.h"
 #include "train.h"
 
 sr_train_params sr_train_params_default(void)
@@ -850,6 +851,38 @@ static sr_status check_test(const sr_dataset *train, const sr_dataset *test,
                            err);
 }
 
+/* Sparse data using few of their features: R trains a model of the
+ * features present (compact.h) on copies of its sets restricted to them;
+ * *full keeps the model to return, its parameters freed until the end. */
+static sr_status compact(run *R, sr_compaction *c, sr_model **full,
+                         sr_dataset **copies, sr_error *err)
+{
+    const sr_train_params *p = R->p;
+    sr_init init = p->init;
+    if (init == SR_INIT_DEFAULT)
+        init = p->model == SR_MODEL_NN ? SR_INIT_NUMPY : SR_INIT_ZEROS;
+    int zero_start = !p->warm_start && init == SR_INIT_ZEROS;
+    sr_status st = sr_compaction_plan(R->model, R->train, zero_start, c, err);
+    if (st != SR_OK || !c->map)
+        return st;
+    const sr_dataset **sets[3] = {&R->train, &R->val, &R->test};
+    for (size_t i = 0; i < 3; i++) {
+        if (!*sets[i])
+            continue;
+        if ((st = sr_compaction_data(c, *sets[i], &copies[i], err)) != SR_OK)
+            return st;
+        *sets[i] = copies[i];
+    }
+    sr_model *small = NULL;
+    if ((st = sr_compaction_model(c, R->model, &small, err)) != SR_OK)
+        return st;
+    *full = R->model;
+    R->model = small;
+    sr_dealloc((*full)->params);
+    (*full)->params = NULL;
+    return SR_OK;
+}
+
 sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
                    const sr_train_params *params, sr_epoch_callback callback,
                    void *user, sr_model **out, sr_error *err)
@@ -887,6 +920,10 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     sr_dataset *fit_mapped = NULL, *val_mapped = NULL, *test_mapped = NULL;
     size_t *rows = NULL;
     const sr_dataset *fit = train;
+    sr_compaction comp;
+    memset(&comp, 0, sizeof comp);
+    sr_model *full = NULL;
+    sr_dataset *compacted[3] = {NULL, NULL, NULL};
 
     if (params->val_split > 0.0) {
         size_t *val_rows = NULL, m_fit = 0, m_val = 0;
@@ -910,6 +947,8 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     R.train = fit_mapped ? fit_mapped : fit;
     R.val = val_mapped ? val_mapped : val_raw;
     R.test = test ? (test_mapped ? test_mapped : test) : NULL;
+    if ((st = compact(&R, &comp, &full, compacted, err)) != SR_OK)
+        goto done;
 
     size_t batch = params->batch < R.train->m ? params->batch : R.train->m;
     if (params->optimizer != SR_OPTIMIZER_SGD)
@@ -923,6 +962,11 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
                         params->momentum > 0.0, err);
     if (st == SR_OK && use_overlap)
         st = overlap_init(&R, eval_rows, err);
+    /* every set evaluates its rows through the same buffers */
+    if (st == SR_OK)
+        st = sr_engine_prepare_eval(&R.e, R.train, err);
+    if (st == SR_OK && R.overlap)
+        st = sr_engine_prepare_eval(&R.overlap->e, R.train, err);
     if (st != SR_OK)
         goto done;
     if (params->early_stop) {
@@ -942,7 +986,23 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     }
     if (st == SR_OK && R.best && R.best_loss < INFINITY)
         memcpy(R.model->params, R.best, R.model->nparams * sizeof *R.best);
+    if (st == SR_OK && full) {
+        if (!(full->params = sr_alloc_zeroed(full->nparams, sizeof(float)))) {
+            st = sr_fail(err, SR_ERR_NOMEM,
+                         "out of memory for the model's %zu parameters",
+                         full->nparams);
+        } else {
+            sr_compaction_expand(&comp, R.model, full);
+            sr_model_free(R.model);
+            R.model = full;
+            full = NULL;
+        }
+    }
 done:
+    sr_model_free(full);
+    sr_compaction_release(&comp);
+    for (size_t i = 0; i < 3; i++)
+        sr_dataset_free(compacted[i]);
     overlap_release(&R);
     sr_checkpoint_release(&resume);
     sr_engine_release(&R.e);
