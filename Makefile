@@ -48,7 +48,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test test-portable test-cpus run bench sanitize valgrind install clean check-deps examples fuzz fuzz-run fuzz-regress
+.PHONY: all test test-portable test-cpus run bench bench-shapes sanitize valgrind install clean check-deps examples fuzz fuzz-run fuzz-regress
 all: check-deps $(BUILD)/libsoftreg.a $(BUILD)/libsoftreg.so $(BUILD)/softreg
 
 # Say clearly which Debian package is missing, instead of a compiler error.
@@ -120,6 +120,12 @@ run: all
 # benchmark, then bench/run.py runs the whole jobs beside the NumPy
 # reference, prints one table and writes it to bench/results/. FULL=1: the
 # network job at its full 20 epochs; REPS=n: runs per job (5).
+# Then bench/shapes.py runs every shape (MNIST with more classes and
+# biases, generated dense, image and sparse text data) beside NumPy,
+# PyTorch, SciPy and LIBLINEAR and writes bench/results/<date>-<host>-shapes.md;
+# `make bench-shapes` runs it alone. SHAPES=a,b: a subset of its jobs;
+# SCALE=f: that fraction of every generated data set (quick checks);
+# TIMEOUT=s: the longest a single run may take (600).
 BENCH_BIN := $(BUILD)/bench/bench $(BUILD)/bench/fma_probe \
              $(BUILD)/bench/pixel_probe
 
@@ -135,9 +141,17 @@ $(BUILD)/bench/fma_probe: bench/fma_probe.c $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
 
+SHAPES_ENV = BUILD=$(BUILD) REPS=$(or $(REPS),5) SHAPES=$(SHAPES) \
+             SCALE=$(or $(SCALE),1) TIMEOUT=$(or $(TIMEOUT),600)
+
 bench: all $(BENCH_BIN)
 	@bash scripts/fetch-mnist
 	@BUILD=$(BUILD) FULL=$(FULL) REPS=$(or $(REPS),5) python3 bench/run.py
+	@$(SHAPES_ENV) python3 bench/shapes.py
+
+bench-shapes: all $(BUILD)/bench/bench $(BUILD)/bench/fma_probe
+	@bash scripts/fetch-mnist
+	@$(SHAPES_ENV) python3 bench/shapes.py
 
 sanitize:
 	$(MAKE) SANITIZE=1 test
