@@ -1,6 +1,8 @@
 /* softreg <subcommand> [options] */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -62,8 +64,30 @@ static const command *find(const char *name)
     return NULL;
 }
 
+/* OpenMP's threads, once a parallel region ends, spin for milliseconds
+ * waiting for the next one (libgomp's default), taking a core from the
+ * thread that goes on alone, or from another program, on a shared
+ * machine: training ran up to twice as long so. Sleeping at once is the
+ * "passive" policy, which libgomp reads from the environment when it is
+ * loaded, before main: so the command sets it and starts itself again,
+ * once, unless the user chose a policy. */
+static void passive_openmp(char **argv)
+{
+#if defined(_OPENMP) && defined(__linux__)
+    if (getenv("OMP_WAIT_POLICY"))
+        return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 0) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+    /* no /proc: go on with the default policy */
+#else
+    (void)argv;
+#endif
+}
+
 int main(int argc, char **argv)
 {
+    passive_openmp(argv);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

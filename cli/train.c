@@ -67,8 +67,14 @@ void help_train(void)
     printf(
         "optimisation (objective: mean loss + L2/2 ||W||^2, biases not decayed):\n"
         "  --optimizer O        sgd (minibatch, default), gd (full batch),\n"
-        "                       lbfgs (full batch, liblbfgs) or exact (linear\n"
-        "                       regression: least squares by SVD, ridge with --l2)\n"
+        "                       lbfgs (full batch, liblbfgs), newton (full batch,\n"
+        "                       truncated Newton with a trust region; not for\n"
+        "                       the network) or exact (linear regression: least\n"
+        "                       squares by SVD, ridge with --l2)\n"
+        "                       memory beyond the data and the model's P\n"
+        "                       parameters: sgd about 2 P (3 P with momentum),\n"
+        "                       gd 3 P, newton 8 P, lbfgs (2 M + 6) P doubles\n"
+        "                       for M corrections; exact copies the data dense\n"
         "  --epochs E           SGD passes or GD steps (default 10)\n"
         "  --lr A               learning rate (default 0.2)\n"
         "  --batch B            minibatch size (default 100); the last, partial\n"
@@ -76,7 +82,11 @@ void help_train(void)
         "  --l2 L               weight decay lambda (default 0)\n"
         "  --momentum M         SGD momentum in [0, 1) (default 0)\n"
         "  --shuffle            reorder the examples every epoch (from --seed)\n"
-        "  --max-iter N         L-BFGS iterations (default 100)\n"
+        "  --max-iter N         L-BFGS or Newton iterations (default 100)\n"
+        "  --lbfgs-memory M     L-BFGS corrections kept, 1 to 100 (default: as\n"
+        "                       many as fit in 256 MB, at least 3)\n"
+        "  --tol T              Newton: stop when the gradient's norm falls\n"
+        "                       below T times its first value (default 1e-3)\n"
         "  --early-stop P       stop after P epochs without a better validation\n"
         "                       loss and keep the best parameters\n"
         "  --threads N          threads (default: all cores); results are\n"
@@ -115,7 +125,8 @@ enum {
     OPT_JSON, OPT_TEST, OPT_LABELS, OPT_FORMAT, OPT_LABEL_COL, OPT_HEADER,
     OPT_NO_HEADER, OPT_DELIMITER, OPT_BIAS, OPT_POLY, OPT_STANDARDIZE, OPT_L2,
     OPT_OPTIMIZER, OPT_MOMENTUM, OPT_SHUFFLE, OPT_MAX_ITER, OPT_VAL_SPLIT,
-    OPT_EARLY_STOP, OPT_OUT, OPT_WARM_START, OPT_CHECKPOINT, OPT_RESUME
+    OPT_EARLY_STOP, OPT_OUT, OPT_WARM_START, OPT_CHECKPOINT, OPT_RESUME,
+    OPT_LBFGS_MEMORY, OPT_TOL
 };
 
 static const struct option long_options[] = {
@@ -152,6 +163,8 @@ static const struct option long_options[] = {
     {"momentum", required_argument, 0, OPT_MOMENTUM},
     {"shuffle", no_argument, 0, OPT_SHUFFLE},
     {"max-iter", required_argument, 0, OPT_MAX_ITER},
+    {"lbfgs-memory", required_argument, 0, OPT_LBFGS_MEMORY},
+    {"tol", required_argument, 0, OPT_TOL},
     {"val-split", required_argument, 0, OPT_VAL_SPLIT},
     {"early-stop", required_argument, 0, OPT_EARLY_STOP},
     {"out", required_argument, 0, OPT_OUT},
@@ -199,7 +212,8 @@ static int parse_args(int argc, char **argv, train_opts *o)
 {
     static const char *const models[] = {"softmax", "nn", "linear", "logistic"};
     static const char *const inits[] = {NULL, "zeros", "numpy"};
-    static const char *const optimizers[] = {"sgd", "gd", "lbfgs", "exact"};
+    static const char *const optimizers[] = {"sgd", "gd", "lbfgs", "exact",
+                                             "newton"};
     memset(o, 0, sizeof *o);
     o->params = sr_train_params_default();
     o->data = cli_data_default();
@@ -262,6 +276,15 @@ static int parse_args(int argc, char **argv, train_opts *o)
             if (!cli_parse_size("max-iter", optarg, 1, 1000000, &p->max_iter))
                 return 0;
             break;
+        case OPT_LBFGS_MEMORY:
+            if (!cli_parse_size("lbfgs-memory", optarg, 1, 100,
+                                &p->lbfgs_memory))
+                return 0;
+            break;
+        case OPT_TOL:
+            if (!parse_range("tol", optarg, 0.0, 1.0, &p->tol))
+                return 0;
+            break;
         case OPT_EARLY_STOP:
             if (!cli_parse_size("early-stop", optarg, 1, 1000000, &p->early_stop))
                 return 0;
@@ -279,7 +302,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
                 return 0;
             break;
         case OPT_OPTIMIZER:
-            if (!parse_choice("optimizer", optarg, optimizers, 4, &v))
+            if (!parse_choice("optimizer", optarg, optimizers, 5, &v))
                 return 0;
             p->optimizer = (sr_optimizer)v;
             break;
@@ -487,7 +510,8 @@ static double now_seconds(void)
 static void describe_run(const sr_train_params *p)
 {
     static const char *const opt_names[] = {"SGD", "gradient descent",
-                                            "L-BFGS", "exact least squares"};
+                                            "L-BFGS", "exact least squares",
+                                            "Newton's method"};
     if (p->model == SR_MODEL_NN)
         fprintf(stderr, "model: network ReLU(X W1) W2, %zu hidden units", p->hidden);
     else
@@ -502,7 +526,8 @@ static void describe_run(const sr_train_params *p)
                 p->batch, p->shuffle ? ", shuffled" : "");
     else if (p->optimizer == SR_OPTIMIZER_GD)
         fprintf(stderr, ", %zu steps, lr %g", p->epochs, p->lr);
-    else if (p->optimizer == SR_OPTIMIZER_LBFGS)
+    else if (p->optimizer == SR_OPTIMIZER_LBFGS ||
+             p->optimizer == SR_OPTIMIZER_NEWTON)
         fprintf(stderr, ", at most %zu iterations", p->max_iter);
     if (p->l2 > 0)
         fprintf(stderr, ", l2 %g", p->l2);

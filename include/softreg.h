@@ -299,8 +299,12 @@ typedef enum sr_optimizer {
     SR_OPTIMIZER_SGD = 0,   /* minibatch SGD (the course's) */
     SR_OPTIMIZER_GD = 1,    /* full-batch gradient descent, one step per epoch */
     SR_OPTIMIZER_LBFGS = 2, /* full-batch L-BFGS (liblbfgs), max_iter iterations */
-    SR_OPTIMIZER_EXACT = 3  /* linear regression only: least squares by SVD
+    SR_OPTIMIZER_EXACT = 3, /* linear regression only: least squares by SVD
                                (LAPACK), ridge with l2 */
+    SR_OPTIMIZER_NEWTON = 4 /* full-batch truncated Newton (trust region,
+                               conjugate gradients on Hessian-vector
+                               products), max_iter iterations, to tol; the
+                               convex models only (not the network) */
 } sr_optimizer;
 
 /* The objective is the mean loss over the training examples plus
@@ -339,6 +343,11 @@ typedef struct sr_train_params {
     const char *checkpoint_path;
     const char *resume_path;
     const volatile int *interrupt;
+    /* Added for the full-batch optimisers on big models. */
+    size_t lbfgs_memory;    /* L-BFGS corrections kept (0 = as many as fit in
+                               256 MB, between 3 and 100) */
+    double tol;             /* Newton: stop when the gradient's norm is below
+                               tol times its first value (0 = 1e-3) */
 } sr_train_params;
 
 /* The course's run: softmax regression, 10 epochs, lr 0.2, batch 100. */

@@ -3,6 +3,9 @@
 # Each case is a small run of a subcommand, good input and bad; valgrind's
 # own exit status (99) marks a finding, whatever the command's status.
 set -u
+# The command starts itself again to set OpenMP's wait policy (cli/main.c)
+# unless it is set: set it, so that valgrind watches the run itself.
+export OMP_WAIT_POLICY=passive
 bin=${1:-build/softreg}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -59,7 +59,7 @@ sr_status sr_train_params_check(const sr_train_params *p, sr_error *err)
     if (!(p->l2 >= 0.0) || !isfinite(p->l2))
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "l2: the weight decay must be >= 0, not %g", p->l2);
-    if ((unsigned)p->optimizer > SR_OPTIMIZER_EXACT)
+    if ((unsigned)p->optimizer > SR_OPTIMIZER_NEWTON)
         return sr_fail(err, SR_ERR_INVALID_ARG, "optimizer: unknown %d",
                        (int)p->optimizer);
     if (p->optimizer == SR_OPTIMIZER_EXACT && p->model != SR_MODEL_LINEAR)
@@ -69,8 +69,20 @@ sr_status sr_train_params_check(const sr_train_params *p, sr_error *err)
     if (!(p->momentum >= 0.0 && p->momentum < 1.0))
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "momentum: must be in [0, 1), not %g", p->momentum);
-    if (p->optimizer == SR_OPTIMIZER_LBFGS && p->max_iter == 0)
+    if ((p->optimizer == SR_OPTIMIZER_LBFGS ||
+         p->optimizer == SR_OPTIMIZER_NEWTON) && p->max_iter == 0)
         return sr_fail(err, SR_ERR_INVALID_ARG, "max-iter: must be at least 1");
+    if (p->optimizer == SR_OPTIMIZER_NEWTON && p->model == SR_MODEL_NN)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "optimizer: Newton's method needs a convex loss; the "
+                       "network's is not (use lbfgs or sgd)");
+    if (p->lbfgs_memory > SR_LBFGS_MAX_CORRECTIONS)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "lbfgs-memory: at most %d corrections, not %zu",
+                       SR_LBFGS_MAX_CORRECTIONS, p->lbfgs_memory);
+    if (!(p->tol >= 0.0 && p->tol < 1.0))
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "tol: must be in [0, 1), not %g", p->tol);
     if (!(p->val_split >= 0.0 && p->val_split < 1.0))
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "val-split: must be a fraction in [0, 1), not %g",
@@ -82,7 +94,7 @@ sr_status sr_train_params_check(const sr_train_params *p, sr_error *err)
         p->optimizer != SR_OPTIMIZER_SGD && p->optimizer != SR_OPTIMIZER_GD)
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "checkpoint: checkpoints are written for sgd and gd, "
-                       "not for lbfgs or exact");
+                       "not for lbfgs, newton or exact");
     if (p->poly == 0 || p->poly > 64)
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "poly: the degree must be from 1 to 64, not %u", p->poly);
@@ -687,12 +699,13 @@ done:
 
 /* The objective and its gradient at the model's parameters: the mean loss
  * plus l2/2 ||W||^2 over the weights (not the biases). */
-static double objective(run *R, float *grad)
+static double objective(run *R, float *grad, int keep_probs)
 {
     sr_model *model = R->model;
     double m = (double)R->train->m, f;
     sr_error err;
-    if (sr_engine_full_gradient(&R->e, R->train, grad, &f, 0, &err) != SR_OK)
+    if (sr_engine_full_gradient(&R->e, R->train, grad, &f, keep_probs,
+                                &err) != SR_OK)
         return NAN;
     f /= m;
     for (size_t i = 0; i < model->nparams; i++)
@@ -737,7 +750,7 @@ static sr_status train_gd(run *R, sr_error *err)
             st = interrupted(R, epoch, 0, err);
             break;
         }
-        double f = objective(R, grad);
+        double f = objective(R, grad, 0);
         if (!isfinite(f)) {
             st = sr_fail(err, SR_ERR_DIVERGED,
                          "gradient descent diverged at step %zu: the objective "
@@ -763,7 +776,7 @@ static double lbfgs_objective(void *ctx, const float *x, float *grad, size_t n)
     if (x != R->model->params)
         memcpy(R->model->params, x, n * sizeof *x);
     sr_engine_params_changed(&R->e);
-    return objective(R, grad);
+    return objective(R, grad, 0);
 }
 
 typedef struct lbfgs_progress {
@@ -799,11 +812,68 @@ static sr_status train_lbfgs(run *R, sr_error *err)
     lbfgs_progress lp = {R, now_seconds()};
     sr_lbfgs_result res;
     sr_status st = sr_lbfgs_minimize(x, model->nparams, lbfgs_objective, R,
-                                     R->p->max_iter, 0, lbfgs_iteration, &lp,
-                                     &res, err);
+                                     R->p->max_iter, R->p->lbfgs_memory,
+                                     lbfgs_iteration, &lp, &res, err);
     if (st == SR_OK)
         memcpy(model->params, x, model->nparams * sizeof *x);
     sr_dealloc(x);
+    return st;
+}
+
+/* Newton's method (optim/newton.c) on the objective: its Hessian is the
+ * mean loss's, from the engine at the kept probabilities, plus l2 on the
+ * weights. */
+static double newton_fgrad(void *ctx, const float *w, float *g)
+{
+    run *R = ctx;
+    memcpy(R->model->params, w, R->model->nparams * sizeof *w);
+    sr_engine_params_changed(&R->e);
+    return objective(R, g, 1);
+}
+
+static void newton_hess_vec(void *ctx, const float *v, float *hv)
+{
+    run *R = ctx;
+    sr_model *model = R->model;
+    sr_error err;
+    if (sr_engine_hess_vec(&R->e, R->train, v, hv, &err) != SR_OK) {
+        /* not reached: the gradient prepared every buffer; Newton stops
+         * on a product that is not finite */
+        for (size_t i = 0; i < model->nparams; i++)
+            hv[i] = NAN;
+        return;
+    }
+    float inv_m = (float)(1.0 / (double)R->train->m), l2 = (float)R->p->l2;
+    for (size_t b = 0; b < model->nblocks; b++) {
+        const sr_param_block *blk = &model->blocks[b];
+        float decay = blk->decayed ? l2 : 0.0f;
+        for (size_t i = blk->offset; i < blk->offset + blk->rows * blk->cols; i++)
+            hv[i] = hv[i] * inv_m + decay * v[i];
+    }
+}
+
+static sr_status train_newton(run *R, sr_error *err)
+{
+    sr_model *model = R->model;
+    sr_status st = sr_engine_prepare_full(&R->e, R->train, 1, err);
+    if (st != SR_OK)
+        return st;
+    float *w = sr_alloc_array(model->nparams, sizeof *w);
+    if (!w)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for Newton's method");
+    memcpy(w, model->params, model->nparams * sizeof *w);
+    sr_newton_problem prob = {model->nparams, newton_fgrad, newton_hess_vec,
+                              NULL, R};
+    lbfgs_progress lp = {R, now_seconds()};
+    sr_newton_result res;
+    st = sr_newton_minimize(w, &prob, R->p->max_iter,
+                            R->p->tol > 0.0 ? R->p->tol : 1e-3,
+                            lbfgs_iteration, &lp, &res, err);
+    if (st == SR_OK) {
+        memcpy(model->params, w, model->nparams * sizeof *w);
+        sr_engine_params_changed(&R->e);
+    }
+    sr_dealloc(w);
     return st;
 }
 
@@ -983,6 +1053,7 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     case SR_OPTIMIZER_GD: st = train_gd(&R, err); break;
     case SR_OPTIMIZER_LBFGS: st = train_lbfgs(&R, err); break;
     case SR_OPTIMIZER_EXACT: st = train_exact(&R, err); break;
+    case SR_OPTIMIZER_NEWTON: st = train_newton(&R, err); break;
     }
     if (st == SR_OK && R.best && R.best_loss < INFINITY)
         memcpy(R.model->params, R.best, R.model->nparams * sizeof *R.best);
