@@ -127,7 +127,7 @@ static void test_softmax_full_gradient(void **state)
                                         &err), SR_OK);
         e.K = K;
         double loss;
-        assert_int_equal(sr_engine_full_gradient(&e, ds, grad, &loss, 0, &err),
+        assert_int_equal(sr_engine_full_gradient(&e, ds, NULL, grad, &loss, 0, &err),
                          SR_OK);
         sr_engine_release(&e);
         assert_close(loss, loss_want, 1e-5 * loss_want);

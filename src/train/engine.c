@@ -93,7 +93,6 @@ void sr_engine_release(sr_engine *e)
     sr_params_free(&e->P);
     sr_params_free(&e->V);
     sr_params_free(&e->Gr);
-    sr_params_free(&e->Vin);
     sr_dealloc(e->velocity);
     free64(e->probs);
     free64(e->ws.Z);
@@ -404,6 +403,13 @@ static sr_status transposes_build(sr_engine *e, const sr_dataset *ds,
 #pragma omp parallel for schedule(dynamic, 4) num_threads((int)nthreads)
     for (long long b = 0; b < nb; b++)
         transpose_batch(e, ds, order, batch, (size_t)b, THREAD_ID());
+    /* The builders' scratch (three words a feature a thread) goes until
+     * the next build. */
+    sr_dealloc(T->slot);
+    sr_dealloc(T->stamp);
+    sr_dealloc(T->next);
+    sr_dealloc(T->stamp_now);
+    T->slot = T->stamp = T->next = T->stamp_now = NULL;
     T->ds = ds;
     T->m = ds->m;
     T->batch = batch;
@@ -838,14 +844,19 @@ static sr_status full_pass(sr_engine *e, const sr_dataset *ds,
 }
 
 sr_status sr_engine_full_gradient(sr_engine *e, const sr_dataset *ds,
-                                  float *grad, double *loss, int keep_probs,
-                                  sr_error *err)
+                                  const float *at, float *grad, double *loss,
+                                  int keep_probs, sr_error *err)
 {
     sr_status st = sr_engine_prepare_full(e, ds, keep_probs, err);
     if (st != SR_OK)
         return st;
-    e->current = 0;
-    load_params(e);
+    if (at) {
+        e->ops->load(&e->ws, at, &e->P);
+        e->current = 0; /* P is not the model's parameters */
+    } else {
+        e->current = 0;
+        load_params(e);
+    }
     st = full_pass(e, ds, SR_PASS_GRAD, &e->P, keep_probs ? e->probs : NULL,
                    loss, err);
     if (st == SR_OK)
@@ -864,13 +875,11 @@ sr_status sr_engine_hess_vec(sr_engine *e, const sr_dataset *ds,
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "sr_engine_hess_vec: no gradient with probabilities "
                        "kept on these data");
-    sr_status st = SR_OK;
-    if (!e->Vin.raw)
-        st = sr_params_alloc(&e->ws, &e->Vin, err);
-    if (st != SR_OK)
-        return st;
-    e->ops->load(&e->ws, v, &e->Vin);
-    st = full_pass(e, ds, SR_PASS_HV, &e->Vin, e->probs, NULL, err);
+    /* The product needs the kept probabilities, not the parameters: v
+     * takes the working parameters' place. */
+    e->ops->load(&e->ws, v, &e->P);
+    e->current = 0;
+    sr_status st = full_pass(e, ds, SR_PASS_HV, &e->P, e->probs, NULL, err);
     if (st == SR_OK)
         e->ops->store(&e->ws, &e->Gr, hv);
     return st;

@@ -31,8 +31,9 @@ typedef struct sr_transposes {
     uint8_t *u8;
     float *f32;
     size_t ecap, ccap, bcap, vcap;
-    /* per thread: the slot of a feature in the batch being built, the
-     * batch that slot belongs to, and the columns' next free entries */
+    /* per thread, while building: the slot of a feature in the batch being
+     * built, the batch that slot belongs to, and the columns' next free
+     * entries */
     uint32_t *slot, *stamp, *next;
     uint32_t *stamp_now;
     size_t n;
@@ -48,7 +49,6 @@ typedef struct sr_engine {
     sr_params P;         /* the working parameters */
     sr_params V;         /* their velocities (momentum), or nothing */
     sr_params Gr;        /* a gradient being summed, allocated on use */
-    sr_params Vin;       /* a Hessian-vector product's vector, likewise */
     float *velocity;     /* (nparams) the velocities in the model's layout,
                           * for checkpoints; NULL without momentum */
     float *probs;        /* (m, ldk) the last gradient's probabilities */
@@ -122,11 +122,12 @@ sr_status sr_engine_prepare_full(sr_engine *e, const sr_dataset *ds,
                                  int keep_probs, sr_error *err);
 
 /* grad (nparams) = the gradient of the summed loss over all rows of ds at
- * the model's parameters (no weight decay), *loss the summed loss. With
- * keep_probs, the rows' probabilities are kept for sr_engine_hess_vec. */
+ * the parameters `at` (the model's when NULL), no weight decay; *loss the
+ * summed loss. With keep_probs, the rows' probabilities are kept for
+ * sr_engine_hess_vec. */
 sr_status sr_engine_full_gradient(sr_engine *e, const sr_dataset *ds,
-                                  float *grad, double *loss, int keep_probs,
-                                  sr_error *err);
+                                  const float *at, float *grad, double *loss,
+                                  int keep_probs, sr_error *err);
 
 /* hv (nparams) = the summed loss's Hessian at the parameters of the last
  * sr_engine_full_gradient (with keep_probs) on the same ds, times v. */

@@ -130,7 +130,7 @@ sr_status sr_model_gradcheck(const sr_model *model, const sr_dataset *ds,
     /* Analytic: the engine's gradient of the summed loss, made a mean, plus
      * l2 w on the weights. */
     double total;
-    if ((st = sr_engine_full_gradient(&e, head, grad, &total, 0, err)) != SR_OK)
+    if ((st = sr_engine_full_gradient(&e, head, NULL, grad, &total, 0, err)) != SR_OK)
         goto done;
     for (size_t i = 0; i < np; i++)
         w[i] = model->params[i];

@@ -699,14 +699,16 @@ done:
 
 /* The objective and its gradient at the model's parameters: the mean loss
  * plus l2/2 ||W||^2 over the weights (not the biases). */
-static double objective(run *R, float *grad, int keep_probs)
+static double objective(run *R, const float *at, float *grad, int keep_probs)
 {
     sr_model *model = R->model;
     double m = (double)R->train->m, f;
     sr_error err;
-    if (sr_engine_full_gradient(&R->e, R->train, grad, &f, keep_probs,
+    if (sr_engine_full_gradient(&R->e, R->train, at, grad, &f, keep_probs,
                                 &err) != SR_OK)
         return NAN;
+    if (!at)
+        at = model->params;
     f /= m;
     for (size_t i = 0; i < model->nparams; i++)
         grad[i] = (float)((double)grad[i] / m);
@@ -714,7 +716,7 @@ static double objective(run *R, float *grad, int keep_probs)
         const sr_param_block *blk = &model->blocks[b];
         if (!blk->decayed || R->p->l2 == 0.0)
             continue;
-        const float *w = model->params + blk->offset;
+        const float *w = at + blk->offset;
         float *g = grad + blk->offset;
         for (size_t i = 0; i < blk->rows * blk->cols; i++) {
             f += 0.5 * R->p->l2 * (double)w[i] * (double)w[i];
@@ -750,7 +752,7 @@ static sr_status train_gd(run *R, sr_error *err)
             st = interrupted(R, epoch, 0, err);
             break;
         }
-        double f = objective(R, grad, 0);
+        double f = objective(R, NULL, grad, 0);
         if (!isfinite(f)) {
             st = sr_fail(err, SR_ERR_DIVERGED,
                          "gradient descent diverged at step %zu: the objective "
@@ -776,7 +778,7 @@ static double lbfgs_objective(void *ctx, const float *x, float *grad, size_t n)
     if (x != R->model->params)
         memcpy(R->model->params, x, n * sizeof *x);
     sr_engine_params_changed(&R->e);
-    return objective(R, grad, 0);
+    return objective(R, NULL, grad, 0);
 }
 
 typedef struct lbfgs_progress {
@@ -792,7 +794,8 @@ static int lbfgs_iteration(void *user, size_t iteration, const float *x,
     lbfgs_progress *lp = user;
     run *R = lp->R;
     /* Evaluate at the accepted point, not the line search's last trial. */
-    memcpy(R->model->params, x, R->model->nparams * sizeof(float));
+    if (x != R->model->params)
+        memcpy(R->model->params, x, R->model->nparams * sizeof(float));
     sr_engine_params_changed(&R->e);
     end_epoch(R, iteration - 1, now_seconds() - lp->t0);
     lp->t0 = now_seconds();
@@ -823,12 +826,13 @@ static sr_status train_lbfgs(run *R, sr_error *err)
 /* Newton's method (optim/newton.c) on the objective: its Hessian is the
  * mean loss's, from the engine at the kept probabilities, plus l2 on the
  * weights. */
+/* At a trial point w, which may be the model's parameters themselves
+ * (the accepted point) or one of Newton's vectors: the model's
+ * parameters stay the accepted point, for the epoch's evaluation. */
 static double newton_fgrad(void *ctx, const float *w, float *g)
 {
     run *R = ctx;
-    memcpy(R->model->params, w, R->model->nparams * sizeof *w);
-    sr_engine_params_changed(&R->e);
-    return objective(R, g, 1);
+    return objective(R, w, g, 1);
 }
 
 static void newton_hess_vec(void *ctx, const float *v, float *hv)
@@ -858,22 +862,16 @@ static sr_status train_newton(run *R, sr_error *err)
     sr_status st = sr_engine_prepare_full(&R->e, R->train, 1, err);
     if (st != SR_OK)
         return st;
-    float *w = sr_alloc_array(model->nparams, sizeof *w);
-    if (!w)
-        return sr_fail(err, SR_ERR_NOMEM, "out of memory for Newton's method");
-    memcpy(w, model->params, model->nparams * sizeof *w);
+    /* Newton works on the model's parameters in place (one vector of the
+     * model's size less): on failure the run's model is dropped anyway. */
     sr_newton_problem prob = {model->nparams, newton_fgrad, newton_hess_vec,
                               NULL, R};
     lbfgs_progress lp = {R, now_seconds()};
     sr_newton_result res;
-    st = sr_newton_minimize(w, &prob, R->p->max_iter,
+    st = sr_newton_minimize(model->params, &prob, R->p->max_iter,
                             R->p->tol > 0.0 ? R->p->tol : 1e-3,
                             lbfgs_iteration, &lp, &res, err);
-    if (st == SR_OK) {
-        memcpy(model->params, w, model->nparams * sizeof *w);
-        sr_engine_params_changed(&R->e);
-    }
-    sr_dealloc(w);
+    sr_engine_params_changed(&R->e);
     return st;
 }
 
@@ -1021,8 +1019,10 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
         goto done;
 
     size_t batch = params->batch < R.train->m ? params->batch : R.train->m;
+    /* Full passes go in blocks: on sparse data big ones, whose transposes
+     * name each feature once for many rows. */
     if (params->optimizer != SR_OPTIMIZER_SGD)
-        batch = SR_EVAL_CHUNK;
+        batch = sr_dataset_is_sparse(R.train) ? 4096 : SR_EVAL_CHUNK;
     size_t eval_rows = R.train->m;
     if (R.test && R.test->m > eval_rows)
         eval_rows = R.test->m;
@@ -1057,6 +1057,20 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     }
     if (st == SR_OK && R.best && R.best_loss < INFINITY)
         memcpy(R.model->params, R.best, R.model->nparams * sizeof *R.best);
+done:
+    overlap_release(&R);
+    sr_checkpoint_release(&resume);
+    sr_engine_release(&R.e);
+    sr_dealloc(R.best);
+    sr_dealloc(rows);
+    sr_dataset_free(fit_raw);
+    sr_dataset_free(val_raw);
+    sr_dataset_free(fit_mapped);
+    sr_dataset_free(val_mapped);
+    sr_dataset_free(test_mapped);
+    for (size_t i = 0; i < 3; i++)
+        sr_dataset_free(compacted[i]);
+    /* The model of every feature, once the training buffers are gone. */
     if (st == SR_OK && full) {
         if (!(full->params = sr_alloc_zeroed(full->nparams, sizeof(float)))) {
             st = sr_fail(err, SR_ERR_NOMEM,
@@ -1069,21 +1083,8 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
             full = NULL;
         }
     }
-done:
     sr_model_free(full);
     sr_compaction_release(&comp);
-    for (size_t i = 0; i < 3; i++)
-        sr_dataset_free(compacted[i]);
-    overlap_release(&R);
-    sr_checkpoint_release(&resume);
-    sr_engine_release(&R.e);
-    sr_dealloc(R.best);
-    sr_dealloc(rows);
-    sr_dataset_free(fit_raw);
-    sr_dataset_free(val_raw);
-    sr_dataset_free(fit_mapped);
-    sr_dataset_free(val_mapped);
-    sr_dataset_free(test_mapped);
     if (st != SR_OK) {
         sr_model_free(R.model);
         return st;
