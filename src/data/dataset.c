@@ -366,15 +366,6 @@ static sr_status set_dense_pixels(sr_dataset *ds, const uint8_t *pixels,
 sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
                                 size_t m, size_t n, sr_error *err)
 {
-    size_t stored = 0;
-    long long mm0 = (long long)m;
-#pragma omp parallel for schedule(static) reduction(+ : stored)
-    for (long long i = 0; i < mm0; i++)
-        stored += count_row(pixels + (size_t)i * n, n);
-    if ((double)stored >= DENSE_SHARE * (double)m * (double)n && m && n)
-        return set_dense_pixels(ds, pixels, m, n, err);
-    if (n > 65536)
-        return set_wide_pixels(ds, pixels, m, n, err);
     size_t *ptr = sr_alloc_array(m + 1, sizeof *ptr);
     if (!ptr)
         return sr_fail(err, SR_ERR_NOMEM, "out of memory indexing %zu images", m);
@@ -389,6 +380,14 @@ sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
     for (size_t i = 0; i < m; i++)
         ptr[i + 1] += ptr[i];
     size_t nnz = ptr[m];
+    if ((double)nnz >= DENSE_SHARE * (double)m * (double)n && m && n) {
+        sr_dealloc(ptr);
+        return set_dense_pixels(ds, pixels, m, n, err);
+    }
+    if (n > 65536) {
+        sr_dealloc(ptr);
+        return set_wide_pixels(ds, pixels, m, n, err);
+    }
     /* One spare entry: a row's listing may write one past its count. */
     uint16_t *col = sr_alloc_array(nnz + 1, sizeof *col);
     uint8_t *val = sr_alloc(nnz + 1);
