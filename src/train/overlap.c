@@ -1,0 +1,208 @@
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run.h"
+
+/* SGD beside the evaluation. A second core may do more evaluating the
+ * epoch just finished than helping with the next: minibatches can be too
+ * small to split well (engine.c then runs each on one thread), while the
+ * evaluation's rows are independent. Then SGD runs on all threads but
+ * one, and one thread evaluates a copy of the parameters of the epoch
+ * before, printed in order once the next epoch is done. Whether that pays
+ * when SGD does split depends on the machine, so the run measures it:
+ * epoch 0 (which also builds the minibatches' transposes and probes the
+ * team) trains on every thread and evaluates after, as does epoch 1,
+ * which is timed; epoch 2 trains on one thread fewer, and the overlap
+ * goes on from there when its epoch, the longer of the smaller team's SGD
+ * and one thread's evaluation, beats epoch 1's SGD plus evaluation. SGD
+ * that runs on one thread anyway starts with the overlap. The figures are
+ * those of the same parameters either way, so the table and the model
+ * never change by a bit. SOFTREG_OVERLAP=on|off skips the measurement
+ * (for tests and benchmarks). */
+enum {
+    OVERLAP_WARM_UP,
+    OVERLAP_MEASURE_ALL,
+    OVERLAP_MEASURE_FEWER,
+    OVERLAP_ON,
+    OVERLAP_OFF
+};
+
+typedef struct overlap {
+    sr_model snap;       /* the model, with its own copy of the parameters */
+    sr_engine e;         /* one thread, for the evaluation only */
+    sr_epoch_stats s;
+    pthread_t thread;
+    int pending, running;
+    const run *R;
+    int phase;           /* OVERLAP_* */
+    size_t threads_all;  /* the SGD engine's threads without the overlap */
+    size_t threads_probed; /* the SGD engine's threads after epoch 0 */
+    double sgd_all, eval_all; /* epoch 1: seconds on every thread */
+} overlap;
+
+/* SOFTREG_OVERLAP: "on" or "off" forces the overlap's choice; anything
+ * else leaves it to the measurement. */
+static int overlap_forced(const char *mode)
+{
+    const char *env = getenv("SOFTREG_OVERLAP");
+    return env && !strcmp(env, mode);
+}
+
+static void *overlap_main(void *arg)
+{
+    overlap *o = arg;
+    sr_run_evaluate_sets(&o->e, o->R, &o->s);
+    return NULL;
+}
+
+/* Worth it: SGD, evaluated every epoch, nothing that
+ * decides after an epoch whether the next one runs (validation), and a
+ * spare thread. */
+int sr_overlap_wanted(const sr_train_params *p, size_t threads)
+{
+    if (overlap_forced("off"))
+        return 0;
+    return threads >= 2 && p->optimizer == SR_OPTIMIZER_SGD && p->evaluate &&
+           p->val_split == 0.0;
+}
+
+sr_status sr_overlap_init(run *R, size_t eval_rows, sr_error *err)
+{
+    overlap *o = sr_alloc_zeroed(1, sizeof *o);
+    if (!o)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for the evaluation");
+    o->R = R;
+    o->threads_all = R->e.team.threads_now;
+    /* SGD whose minibatches are too small to split runs on one thread
+     * whatever the team (engine.c): a spare thread evaluating beside it
+     * costs nothing. */
+    int free_beside = sr_engine_sgd_serial(&R->e, R->train, R->p->batch);
+    o->phase = overlap_forced("on") || free_beside ? OVERLAP_ON
+                                                   : OVERLAP_WARM_UP;
+    if (o->phase == OVERLAP_ON)
+        R->e.team.threads_now = o->threads_all - 1;
+    o->snap = *R->model; /* shares the read-only parts, not the parameters */
+    o->snap.params = sr_alloc_array(R->model->nparams, sizeof(float));
+    sr_status st = o->snap.params ? SR_OK
+                                  : sr_fail(err, SR_ERR_NOMEM,
+                                            "out of memory for the evaluation");
+    if (st == SR_OK &&
+        (st = sr_engine_init(&o->e, &o->snap, 1, eval_rows, 1, 0, err)) != SR_OK) {
+        sr_dealloc(o->snap.params);
+    }
+    if (st != SR_OK) {
+        sr_dealloc(o);
+        return st;
+    }
+    R->overlap = o;
+    /* the overlap's engine evaluates the same sets */
+    return sr_engine_prepare_eval(&o->e, R->train, err);
+}
+
+/* Reports the epoch under evaluation, if any, when it is done; 1 when
+ * there was one. */
+int sr_overlap_finish(run *R)
+{
+    overlap *o = R->overlap;
+    if (!o || !o->pending)
+        return 0;
+    if (o->running)
+        pthread_join(o->thread, NULL);
+    o->pending = o->running = 0;
+    sr_run_report(R, o->s);
+    return 1;
+}
+
+/* After an epoch's SGD (`full`: all of it, from its first row): 1 when
+ * its evaluation goes beside the next epoch's SGD. */
+int sr_overlap_decide(run *R, int full, double sgd_seconds)
+{
+    overlap *o = R->overlap;
+    if (!o)
+        return 0;
+    switch (o->phase) {
+    case OVERLAP_WARM_UP:
+        return 0;
+    case OVERLAP_MEASURE_ALL:
+        o->sgd_all = sgd_seconds;
+        o->threads_probed = R->e.team.threads_now;
+        return 0;
+    case OVERLAP_MEASURE_FEWER: {
+        /* One thread's evaluation, from every thread's: rows split
+         * evenly, so at most nthreads times as long. */
+        double eval_one = o->eval_all * (double)R->e.nthreads;
+        double beside = sgd_seconds > eval_one ? sgd_seconds : eval_one;
+        int on = full && beside < o->sgd_all + o->eval_all;
+        o->phase = on ? OVERLAP_ON : OVERLAP_OFF;
+        if (!on)
+            R->e.team.threads_now = o->threads_probed;
+        return on;
+    }
+    case OVERLAP_ON:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* After an evaluation on every thread, `seconds` long: after epoch 1's,
+ * the next epoch's SGD runs on one thread fewer, to be timed. */
+void sr_overlap_measured(run *R, int full, double seconds)
+{
+    overlap *o = R->overlap;
+    if (!o || !full)
+        return;
+    if (o->phase == OVERLAP_WARM_UP) {
+        o->phase = OVERLAP_MEASURE_ALL;
+        return;
+    }
+    if (o->phase != OVERLAP_MEASURE_ALL)
+        return;
+    o->eval_all = seconds;
+    o->phase = OVERLAP_MEASURE_FEWER;
+    if (R->e.team.threads_now > o->threads_all - 1)
+        R->e.team.threads_now = o->threads_all - 1;
+}
+
+/* Before an evaluation on this thread while the overlap is on (the last
+ * epoch's): SGD's team gave one thread to the overlap, which has nothing
+ * to do now, so the evaluation takes every thread. Returns the team's
+ * size, to restore after. */
+size_t sr_overlap_all_threads(run *R)
+{
+    size_t sgd_threads = R->e.team.threads_now;
+    if (R->overlap && R->overlap->phase == OVERLAP_ON)
+        R->e.team.threads_now = R->overlap->threads_all;
+    return sgd_threads;
+}
+
+/* Starts evaluating the model as it is after `epoch`. */
+void sr_overlap_start(run *R, size_t epoch, double seconds)
+{
+    overlap *o = R->overlap;
+    memcpy(o->snap.params, R->model->params,
+           R->model->nparams * sizeof(float));
+    sr_engine_params_changed(&o->e);
+    o->s = (sr_epoch_stats){epoch, NAN, NAN, NAN, NAN, seconds, NAN, NAN};
+    o->pending = 1;
+    o->running = pthread_create(&o->thread, NULL, overlap_main, o) == 0;
+    if (!o->running) /* no thread to be had: evaluate here */
+        overlap_main(o);
+}
+
+void sr_overlap_release(run *R)
+{
+    overlap *o = R->overlap;
+    if (!o)
+        return;
+    if (o->running)
+        pthread_join(o->thread, NULL);
+    sr_engine_release(&o->e);
+    sr_dealloc(o->snap.params);
+    sr_dealloc(o);
+    R->overlap = NULL;
+}
+
+const float *sr_overlap_params(const run *R) { return R->overlap->snap.params; }

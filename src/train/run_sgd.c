@@ -1,0 +1,161 @@
+/* Minibatch SGD's epochs, with checkpoints, interrupts and the evaluation
+ * beside the next epoch. */
+#include <math.h>
+#include <string.h>
+
+#include "run.h"
+
+static sr_checkpoint_config config_of(const run *R)
+{
+    const sr_train_params *p = R->p;
+    sr_checkpoint_config c = {(uint32_t)p->model, (uint32_t)p->optimizer,
+                              (uint32_t)(p->shuffle != 0), p->seed,
+                              R->train->m, R->train->n, p->batch, p->lr, p->l2,
+                              p->momentum};
+    return c;
+}
+
+/* Writes the state after `next_row` rows of epoch `epoch` (0 = the epoch's
+ * start); `order` is that epoch's order when it is shuffled and under way. */
+sr_status sr_run_save_checkpoint(run *R, size_t epoch, size_t next_row,
+                                 const sr_rng *rng, size_t *order,
+                                 sr_error *err)
+{
+    sr_checkpoint ck;
+    memset(&ck, 0, sizeof ck);
+    ck.config = config_of(R);
+    ck.epoch = epoch;
+    ck.next_row = next_row;
+    ck.rng = *rng;
+    ck.order = next_row ? order : NULL;
+    ck.norder = R->train->m;
+    ck.velocity = R->e.velocity;
+    ck.best_loss = R->best ? R->best_loss : 0.0;
+    ck.since_best = R->since_best;
+    ck.best = R->best;
+    ck.lazy_steps = R->e.steps;
+    ck.lazy_done = R->e.done;
+    ck.nlazy = R->e.done ? R->model->n : 0;
+    ck.model = R->model;
+    return sr_checkpoint_save(&ck, R->p->checkpoint_path, err);
+}
+
+/* Checks that a checkpoint belongs to this run and takes its state. */
+sr_status sr_run_restore(run *R, sr_rng *rng, sr_error *err)
+{
+    const sr_checkpoint *ck = R->resume;
+    sr_checkpoint_config want = config_of(R);
+    const sr_checkpoint_config *c = &ck->config;
+    if (c->kind != want.kind || c->optimizer != want.optimizer ||
+        c->shuffle != want.shuffle || c->seed != want.seed || c->m != want.m ||
+        c->n != want.n || c->batch != want.batch || c->lr != want.lr ||
+        c->l2 != want.l2 || c->momentum != want.momentum)
+        return sr_fail(err, SR_ERR_MISMATCH,
+                       "%s was written by another training run (model, data "
+                       "size, optimizer, lr, batch, l2, momentum, seed and "
+                       "shuffling must be the same to resume)",
+                       R->p->resume_path);
+    sr_model *m = ck->model;
+    if (m->nparams != R->model->nparams || m->k != R->model->k ||
+        m->d != R->model->d || m->bias != R->model->bias)
+        return sr_fail(err, SR_ERR_MISMATCH,
+                       "%s holds a model of another shape", R->p->resume_path);
+    memcpy(R->model->params, m->params, m->nparams * sizeof *m->params);
+    if (ck->velocity && R->e.velocity)
+        memcpy(R->e.velocity, ck->velocity, m->nparams * sizeof(float));
+    sr_status st = sr_engine_set_lazy(&R->e, ck->lazy_steps, ck->lazy_done,
+                                      ck->nlazy, err);
+    if (st != SR_OK)
+        return st;
+    sr_engine_params_changed(&R->e);
+    if (ck->best && R->best) {
+        memcpy(R->best, ck->best, m->nparams * sizeof(float));
+        R->best_loss = ck->best_loss;
+        R->since_best = ck->since_best;
+    }
+    *rng = ck->rng;
+    return SR_OK;
+}
+
+sr_status sr_run_interrupted(run *R, size_t epoch, size_t row, sr_error *err)
+{
+    if (R->p->checkpoint_path)
+        return sr_fail(err, SR_ERR_INTERRUPTED,
+                       "interrupted in epoch %zu after %zu examples; the "
+                       "training state is in %s (continue with --resume %s)",
+                       epoch, row, R->p->checkpoint_path,
+                       R->p->checkpoint_path);
+    return sr_fail(err, SR_ERR_INTERRUPTED,
+                   "interrupted in epoch %zu after %zu examples", epoch, row);
+}
+
+sr_status sr_run_sgd(run *R, sr_error *err)
+{
+    const sr_train_params *p = R->p;
+    size_t m = R->train->m;
+    size_t batch = p->batch < m ? p->batch : m;
+    size_t *order = NULL;
+    sr_rng rng;
+    sr_rng_seed(&rng, p->seed);
+    if (p->shuffle && !(order = sr_alloc_array(m, sizeof *order)))
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for the shuffled order");
+    sr_step step = {p->lr, p->l2, p->momentum};
+    sr_status st = SR_OK;
+    size_t epoch = 0, start = 0;
+    if (R->resume) {
+        if ((st = sr_run_restore(R, &rng, err)) != SR_OK)
+            goto done;
+        epoch = R->resume->epoch;
+        start = R->resume->next_row;
+        if (start && order && R->resume->order)
+            memcpy(order, R->resume->order, m * sizeof *order);
+    }
+    for (; epoch < p->epochs && !R->stop; epoch++, start = 0) {
+        double t0 = sr_run_seconds(), loss;
+        size_t end = m;
+        /* Mid-epoch resumes keep the epoch's order, already drawn. */
+        if (order && start == 0)
+            sr_rng_permutation(&rng, order, m);
+        st = sr_engine_sgd_epoch_from(&R->e, R->model, R->train, order, batch,
+                                      &step, epoch, start, p->interrupt, &end,
+                                      &loss, err);
+        double sgd_seconds = sr_run_seconds() - t0;
+        /* The epoch before is reported first, whatever happened since. */
+        if (sr_overlap_finish(R) && st == SR_OK && R->stop) {
+            /* The callback stopped at the epoch before: its parameters,
+             * as a run without the overlap would end (its checkpoint is
+             * already the last written). */
+            memcpy(R->model->params, sr_overlap_params(R),
+                   R->model->nparams * sizeof(float));
+            break;
+        }
+        if (st != SR_OK)
+            break;
+        if (end < m) {
+            if (p->checkpoint_path &&
+                (st = sr_run_save_checkpoint(R, epoch, end, &rng, order, err)) != SR_OK)
+                break;
+            st = sr_run_interrupted(R, epoch, end, err);
+            break;
+        }
+        int full = start == 0;
+        /* The last epoch's evaluation has no SGD to go beside: it runs
+         * here, on every thread. */
+        if (sr_overlap_decide(R, full, sgd_seconds) && epoch + 1 < p->epochs) {
+            sr_overlap_start(R, epoch, sr_run_seconds() - t0);
+        } else {
+            double t1 = sr_run_seconds();
+            size_t sgd_threads = sr_overlap_all_threads(R);
+            sr_run_end_epoch(R, epoch, t1 - t0);
+            R->e.team.threads_now = sgd_threads;
+            sr_overlap_measured(R, full, sr_run_seconds() - t1);
+        }
+        if (p->checkpoint_path &&
+            (st = sr_run_save_checkpoint(R, epoch + 1, 0, &rng, order, err)) != SR_OK)
+            break;
+    }
+    sr_overlap_finish(R);
+done:
+    sr_dealloc(order);
+    return st;
+}
