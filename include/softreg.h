@@ -130,8 +130,9 @@ typedef struct sr_dataset sr_dataset;
 
 /* An IDX image file and its label file (each raw or gzip-compressed, told
  * apart by the gzip magic bytes). Pixels stay uint8 in memory; the value of
- * pixel v is exactly (float)v / 255.0f. Images of more than 65536 pixels
- * keep their non-zero pixels as float32 values (sparse rows) instead. */
+ * pixel v is exactly (float)v / 255.0f. Images mostly zero keep their
+ * non-zero pixels only (as float32 values when an image has more than 65536
+ * pixels); the others stay dense. */
 sr_status sr_dataset_load_idx(const char *images_path, const char *labels_path,
                               sr_dataset **out, sr_error *err);
 

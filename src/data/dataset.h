@@ -47,9 +47,10 @@ sr_dataset *sr_dataset_new(sr_error *err);
 sr_status sr_dataset_set_labels_file(sr_dataset *ds, const char *path,
                                      sr_error *err);
 
-/* Sets ds's features from dense pixels (m, n), listing the non-zero ones:
- * as pixel lists (SR_FEATURES_U8_SPARSE) when their columns fit in 16 bits
- * (n <= 65536), else as float CSR (SR_FEATURES_CSR) holding exactly
+/* Sets ds's features from dense pixels (m, n), copied: kept dense
+ * (SR_FEATURES_U8) when at least half are non-zero, else the non-zero ones
+ * listed, as pixel lists (SR_FEATURES_U8_SPARSE) when their columns fit in
+ * 16 bits (n <= 65536), or as float CSR (SR_FEATURES_CSR) holding exactly
  * sr_pixel_scale[v]. */
 sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
                                 size_t m, size_t n, sr_error *err);

@@ -246,8 +246,8 @@ sr_status sr_dataset_load_idx(const char *images_path, const char *labels_path,
     ds->rows = rows;
     ds->cols = cols;
     y = NULL;
-    /* Only the non-zero pixels are kept (27 MB of MNIST's 47): as pixel
-     * lists, or as float CSR for images of more than 65536 pixels. */
+    /* Mostly-zero images keep their non-zero pixels only (27 MB of
+     * MNIST's 47); dense ones stay a byte a pixel (sr_dataset_set_pixels). */
     st = sr_dataset_set_pixels(ds, img.data + SR_IDX_IMAGES_HEADER, m,
                                rows * cols, err);
     if (st != SR_OK)
