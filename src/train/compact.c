@@ -10,9 +10,17 @@ sr_status sr_compaction_plan(const sr_model *model, const sr_dataset *train,
                              int zero_start, sr_compaction *c, sr_error *err)
 {
     memset(c, 0, sizeof *c);
+    if (!zero_start || model->kind == SR_MODEL_NN || train->n != model->n)
+        return SR_OK;
+    return sr_compaction_of_data(train, c, err);
+}
+
+sr_status sr_compaction_of_data(const sr_dataset *train, sr_compaction *c,
+                                sr_error *err)
+{
+    memset(c, 0, sizeof *c);
     int u8 = train->layout == SR_FEATURES_U8_SPARSE;
-    if (!zero_start || model->kind == SR_MODEL_NN ||
-        (!u8 && train->layout != SR_FEATURES_CSR) || train->n != model->n)
+    if (!u8 && train->layout != SR_FEATURES_CSR)
         return SR_OK;
     size_t n = train->n;
     uint32_t *map = sr_alloc_zeroed(n, sizeof *map);
@@ -45,6 +53,28 @@ sr_status sr_compaction_model(const sr_compaction *c, const sr_model *full,
 {
     sr_model_spec spec = {full->kind, c->n, full->k, full->d, full->bias};
     return sr_model_create(&spec, out, err);
+}
+
+sr_status sr_compaction_model_copy(const sr_compaction *c,
+                                   const sr_model *full, sr_model **out,
+                                   sr_error *err)
+{
+    sr_model *m = NULL;
+    sr_status st = sr_compaction_model(c, full, &m, err);
+    if (st != SR_OK)
+        return st;
+    size_t w = full->blocks[0].cols;
+    const float *src = full->params + full->blocks[0].offset;
+    float *dst = m->params + m->blocks[0].offset;
+    for (size_t j = 0; j < c->n_raw; j++)
+        if (c->map[j] != UINT32_MAX)
+            memcpy(dst + (size_t)c->map[j] * w, src + j * w, w * sizeof *dst);
+    for (size_t b = 1; b < full->nblocks; b++)
+        memcpy(m->params + m->blocks[b].offset,
+               full->params + full->blocks[b].offset,
+               full->blocks[b].rows * full->blocks[b].cols * sizeof(float));
+    *out = m;
+    return SR_OK;
 }
 
 void sr_compaction_expand(const sr_compaction *c, const sr_model *compact,

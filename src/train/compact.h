@@ -22,6 +22,11 @@ typedef struct sr_compaction {
 sr_status sr_compaction_plan(const sr_model *model, const sr_dataset *train,
                              int zero_start, sr_compaction *c, sr_error *err);
 
+/* The same for any use of a model on sparse data (evaluation,
+ * prediction): the features `ds` names, when at most half of them. */
+sr_status sr_compaction_of_data(const sr_dataset *ds, sr_compaction *c,
+                                sr_error *err);
+
 /* A data set of the kept features only. */
 sr_status sr_compaction_data(const sr_compaction *c, const sr_dataset *ds,
                              sr_dataset **out, sr_error *err);
@@ -29,6 +34,12 @@ sr_status sr_compaction_data(const sr_compaction *c, const sr_dataset *ds,
 /* A model like `full`, of the kept features, zero. */
 sr_status sr_compaction_model(const sr_compaction *c, const sr_model *full,
                               sr_model **out, sr_error *err);
+
+/* A copy of `full` (no feature map) holding the kept features' rows of
+ * its first block (theta, W1) and its other blocks. */
+sr_status sr_compaction_model_copy(const sr_compaction *c,
+                                   const sr_model *full, sr_model **out,
+                                   sr_error *err);
 
 /* full's parameters (zeroed) from the compact model's: the kept
  * features' rows, the other blocks as they are. */

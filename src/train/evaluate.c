@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../models/feature_map.h"
+#include "compact.h"
 #include "train.h"
 
 #ifdef _OPENMP
@@ -43,16 +44,42 @@ sr_status sr_check_labels(const sr_dataset *ds, size_t k, const char *what,
     return SR_OK;
 }
 
-/* The model's features of `raw` (its feature map applied): *mapped is the
- * new data set to free, or NULL when `raw` itself is right. */
-static sr_status model_view(const sr_model *model, const sr_dataset *raw,
-                            const sr_dataset **view, sr_dataset **mapped,
-                            sr_error *err)
+/* What the engine scores: the model's features of `raw` (its feature map
+ * applied) and the model; on sparse data naming few of the model's
+ * features, both restricted to those (compact.h), so that scoring costs the
+ * data's stored values, not the model's every row. */
+typedef struct scoring {
+    const sr_dataset *ds;
+    const sr_model *model;
+    sr_dataset *mapped, *compacted; /* owned, or NULL */
+    sr_model *small;                /* owned, or NULL */
+} scoring;
+
+static void scoring_release(scoring *s)
 {
-    *mapped = NULL;
-    sr_status st = sr_feature_map_apply(model, raw, mapped, err);
-    if (st == SR_OK)
-        *view = *mapped ? *mapped : raw;
+    sr_dataset_free(s->mapped);
+    sr_dataset_free(s->compacted);
+    sr_model_free(s->small);
+}
+
+static sr_status model_view(const sr_model *model, const sr_dataset *raw,
+                            scoring *s, sr_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->model = model;
+    sr_status st = sr_feature_map_apply(model, raw, &s->mapped, err);
+    if (st != SR_OK)
+        return st;
+    s->ds = s->mapped ? s->mapped : raw;
+    sr_compaction c;
+    if ((st = sr_compaction_of_data(s->ds, &c, err)) != SR_OK || !c.map)
+        return st;
+    if ((st = sr_compaction_data(&c, s->ds, &s->compacted, err)) == SR_OK &&
+        (st = sr_compaction_model_copy(&c, model, &s->small, err)) == SR_OK) {
+        s->ds = s->compacted;
+        s->model = s->small;
+    }
+    sr_compaction_release(&c);
     return st;
 }
 
@@ -81,22 +108,21 @@ sr_status sr_model_evaluate(const sr_model *model, const sr_dataset *ds,
 {
     if (!model || !ds || !loss || !error_rate)
         return sr_fail(err, SR_ERR_INVALID_ARG, "sr_model_evaluate: NULL argument");
-    const sr_dataset *view;
-    sr_dataset *mapped;
-    sr_status st = model_view(model, ds, &view, &mapped, err);
+    scoring s;
+    sr_status st = model_view(model, ds, &s, err);
     if (st == SR_OK)
-        st = check_labels_for(model, view, err);
+        st = check_labels_for(model, s.ds, err);
     sr_engine e;
     if (st == SR_OK &&
-        (st = sr_engine_init(&e, model, 1, view->m, sr_thread_count(0), 0,
+        (st = sr_engine_init(&e, s.model, 1, s.ds->m, sr_thread_count(0), 0,
                              err)) == SR_OK) {
-        if ((st = sr_engine_prepare_eval(&e, view, err)) == SR_OK)
-            sr_engine_evaluate(&e, view, loss, error_rate);
+        if ((st = sr_engine_prepare_eval(&e, s.ds, err)) == SR_OK)
+            sr_engine_evaluate(&e, s.ds, loss, error_rate);
         if (model->kind == SR_MODEL_LINEAR)
             *error_rate = sqrt(2.0 * *loss / (double)model->k);
         sr_engine_release(&e);
     }
-    sr_dataset_free(mapped);
+    scoring_release(&s);
     return st;
 }
 
@@ -105,19 +131,17 @@ sr_status sr_model_logits(const sr_model *model, const sr_dataset *ds,
 {
     if (!model || !ds || !out)
         return sr_fail(err, SR_ERR_INVALID_ARG, "sr_model_logits: NULL argument");
-    const sr_dataset *view;
-    sr_dataset *mapped;
-    sr_status st = model_view(model, ds, &view, &mapped, err);
-    if (st != SR_OK)
-        return st;
+    scoring s;
+    sr_status st = model_view(model, ds, &s, err);
     sr_engine e;
-    st = sr_engine_init(&e, model, 1, view->m, sr_thread_count(0), 0, err);
-    if (st == SR_OK) {
-        if ((st = sr_engine_prepare_eval(&e, view, err)) == SR_OK)
-            sr_engine_scores(&e, view, out);
+    if (st == SR_OK &&
+        (st = sr_engine_init(&e, s.model, 1, s.ds->m, sr_thread_count(0), 0,
+                             err)) == SR_OK) {
+        if ((st = sr_engine_prepare_eval(&e, s.ds, err)) == SR_OK)
+            sr_engine_scores(&e, s.ds, out);
         sr_engine_release(&e);
     }
-    sr_dataset_free(mapped);
+    scoring_release(&s);
     return st;
 }
 
