@@ -6,6 +6,9 @@
 # machine saves with the same kernels forced by SOFTREG_ARCH.
 # usage: tests/cpu_models.sh [BUILD_DIR]
 set -u
+# With no policy set, softreg starts itself again to choose one (see
+# cli/main.c); that second start would leave QEMU and run natively.
+export OMP_WAIT_POLICY=passive
 build=${1:-build}
 qemu=$(command -v qemu-x86_64) || {
     echo "qemu-x86_64 is missing: apt-get install qemu-user" >&2
