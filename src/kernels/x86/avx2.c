@@ -149,14 +149,42 @@ static SR_ALWAYS_INLINE void v_transpose_out(vf *z, float *Z)
     }
 }
 
-static SR_ALWAYS_INLINE void v_log_loss(double *loss, vf sum, vf d, size_t rows)
+/* Doubles, for the losses: 4 lanes. */
+typedef __m256d vd;
+typedef __m256d vdm;
+#define VD 4
+static inline vd vd_set1(double a) { return _mm256_set1_pd(a); }
+static inline vd vd_add(vd a, vd b) { return _mm256_add_pd(a, b); }
+static inline vd vd_sub(vd a, vd b) { return _mm256_sub_pd(a, b); }
+static inline vd vd_mul(vd a, vd b) { return _mm256_mul_pd(a, b); }
+static inline vd vd_div(vd a, vd b) { return _mm256_div_pd(a, b); }
+static inline vd vd_fma(vd a, vd b, vd c) { return _mm256_fmadd_pd(a, b, c); }
+static inline vdm vd_cmpgt(vd a, vd b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
+static inline vdm vd_not_finite(vd a)
 {
-    float s[8], dd[8];
-    _mm256_storeu_ps(s, sum);
-    _mm256_storeu_ps(dd, d);
-    for (size_t q = 0; q < rows; q++)
-        loss[q] = log((double)s[q]) - (double)dd[q];
+    return _mm256_cmp_pd(a, _mm256_set1_pd(INFINITY), _CMP_NLT_UQ);
 }
+static inline vd vd_blend(vdm m, vd a, vd b) { return _mm256_blendv_pd(a, b, m); }
+/* x = 2^e m, m in [1, 2), for positive normal x, from its bits: what
+ * AVX-512's getmant and getexp give. The exponent field becomes a double
+ * exactly through 2^52 + field - 2^52. */
+static inline void vd_split(vd x, vd *m, vd *e)
+{
+    __m256i bits = _mm256_castpd_si256(x);
+    __m256i field = _mm256_srli_epi64(bits, 52);
+    vd big = _mm256_castsi256_pd(
+        _mm256_or_si256(field, _mm256_set1_epi64x(0x4330000000000000LL)));
+    *e = _mm256_sub_pd(big, _mm256_set1_pd(4503599627370496.0 + 1023.0));
+    *m = _mm256_castsi256_pd(_mm256_or_si256(
+        _mm256_and_si256(bits, _mm256_set1_epi64x(0x000FFFFFFFFFFFFFLL)),
+        _mm256_set1_epi64x(0x3FF0000000000000LL)));
+}
+static inline vd vd_of(vf a, int h)
+{
+    return _mm256_cvtps_pd(h ? _mm256_extractf128_ps(a, 1)
+                             : _mm256_castps256_ps128(a));
+}
+static inline void vd_store(double *p, vd a) { _mm256_storeu_pd(p, a); }
 
 #include "body.inc"
 

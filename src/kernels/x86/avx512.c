@@ -152,14 +152,36 @@ static SR_ALWAYS_INLINE void v_transpose_out(vf *z, float *Z)
 /* Each row's loss through the C library's log, as avx2.c does: a vector
  * logarithm of our own differs from it in the last bit for some sums, and
  * the two tables must agree bit for bit (kernels.h). */
-static SR_ALWAYS_INLINE void v_log_loss(double *loss, vf sum, vf d, size_t rows)
+/* Doubles, for the losses: 8 lanes. */
+typedef __m512d vd;
+typedef __mmask8 vdm;
+#define VD 8
+static inline vd vd_set1(double a) { return _mm512_set1_pd(a); }
+static inline vd vd_add(vd a, vd b) { return _mm512_add_pd(a, b); }
+static inline vd vd_sub(vd a, vd b) { return _mm512_sub_pd(a, b); }
+static inline vd vd_mul(vd a, vd b) { return _mm512_mul_pd(a, b); }
+static inline vd vd_div(vd a, vd b) { return _mm512_div_pd(a, b); }
+static inline vd vd_fma(vd a, vd b, vd c) { return _mm512_fmadd_pd(a, b, c); }
+static inline vdm vd_cmpgt(vd a, vd b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
+static inline vdm vd_not_finite(vd a)
 {
-    float s[16], dd[16];
-    _mm512_storeu_ps(s, sum);
-    _mm512_storeu_ps(dd, d);
-    for (size_t q = 0; q < rows; q++)
-        loss[q] = log((double)s[q]) - (double)dd[q];
+    return _mm512_cmp_pd_mask(a, _mm512_set1_pd(INFINITY), _CMP_NLT_UQ);
 }
+static inline vd vd_blend(vdm m, vd a, vd b) { return _mm512_mask_blend_pd(m, a, b); }
+/* x = 2^e m, m in [1, 2), for positive normal x */
+static inline void vd_split(vd x, vd *m, vd *e)
+{
+    *m = _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    *e = _mm512_getexp_pd(x);
+}
+/* The lanes [8 h, 8 h + 8) of a float vector as doubles. */
+static inline vd vd_of(vf a, int h)
+{
+    return _mm512_cvtps_pd(h ? _mm256_castpd_ps(_mm512_extractf64x4_pd(
+                                   _mm512_castps_pd(a), 1))
+                             : _mm512_castps512_ps256(a));
+}
+static inline void vd_store(double *p, vd a) { _mm512_storeu_pd(p, a); }
 
 #include "body.inc"
 
