@@ -400,8 +400,8 @@ static sr_status transposes_build(sr_engine *e, const sr_dataset *ds,
     if (st != SR_OK)
         return st;
     long long nb = (long long)T->nb;
-    size_t nthreads = e->team.threads_now;
-#pragma omp parallel for schedule(dynamic, 4) num_threads((int)nthreads)
+#pragma omp parallel for schedule(dynamic, 4) \
+    num_threads((int)e->team.threads_now)
     for (long long b = 0; b < nb; b++)
         transpose_batch(e, ds, order, batch, (size_t)b, THREAD_ID());
     /* The builders' scratch (three words a feature a thread) goes until
