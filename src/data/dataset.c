@@ -31,6 +31,12 @@ void sr_dataset_free(sr_dataset *ds)
 {
     if (!ds)
         return;
+    if (ds->shares) {
+        sr_dealloc(ds->col);
+        sr_dealloc(ds->col16);
+        sr_dealloc(ds);
+        return;
+    }
     sr_dealloc(ds->x_u8);
     sr_dealloc(ds->x_f32);
     sr_dealloc(ds->row_ptr);
@@ -570,6 +576,37 @@ fail:
     return st;
 }
 
+/* Every entry kept: only the columns change, the rest is ds's (the
+ * training set's values are the largest part of a text run's data). */
+static sr_status remap_shared(const sr_dataset *ds, const uint32_t *map,
+                              size_t n_new, sr_dataset **out, sr_error *err)
+{
+    int u8 = ds->layout == SR_FEATURES_U8_SPARSE;
+    size_t nnz = ds->row_ptr[ds->m];
+    sr_dataset *s = sr_dataset_new(err);
+    if (!s)
+        return SR_ERR_NOMEM;
+    *s = *ds;
+    s->shares = ds->shares ? ds->shares : ds;
+    s->n = n_new;
+    s->col = NULL;
+    s->col16 = NULL;
+    if (u8 ? !(s->col16 = sr_alloc_array(nnz ? nnz : 1, sizeof *s->col16))
+           : !(s->col = sr_alloc_array(nnz ? nnz : 1, sizeof *s->col))) {
+        sr_dataset_free(s);
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for %zu columns", nnz);
+    }
+    /* entries before row_ptr[0] (a view's) are never read */
+    for (size_t p = ds->row_ptr[0]; p < nnz; p++) {
+        if (u8)
+            s->col16[p] = (uint16_t)map[ds->col16[p]];
+        else
+            s->col[p] = map[ds->col[p]];
+    }
+    *out = s;
+    return SR_OK;
+}
+
 sr_status sr_dataset_remap_columns(const sr_dataset *ds, const uint32_t *map,
                                    size_t n_new, sr_dataset **out,
                                    sr_error *err)
@@ -578,6 +615,12 @@ sr_status sr_dataset_remap_columns(const sr_dataset *ds, const uint32_t *map,
     if (!u8 && ds->layout != SR_FEATURES_CSR)
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "only sparse data sets have columns to remap");
+    size_t first = ds->row_ptr[0], nnz = ds->row_ptr[ds->m] - first;
+    size_t dropped = 0;
+    for (size_t p = first; p < first + nnz; p++)
+        dropped += map[u8 ? ds->col16[p] : ds->col[p]] == UINT32_MAX;
+    if (dropped == 0)
+        return remap_shared(ds, map, n_new, out, err);
     size_t *rows = sr_alloc_array(ds->m ? ds->m : 1, sizeof *rows);
     if (!rows)
         return sr_fail(err, SR_ERR_NOMEM, "out of memory copying %zu examples",

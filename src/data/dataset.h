@@ -37,6 +37,9 @@ struct sr_dataset {
     char *labels_file;   /* the file whose row i gave y[i], for messages;
                           * NULL when unknown (a subset, arrays) */
     size_t rows, cols;   /* image shape for IDX data, 0 otherwise */
+    /* When set, every array but the columns (col or col16) is that data
+     * set's, which must outlive this one (sr_dataset_remap_columns). */
+    const sr_dataset *shares;
 };
 
 /* An empty data set with every pointer NULL. */
@@ -62,7 +65,10 @@ sr_status sr_dataset_subset(const sr_dataset *ds, const size_t *rows,
 
 /* A new sparse data set (CSR or pixel lists, as ds) whose column j is
  * ds's column c where map[c] == j; columns mapped to UINT32_MAX are
- * dropped. n becomes n_new; labels, targets and class names are copied. */
+ * dropped. n becomes n_new. When no stored entry is dropped, the new set
+ * has columns of its own and shares everything else with ds (`shares`),
+ * so ds must outlive it; else labels, targets and class names are
+ * copied. */
 sr_status sr_dataset_remap_columns(const sr_dataset *ds, const uint32_t *map,
                                    size_t n_new, sr_dataset **out,
                                    sr_error *err);
