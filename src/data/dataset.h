@@ -20,6 +20,10 @@ struct sr_dataset {
 
     uint8_t *x_u8;       /* (m, n) when layout == SR_FEATURES_U8 */
     float *x_f32;        /* (m, n) when layout == SR_FEATURES_F32 */
+    /* When set, x_f32 lies in this mapping of a .npy file (unmapped, not
+     * freed): the page cache's pages, neither copied nor zeroed. */
+    void *x_map;
+    size_t x_map_len;
     size_t *row_ptr;     /* m + 1 entries when layout == SR_FEATURES_CSR */
     uint32_t *col;       /* column of each stored value, ascending per row */
     float *val;

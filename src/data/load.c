@@ -201,14 +201,20 @@ sr_status sr_dataset_load_npy(const char *x_path, const char *y_path,
     ds->m = X.h.shape[0];
     ds->n = X.h.shape[1];
     ds->layout = SR_FEATURES_F32;
-    if (!(ds->x_f32 = sr_alloc_array(X.h.count, sizeof(float)))) {
+    sr_npy_map map;
+    if ((st = sr_npy_map_f32(&X, &map, err)) != SR_OK)
+        goto fail;
+    if (map.base) {
+        ds->x_f32 = map.data;
+        ds->x_map = map.base;
+        ds->x_map_len = map.len;
+    } else if (!(ds->x_f32 = sr_alloc_array(X.h.count, sizeof(float)))) {
         st = sr_fail(err, SR_ERR_NOMEM,
                      "%s: out of memory for %zu x %zu features", x_path,
                      ds->m, ds->n);
         goto fail;
     }
-    sr_hint_huge_pages(ds->x_f32, X.h.count * sizeof(float));
-    if ((st = sr_npy_read_f32(&X, ds->x_f32, 1, err)) != SR_OK)
+    if (!ds->x_map && (st = sr_npy_read_f32(&X, ds->x_f32, 1, err)) != SR_OK)
         goto fail;
     sr_npy_close(&X);
     if (task == SR_TASK_UNLABELLED) {

@@ -4,10 +4,12 @@
  *     {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
  * padded with spaces and a newline so that the data starts on a 64-byte
  * boundary, then the raw elements. */
+#define _DEFAULT_SOURCE /* madvise beside POSIX */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "npy.h"
 
@@ -737,15 +739,81 @@ sr_status sr_npy_to_f32(const sr_npy_array *arr, const char *name, float *out,
 }
 
 /* out[0 .. count), elements first.. of the array, must be finite. */
+/* Blocks of floats whose exponent bits are all ones (infinity or NaN)
+ * are counted without a branch, so that the loop vectorises; the first
+ * such element is then looked for in the first block holding one. */
+#define FINITE_BLOCK 4096
+
+static size_t nonfinite_in(const float *x, size_t count)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, sizeof u);
+        bad += (u & 0x7f800000u) == 0x7f800000u;
+    }
+    return bad;
+}
+
 static sr_status check_finite(const float *out, size_t count, size_t first,
                               const sr_npy_header *h, const char *name,
                               sr_error *err)
 {
-    for (size_t i = 0; i < count; i++)
+    long long blocks = (long long)((count + FINITE_BLOCK - 1) / FINITE_BLOCK);
+    long long first_bad = blocks;
+#pragma omp parallel for schedule(static) reduction(min : first_bad)
+    for (long long q = 0; q < blocks; q++) {
+        size_t at = (size_t)q * FINITE_BLOCK;
+        size_t len = count - at < FINITE_BLOCK ? count - at : FINITE_BLOCK;
+        if (q < first_bad && nonfinite_in(out + at, len))
+            first_bad = q;
+    }
+    for (size_t i = (size_t)first_bad * FINITE_BLOCK; i < count; i++)
         if (!(out[i] - out[i] == 0.0f))
             return bad_element(h->ndim, h->shape[1], name, first + i,
                                "is not finite", err);
     return SR_OK;
+}
+
+sr_status sr_npy_map_f32(sr_npy_file *f, sr_npy_map *map, sr_error *err)
+{
+    if (!f || !map)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "sr_npy_map_f32: NULL argument");
+    memset(map, 0, sizeof *map);
+    const sr_npy_header *h = &f->h;
+    if (!f->src.regular || f->src.z || h->dtype != SR_NPY_F4 || !h->count ||
+        h->little_endian != host_is_little_endian() ||
+        h->data_start % sizeof(float) != 0 || f->src.offset != h->data_start)
+        return SR_OK;
+    size_t len = h->data_start + h->bytes;
+    /* Private and writable, so that the array behaves as memory of its
+     * own (a write copies its page); read faults map the page cache's
+     * pages without copying or zeroing them. */
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+                   f->src.fd, 0);
+    if (p == MAP_FAILED)
+        return SR_OK; /* read it instead */
+#ifdef MADV_POPULATE_READ
+    /* The page tables filled in one call rather than a fault at a time
+     * (Linux 5.14 on; a hint: older kernels fault the pages in). */
+    madvise(p, len, MADV_POPULATE_READ);
+#endif
+    const float *x = (const float *)((const uint8_t *)p + h->data_start);
+    sr_status st = check_finite(x, h->count, 0, h, f->src.path, err);
+    if (st != SR_OK) {
+        munmap(p, len);
+        return st;
+    }
+    map->base = p;
+    map->len = len;
+    map->data = (float *)((uint8_t *)p + h->data_start);
+    return SR_OK;
+}
+
+void sr_npy_unmap(void *base, size_t len)
+{
+    if (base)
+        munmap(base, len);
 }
 
 sr_status sr_npy_read_f32(sr_npy_file *f, float *out, int finite,
