@@ -11,16 +11,17 @@
  * evaluation's rows are independent. Then SGD runs on all threads but
  * one, and one thread evaluates a copy of the parameters of the epoch
  * before, printed in order once the next epoch is done. Whether that pays
- * when SGD does split depends on the machine, so the run measures it:
- * epoch 0 (which also builds the minibatches' transposes and probes the
- * team) trains on every thread and evaluates after, as does epoch 1,
- * which is timed; epoch 2 trains on one thread fewer, and the overlap
- * goes on from there when its epoch, the longer of the smaller team's SGD
- * and one thread's evaluation, beats epoch 1's SGD plus evaluation. SGD
- * that runs on one thread anyway starts with the overlap. The figures are
- * those of the same parameters either way, so the table and the model
- * never change by a bit. SOFTREG_OVERLAP=on|off skips the measurement
- * (for tests and benchmarks). */
+ * when SGD does split depends on the machine, so the run measures it,
+ * without an epoch spent on the measurement alone: epoch 0 (which also
+ * builds the minibatches' transposes and probes the team) trains and
+ * evaluates on every thread, the evaluation timed; epoch 1's SGD, on
+ * every thread, is timed, and its evaluation goes beside epoch 2, trained
+ * on one thread fewer. The overlap goes on from there when epoch 2 with
+ * the evaluation beside it beat epoch 1's SGD plus epoch 0's evaluation.
+ * SGD that runs on one thread anyway starts with the overlap. The figures
+ * are those of the same parameters either way, so the table and the
+ * model never change by a bit. SOFTREG_OVERLAP=on|off skips the
+ * measurement (for tests and benchmarks). */
 enum {
     OVERLAP_WARM_UP,
     OVERLAP_MEASURE_ALL,
@@ -39,7 +40,8 @@ typedef struct overlap {
     int phase;           /* OVERLAP_* */
     size_t threads_all;  /* the SGD engine's threads without the overlap */
     size_t threads_probed; /* the SGD engine's threads after epoch 0 */
-    double sgd_all, eval_all; /* epoch 1: seconds on every thread */
+    double sgd_all;      /* epoch 1's SGD on every thread, seconds */
+    double eval_all;     /* epoch 0's evaluation on every thread */
 } overlap;
 
 /* SOFTREG_OVERLAP: "on" or "off" forces the overlap's choice; anything
@@ -115,26 +117,50 @@ int sr_overlap_finish(run *R)
     return 1;
 }
 
-/* After an epoch's SGD (`full`: all of it, from its first row): 1 when
- * its evaluation goes beside the next epoch's SGD. */
-int sr_overlap_decide(run *R, int full, double sgd_seconds)
+/* Whether the overlap loses even as the team's probe would have it at
+ * its best, so that no epoch need measure it: SGD's busy time, the
+ * threads' time less what they waited, spread over one thread fewer with
+ * no waiting at all, against an epoch's SGD (sgd_all seconds) plus
+ * evaluation on every thread. The evaluation beside takes at least its
+ * time on every thread. SGD that splits well (threads seldom waited)
+ * cannot gain from giving a thread away. */
+static int cannot_pay(const run *R, double sgd_all)
+{
+    const sr_team *tm = &R->e.team;
+    const overlap *o = R->overlap;
+    size_t nt = tm->threads_now;
+    if (!tm->probed || nt < 2)
+        return 0;
+    double busy = sgd_all * (double)nt * (1.0 - tm->waited_share);
+    double sgd_fewer = busy / (double)(nt - 1);
+    double beside = sgd_fewer > o->eval_all ? sgd_fewer : o->eval_all;
+    return beside >= sgd_all + o->eval_all;
+}
+
+/* After an epoch's SGD that is not the last (`full`: all of it, from its
+ * first row), `seconds` after it started, the evaluation beside it
+ * finished: 1 when its own evaluation goes beside the next epoch's SGD. */
+int sr_overlap_decide(run *R, int full, double seconds)
 {
     overlap *o = R->overlap;
     if (!o)
         return 0;
     switch (o->phase) {
-    case OVERLAP_WARM_UP:
-        return 0;
     case OVERLAP_MEASURE_ALL:
-        o->sgd_all = sgd_seconds;
+        if (!full)
+            return 0;
+        if (cannot_pay(R, seconds)) {
+            o->phase = OVERLAP_OFF;
+            return 0;
+        }
+        o->sgd_all = seconds;
         o->threads_probed = R->e.team.threads_now;
-        return 0;
+        if (R->e.team.threads_now > o->threads_all - 1)
+            R->e.team.threads_now = o->threads_all - 1;
+        o->phase = OVERLAP_MEASURE_FEWER;
+        return 1;
     case OVERLAP_MEASURE_FEWER: {
-        /* One thread's evaluation, from every thread's: rows split
-         * evenly, so at most nthreads times as long. */
-        double eval_one = o->eval_all * (double)R->e.nthreads;
-        double beside = sgd_seconds > eval_one ? sgd_seconds : eval_one;
-        int on = full && beside < o->sgd_all + o->eval_all;
+        int on = full && seconds < o->sgd_all + o->eval_all;
         o->phase = on ? OVERLAP_ON : OVERLAP_OFF;
         if (!on)
             R->e.team.threads_now = o->threads_probed;
@@ -147,33 +173,26 @@ int sr_overlap_decide(run *R, int full, double sgd_seconds)
     }
 }
 
-/* After an evaluation on every thread, `seconds` long: after epoch 1's,
- * the next epoch's SGD runs on one thread fewer, to be timed. */
+/* After an evaluation on every thread, `seconds` long: epoch 0's is the
+ * one the overlap is measured against. */
 void sr_overlap_measured(run *R, int full, double seconds)
 {
     overlap *o = R->overlap;
-    if (!o || !full)
-        return;
-    if (o->phase == OVERLAP_WARM_UP) {
-        o->phase = OVERLAP_MEASURE_ALL;
-        return;
-    }
-    if (o->phase != OVERLAP_MEASURE_ALL)
+    if (!o || !full || o->phase != OVERLAP_WARM_UP)
         return;
     o->eval_all = seconds;
-    o->phase = OVERLAP_MEASURE_FEWER;
-    if (R->e.team.threads_now > o->threads_all - 1)
-        R->e.team.threads_now = o->threads_all - 1;
+    o->phase = OVERLAP_MEASURE_ALL;
 }
 
-/* Before an evaluation on this thread while the overlap is on (the last
- * epoch's): SGD's team gave one thread to the overlap, which has nothing
- * to do now, so the evaluation takes every thread. Returns the team's
- * size, to restore after. */
+/* Before an evaluation on this thread while SGD's team has given one
+ * thread to the overlap (the last epoch's): the overlap has nothing to do
+ * now, so the evaluation takes every thread. Returns the team's size, to
+ * restore after. */
 size_t sr_overlap_all_threads(run *R)
 {
     size_t sgd_threads = R->e.team.threads_now;
-    if (R->overlap && R->overlap->phase == OVERLAP_ON)
+    if (R->overlap && (R->overlap->phase == OVERLAP_ON ||
+                       R->overlap->phase == OVERLAP_MEASURE_FEWER))
         R->e.team.threads_now = R->overlap->threads_all;
     return sgd_threads;
 }

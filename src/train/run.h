@@ -58,7 +58,7 @@ sr_status sr_overlap_init(run *R, size_t eval_rows, sr_error *err);
 int sr_overlap_finish(run *R);
 /* After an epoch's SGD (`full`: all of it, from its first row): 1 when
  * its evaluation goes beside the next epoch's SGD. */
-int sr_overlap_decide(run *R, int full, double sgd_seconds);
+int sr_overlap_decide(run *R, int full, double seconds);
 void sr_overlap_measured(run *R, int full, double seconds);
 size_t sr_overlap_all_threads(run *R);
 /* Starts evaluating the model as it is after `epoch`. */

@@ -119,7 +119,6 @@ sr_status sr_run_sgd(run *R, sr_error *err)
         st = sr_engine_sgd_epoch_from(&R->e, R->model, R->train, order, batch,
                                       &step, epoch, start, p->interrupt, &end,
                                       &loss, err);
-        double sgd_seconds = sr_run_seconds() - t0;
         /* The epoch before is reported first, whatever happened since. */
         if (sr_overlap_finish(R) && st == SR_OK && R->stop) {
             /* The callback stopped at the epoch before: its parameters,
@@ -141,7 +140,8 @@ sr_status sr_run_sgd(run *R, sr_error *err)
         int full = start == 0;
         /* The last epoch's evaluation has no SGD to go beside: it runs
          * here, on every thread. */
-        if (sr_overlap_decide(R, full, sgd_seconds) && epoch + 1 < p->epochs) {
+        if (epoch + 1 < p->epochs &&
+            sr_overlap_decide(R, full, sr_run_seconds() - t0)) {
             sr_overlap_start(R, epoch, sr_run_seconds() - t0);
         } else {
             double t1 = sr_run_seconds();
