@@ -116,6 +116,17 @@ static void column_share(const sr_csc *T, size_t t, size_t nt, size_t *q0,
     *q1 = t + 1 == nt ? T->ncols : q[1];
 }
 
+/* Lanes [c0, c1) of rows ld wide for thread t of nt: whole 16-lane
+ * groups, or the one lane of an unpadded row to thread 0. */
+static void lane_share(size_t ld, size_t t, size_t nt, size_t *c0,
+                       size_t *c1)
+{
+    size_t g0, g1;
+    sr_split(ld > 1 ? ld / 16 : 1, t, nt, &g0, &g1);
+    *c0 = ld > 1 ? g0 * 16 : 0;
+    *c1 = ld > 1 ? g1 * 16 : (t == 0 ? 1 : 0);
+}
+
 void sr_layer_backward(const sr_ws *ws, const sr_pass *p, float *W,
                        float *bias, float *Vw, float *Vb, const float *G,
                        size_t ld, size_t t, size_t nt)
@@ -127,10 +138,8 @@ void sr_layer_backward(const sr_ws *ws, const sr_pass *p, float *W,
     if (sr_xview_sparse(b->X) && (b->acc || !b->T)) {
         /* Scattered into the accumulator (or, for a gradient, into W
          * itself), lanes split: then every row swept. */
-        size_t g0, g1, c0, c1;
-        sr_split(ld > 1 ? ld / 16 : 1, t, nt, &g0, &g1);
-        c0 = ld > 1 ? g0 * 16 : 0;
-        c1 = ld > 1 ? g1 * 16 : (t == 0 ? 1 : 0);
+        size_t c0, c1;
+        lane_share(ld, t, nt, &c0, &c1);
         if (c1 > c0) {
             const size_t *rows = b->rows;
             if (rule.kind == SR_RULE_ADD) {
@@ -154,17 +163,22 @@ void sr_layer_backward(const sr_ws *ws, const sr_pass *p, float *W,
             K->dense_step(W, ld, b->Xd, b->ldx, b->B, j0, j1, G, ld, 0, ld,
                           &rule);
     }
-    if (!bias || t != 0)
+    if (!bias)
         return;
-    /* The bias's gradient: the sum of G's rows, in row order. */
+    /* The bias's gradient: the sum of G's rows, in row order, lane by
+     * lane; each thread takes its own lanes. */
+    size_t c0, c1;
+    lane_share(ld, t, nt, &c0, &c1);
     float a[1024];
     sr_rule rb = sr_rule_no_decay(&p->rule);
-    for (size_t c0 = 0; c0 < ld; c0 += 1024) {
-        size_t c1 = ld - c0 < 1024 ? ld : c0 + 1024;
-        memset(a, 0, (c1 - c0) * sizeof *a);
-        for (size_t i = 0; i < b->B; i++)
-            for (size_t c = c0; c < c1; c++)
-                a[c - c0] = a[c - c0] + G[i * ld + c];
-        sr_rule_apply_row(&rb, bias + c0, Vb ? Vb + c0 : NULL, a, c1 - c0);
+    for (size_t a0 = c0; a0 < c1; a0 += 1024) {
+        size_t len = c1 - a0 < 1024 ? c1 - a0 : 1024;
+        memset(a, 0, len * sizeof *a);
+        for (size_t i = 0; i < b->B; i++) {
+            const float *g = G + i * ld + a0;
+            for (size_t c = 0; c < len; c++)
+                a[c] = a[c] + g[c];
+        }
+        sr_rule_apply_row(&rb, bias + a0, Vb ? Vb + a0 : NULL, a, len);
     }
 }
