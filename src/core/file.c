@@ -215,6 +215,12 @@ sr_status sr_view_file(const char *path, sr_file_view *view, sr_error *err)
     return st;
 }
 
+void sr_unmap(void *base, size_t len)
+{
+    if (base)
+        munmap(base, len);
+}
+
 void sr_view_release(sr_file_view *view)
 {
     if (!view)

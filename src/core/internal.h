@@ -50,6 +50,9 @@ typedef struct sr_file_view {
 } sr_file_view;
 
 sr_status sr_view_file(const char *path, sr_file_view *view, sr_error *err);
+/* Unmaps a mapping (a view's, taken over by its new owner); NULL is
+ * nothing. */
+void sr_unmap(void *base, size_t len);
 /* Releases either kind; a zeroed view is released as nothing. */
 void sr_view_release(sr_file_view *view);
 

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "dataset.h"
-#include "npy.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -38,11 +37,12 @@ void sr_dataset_free(sr_dataset *ds)
         sr_dealloc(ds);
         return;
     }
-    sr_dealloc(ds->x_u8);
-    if (ds->x_map)
-        sr_npy_unmap(ds->x_map, ds->x_map_len);
-    else
+    if (ds->x_map) {
+        sr_unmap(ds->x_map, ds->x_map_len);
+    } else {
+        sr_dealloc(ds->x_u8);
         sr_dealloc(ds->x_f32);
+    }
     sr_dealloc(ds->row_ptr);
     sr_dealloc(ds->col);
     sr_dealloc(ds->val);
@@ -358,10 +358,20 @@ static sr_status set_wide_pixels(sr_dataset *ds, const uint8_t *pixels,
     return SR_OK;
 }
 
-/* Pixels kept as they are, one byte each: dense images. */
+/* Pixels kept as they are, one byte each: dense images, in the view's
+ * mapping when there is one. */
 static sr_status set_dense_pixels(sr_dataset *ds, const uint8_t *pixels,
-                                  size_t m, size_t n, sr_error *err)
+                                  size_t m, size_t n, sr_file_view *view,
+                                  sr_error *err)
 {
+    if (view && view->mapped) {
+        ds->x_u8 = (uint8_t *)pixels;
+        ds->x_map = view->mapped;
+        ds->x_map_len = view->len;
+        view->mapped = NULL;
+        ds->layout = SR_FEATURES_U8;
+        return SR_OK;
+    }
     uint8_t *copy = sr_alloc_array(m, n);
     if (!copy)
         return sr_fail(err, SR_ERR_NOMEM, "out of memory for %zu x %zu pixels",
@@ -379,8 +389,8 @@ static sr_status set_dense_pixels(sr_dataset *ds, const uint8_t *pixels,
  * pixel costs a gathered row of weights. */
 #define DENSE_SHARE 0.5
 
-sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
-                                size_t m, size_t n, sr_error *err)
+static sr_status set_pixels(sr_dataset *ds, const uint8_t *pixels, size_t m,
+                            size_t n, sr_file_view *view, sr_error *err)
 {
     size_t *ptr = sr_alloc_array(m + 1, sizeof *ptr);
     if (!ptr)
@@ -398,7 +408,7 @@ sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
     size_t nnz = ptr[m];
     if ((double)nnz >= DENSE_SHARE * (double)m * (double)n && m && n) {
         sr_dealloc(ptr);
-        return set_dense_pixels(ds, pixels, m, n, err);
+        return set_dense_pixels(ds, pixels, m, n, view, err);
     }
     if (n > 65536) {
         sr_dealloc(ptr);
@@ -500,6 +510,19 @@ static sr_status copy_names(char **names, size_t k, char ***out, sr_error *err)
         }
     *out = copy;
     return SR_OK;
+}
+
+sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
+                                size_t m, size_t n, sr_error *err)
+{
+    return set_pixels(ds, pixels, m, n, NULL, err);
+}
+
+sr_status sr_dataset_set_pixels_from(sr_dataset *ds, sr_file_view *view,
+                                     size_t offset, size_t m, size_t n,
+                                     sr_error *err)
+{
+    return set_pixels(ds, view->data + offset, m, n, view, err);
 }
 
 sr_status sr_dataset_subset(const sr_dataset *ds, const size_t *rows,

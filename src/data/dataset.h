@@ -20,8 +20,8 @@ struct sr_dataset {
 
     uint8_t *x_u8;       /* (m, n) when layout == SR_FEATURES_U8 */
     float *x_f32;        /* (m, n) when layout == SR_FEATURES_F32 */
-    /* When set, x_f32 lies in this mapping of a .npy file (unmapped, not
-     * freed): the page cache's pages, neither copied nor zeroed. */
+    /* When set, x_f32 or x_u8 lies in this mapping of a file (unmapped,
+     * not freed): the page cache's pages, neither copied nor zeroed. */
     void *x_map;
     size_t x_map_len;
     size_t *row_ptr;     /* m + 1 entries when layout == SR_FEATURES_CSR */
@@ -61,6 +61,12 @@ sr_status sr_dataset_set_labels_file(sr_dataset *ds, const char *path,
  * sr_pixel_scale[v]. */
 sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
                                 size_t m, size_t n, sr_error *err);
+/* The same from the view of a file holding them at `offset`: pixels that
+ * stay dense stay in the view's mapping, if it has one, which ds then
+ * owns (view->mapped becomes NULL). */
+sr_status sr_dataset_set_pixels_from(sr_dataset *ds, sr_file_view *view,
+                                     size_t offset, size_t m, size_t n,
+                                     sr_error *err);
 
 /* A new data set holding rows[0..count) of ds, in that order, in the same
  * layout, with their labels and the class names. */

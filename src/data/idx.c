@@ -248,8 +248,8 @@ sr_status sr_dataset_load_idx(const char *images_path, const char *labels_path,
     y = NULL;
     /* Mostly-zero images keep their non-zero pixels only (27 MB of
      * MNIST's 47); dense ones stay a byte a pixel (sr_dataset_set_pixels). */
-    st = sr_dataset_set_pixels(ds, img.data + SR_IDX_IMAGES_HEADER, m,
-                               rows * cols, err);
+    st = sr_dataset_set_pixels_from(ds, &img, SR_IDX_IMAGES_HEADER, m,
+                                    rows * cols, err);
     if (st != SR_OK)
         goto fail;
     sr_view_release(&img);

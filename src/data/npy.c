@@ -810,12 +810,6 @@ sr_status sr_npy_map_f32(sr_npy_file *f, sr_npy_map *map, sr_error *err)
     return SR_OK;
 }
 
-void sr_npy_unmap(void *base, size_t len)
-{
-    if (base)
-        munmap(base, len);
-}
-
 sr_status sr_npy_read_f32(sr_npy_file *f, float *out, int finite,
                           sr_error *err)
 {

@@ -105,7 +105,7 @@ sr_status sr_npy_open(const char *path, sr_npy_file *f, sr_error *err);
 /* A float32 payload mapped from the file instead of read (x_f32 of a
  * data set that owns the mapping). */
 typedef struct sr_npy_map {
-    void *base;  /* what to give sr_npy_unmap, or NULL: not mapped */
+    void *base;  /* what to give sr_unmap, or NULL: not mapped */
     size_t len;
     float *data; /* the payload, f->h.count floats */
 } sr_npy_map;
@@ -117,7 +117,6 @@ typedef struct sr_npy_map {
  * refuses) leaves map->base NULL and SR_OK: read the payload with
  * sr_npy_read_f32. The file must not shrink while mapped. */
 sr_status sr_npy_map_f32(sr_npy_file *f, sr_npy_map *map, sr_error *err);
-void sr_npy_unmap(void *base, size_t len);
 
 /* Reads the payload as float32 into out[0 .. f->h.count): a float32 array
  * straight into out (bytes swapped there if the file's order is not the
