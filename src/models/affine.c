@@ -21,26 +21,39 @@ void sr_affine_layout(sr_ws *ws)
     ws->scratch_size = SR_EVAL_BLOCK * ld;
 }
 
+/* Rows of k floats copied between the model's layout and the padded one,
+ * on nthreads threads when there are many. The first load into a large
+ * working copy faults its fresh pages in, which goes faster split. */
+#define COPY_SPLIT (1u << 16)
+
+static void copy_rows(float *dst, size_t ldd, const float *src, size_t lds,
+                      size_t rows, size_t k, size_t nthreads)
+{
+    long long nr = (long long)rows;
+    int nt = rows * k >= COPY_SPLIT ? (int)nthreads : 1;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (long long j = 0; j < nr; j++)
+        memcpy(dst + (size_t)j * ldd, src + (size_t)j * lds, k * sizeof(float));
+}
+
 void sr_affine_load(const sr_ws *ws, const float *params, sr_params *P)
 {
     const sr_model *m = ws->model;
-    size_t k = m->k, ld = ws->ldk;
-    for (size_t b = 0; b < m->nblocks; b++) {
-        const float *src = params + m->blocks[b].offset;
-        for (size_t j = 0; j < m->blocks[b].rows; j++)
-            memcpy(P->W[b] + j * ld, src + j * k, k * sizeof(float));
-    }
+    for (size_t b = 0; b < m->nblocks; b++)
+        copy_rows(P->W[b], ws->ldk, params + m->blocks[b].offset, m->k,
+                  m->blocks[b].rows, m->k, ws->nthreads);
 }
 
+/* On one thread: a new model's pages were read while still untouched, so
+ * the first store into each copies the kernel's shared zero page, and with
+ * a second thread running every such copy interrupts it to flush its TLB:
+ * split, the store is slower than alone. */
 void sr_affine_store(const sr_ws *ws, const sr_params *P, float *params)
 {
     const sr_model *m = ws->model;
-    size_t k = m->k, ld = ws->ldk;
-    for (size_t b = 0; b < m->nblocks; b++) {
-        float *dst = params + m->blocks[b].offset;
-        for (size_t j = 0; j < m->blocks[b].rows; j++)
-            memcpy(dst + j * k, P->W[b] + j * ld, k * sizeof(float));
-    }
+    for (size_t b = 0; b < m->nblocks; b++)
+        copy_rows(params + m->blocks[b].offset, m->k, P->W[b], ws->ldk,
+                  m->blocks[b].rows, m->k, 1);
 }
 
 static const float *bias_of(const sr_ws *ws, const sr_params *P)

@@ -82,8 +82,7 @@ static void transposes_release(sr_transposes *T)
     sr_dealloc(T->row);
     sr_dealloc(T->u8);
     sr_dealloc(T->f32);
-    sr_dealloc(T->slot);
-    sr_dealloc(T->stamp);
+    sr_dealloc(T->mark);
     sr_dealloc(T->next);
     sr_dealloc(T->stamp_now);
     memset(T, 0, sizeof *T);
@@ -302,16 +301,14 @@ static sr_status transposes_reserve(sr_engine *e, const sr_dataset *ds,
         if (!T->ccap)
             goto nomem;
     }
-    if (n > T->n || !T->slot) {
-        sr_dealloc(T->slot);
-        sr_dealloc(T->stamp);
+    if (n > T->n || !T->mark) {
+        sr_dealloc(T->mark);
         sr_dealloc(T->next);
         sr_dealloc(T->stamp_now);
-        T->slot = sr_alloc_array(nt, n * sizeof *T->slot);
-        T->stamp = sr_alloc_zeroed(nt, n * sizeof *T->stamp);
+        T->mark = sr_alloc_zeroed(nt, 2 * n * sizeof *T->mark);
         T->next = sr_alloc_array(nt, n * sizeof *T->next);
         T->stamp_now = sr_alloc_zeroed(nt, 16 * sizeof *T->stamp_now);
-        T->n = T->slot && T->stamp && T->next && T->stamp_now ? n : 0;
+        T->n = T->mark && T->next && T->stamp_now ? n : 0;
         if (!T->n)
             goto nomem;
     }
@@ -322,6 +319,8 @@ nomem:
                    "out of memory for the transposes of %zu minibatches", nb);
 }
 
+#define MARK_AHEAD 16 /* entries */
+
 /* Batch b's transpose, by thread t: its columns in the order the rows
  * first name them, each column's entries in row order. */
 static void transpose_batch(sr_engine *e, const sr_dataset *ds,
@@ -331,11 +330,10 @@ static void transpose_batch(sr_engine *e, const sr_dataset *ds,
     sr_transposes *T = &e->T;
     size_t m = ds->m, n = ds->n, first = b * batch;
     size_t B = m - first < batch ? m - first : batch;
-    uint32_t *slot = T->slot + t * n, *stamp = T->stamp + t * n;
-    uint32_t *next = T->next + t * n;
+    uint32_t *mark = T->mark + 2 * t * n, *next = T->next + t * n;
     uint32_t *now = T->stamp_now + 16 * t;
     if (++*now == 0) { /* the stamps wrapped round: start afresh */
-        memset(stamp, 0, n * sizeof *stamp);
+        memset(mark, 0, 2 * n * sizeof *mark);
         *now = 1;
     }
     uint32_t sv = *now;
@@ -344,15 +342,21 @@ static void transpose_batch(sr_engine *e, const sr_dataset *ds,
     size_t ncols = 0;
     for (size_t i = 0; i < B; i++) {
         size_t r = order ? order[first + i] : first + i;
-        for (size_t p = ds->row_ptr[r]; p < ds->row_ptr[r + 1]; p++) {
+        size_t p1 = ds->row_ptr[r + 1];
+        for (size_t p = ds->row_ptr[r]; p < p1; p++) {
             size_t j = u8 ? ds->col16[p] : ds->col[p];
-            if (stamp[j] != sv) {
-                stamp[j] = sv;
-                slot[j] = (uint32_t)ncols;
+            /* A wide vocabulary's marks miss the caches: ask for a later
+             * entry's while this one's is compared. */
+            if (p + MARK_AHEAD < p1)
+                __builtin_prefetch(mark + 2 * (u8 ? ds->col16[p + MARK_AHEAD]
+                                                  : ds->col[p + MARK_AHEAD]));
+            if (mark[2 * j + 1] != sv) {
+                mark[2 * j + 1] = sv;
+                mark[2 * j] = (uint32_t)ncols;
                 col[ncols] = (uint32_t)j;
                 next[ncols++] = 0;
             }
-            next[slot[j]]++;
+            next[mark[2 * j]]++;
         }
     }
     /* next: counts, then each column's next free entry */
@@ -368,9 +372,13 @@ static void transpose_batch(sr_engine *e, const sr_dataset *ds,
     float *vf = u8 ? NULL : T->f32 + T->eoff[b];
     for (size_t i = 0; i < B; i++) {
         size_t r = order ? order[first + i] : first + i;
-        for (size_t p = ds->row_ptr[r]; p < ds->row_ptr[r + 1]; p++) {
+        size_t p1 = ds->row_ptr[r + 1];
+        for (size_t p = ds->row_ptr[r]; p < p1; p++) {
             size_t j = u8 ? ds->col16[p] : ds->col[p];
-            uint32_t e2 = next[slot[j]]++;
+            if (p + MARK_AHEAD < p1)
+                __builtin_prefetch(mark + 2 * (u8 ? ds->col16[p + MARK_AHEAD]
+                                                  : ds->col[p + MARK_AHEAD]));
+            uint32_t e2 = next[mark[2 * j]]++;
             row[e2] = (uint16_t)i;
             if (u8)
                 v8[e2] = ds->val8[p];
@@ -406,11 +414,10 @@ static sr_status transposes_build(sr_engine *e, const sr_dataset *ds,
         transpose_batch(e, ds, order, batch, (size_t)b, THREAD_ID());
     /* The builders' scratch (three words a feature a thread) goes until
      * the next build. */
-    sr_dealloc(T->slot);
-    sr_dealloc(T->stamp);
+    sr_dealloc(T->mark);
     sr_dealloc(T->next);
     sr_dealloc(T->stamp_now);
-    T->slot = T->stamp = T->next = T->stamp_now = NULL;
+    T->mark = T->next = T->stamp_now = NULL;
     T->ds = ds;
     T->m = ds->m;
     T->batch = batch;

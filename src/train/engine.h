@@ -31,10 +31,11 @@ typedef struct sr_transposes {
     uint8_t *u8;
     float *f32;
     size_t ecap, ccap, bcap, vcap;
-    /* per thread, while building: the slot of a feature in the batch being
-     * built, the batch that slot belongs to, and the columns' next free
-     * entries */
-    uint32_t *slot, *stamp, *next;
+    /* per thread, while building: for feature j, mark[2j] is its slot in
+     * the batch being built and mark[2j + 1] the batch that slot belongs
+     * to (side by side: one cache line read per entry); next holds the
+     * columns' next free entries */
+    uint32_t *mark, *next;
     uint32_t *stamp_now;
     size_t n;
 } sr_transposes;
