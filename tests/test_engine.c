@@ -145,6 +145,72 @@ static void test_softmax_full_gradient(void **state)
     sr_dataset_free(ds);
 }
 
+/* Wide data (fewer rows than half the features): full passes keep the
+ * head's rows and sum into the working parameters themselves. The
+ * gradient, its loss and the Hessian-vector product must be the bits of
+ * the pass that sums into a second buffer, for 1 and 2 threads, with and
+ * without biases, on every table. */
+static void full_pass_run(const sr_kernel_table *K, sr_model *model,
+                          const sr_dataset *ds, size_t threads,
+                          const float *v, float *grad, float *hv,
+                          double *loss)
+{
+    sr_error err;
+    sr_engine e;
+    assert_int_equal(sr_engine_init(&e, model, 64, ds->m, threads, 0, &err),
+                     SR_OK);
+    e.K = K;
+    assert_int_equal(sr_engine_full_gradient(&e, ds, NULL, grad, loss, 1,
+                                             &err), SR_OK);
+    assert_int_equal(sr_engine_hess_vec(&e, ds, v, hv, &err), SR_OK);
+    sr_engine_release(&e);
+}
+
+static void test_two_phase_full_pass(void **state)
+{
+    (void)state;
+    const size_t m = 150, n = 785, k = 17;
+    sr_dataset *ds = make_u8(m, n, k);
+    for (int bias = 0; bias < 2; bias++) {
+        sr_error err;
+        sr_model_spec spec = {SR_MODEL_SOFTMAX, n, k, 0, bias};
+        sr_model *model;
+        assert_int_equal(sr_model_create(&spec, &model, &err), SR_OK);
+        size_t np = model->nparams;
+        float *v = malloc(np * sizeof *v), *out[4];
+        assert_non_null(v);
+        for (size_t i = 0; i < np; i++) {
+            model->params[i] = 0.05f * frand();
+            v[i] = frand();
+        }
+        for (int o = 0; o < 4; o++)
+            assert_non_null(out[o] = malloc(np * sizeof(float)));
+        for (size_t a = 0; a < NARCH; a++) {
+            const sr_kernel_table *K = sr_kernels_named(ARCHES[a]);
+            if (!K)
+                continue;
+            for (size_t threads = 1; threads <= 2; threads++) {
+                double loss_two, loss_one;
+                unsetenv("SOFTREG_TWO_PHASE");
+                full_pass_run(K, model, ds, threads, v, out[0], out[1],
+                              &loss_two);
+                setenv("SOFTREG_TWO_PHASE", "never", 1);
+                full_pass_run(K, model, ds, threads, v, out[2], out[3],
+                              &loss_one);
+                unsetenv("SOFTREG_TWO_PHASE");
+                assert_memory_equal(&loss_two, &loss_one, sizeof loss_one);
+                assert_same_bits(out[0], out[2], np, "gradient");
+                assert_same_bits(out[1], out[3], np, "Hessian times v");
+            }
+        }
+        for (int o = 0; o < 4; o++)
+            free(out[o]);
+        free(v);
+        sr_model_free(model);
+    }
+    sr_dataset_free(ds);
+}
+
 /* ---- The sparse listing at load ---- */
 
 static void test_set_pixels_lists_every_nonzero(void **state)
@@ -509,6 +575,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_pixels_lists_every_nonzero),
         cmocka_unit_test(test_softmax_full_gradient),
+        cmocka_unit_test(test_two_phase_full_pass),
         cmocka_unit_test(test_thread_counts_give_same_bits),
         cmocka_unit_test(test_overlapped_evaluation),
         cmocka_unit_test(test_every_table_trains_as_the_course),

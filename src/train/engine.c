@@ -95,6 +95,7 @@ void sr_engine_release(sr_engine *e)
     sr_params_free(&e->Gr);
     sr_dealloc(e->velocity);
     free64(e->probs);
+    free64(e->kept);
     free64(e->ws.Z);
     free64(e->ws.H);
     free64(e->ws.G1);
@@ -514,6 +515,10 @@ typedef struct loop {
     sr_params *out;
     const sr_params *vel;
     int lazy;                /* SGD rows caught up lazily */
+    /* The phases run, [ph0, ph1) (ph1 0: to the last); a two-phase pass's
+     * halves keep or take the head's rows in `kept`. */
+    unsigned ph0, ph1;
+    float *kept;
     int scatter;             /* sparse: the step scatters (no transposes) */
     float *probs;            /* (m, ldk) probabilities to keep or use */
     uint64_t steps0;         /* SGD steps before the loop */
@@ -607,7 +612,15 @@ static void run_loop(loop *L, sr_member *me)
         }
         double loss = 0.0;
         int bad = 0;
-        for (unsigned ph = 0; ph < ops->nphases; ph++) {
+        unsigned ph1 = L->ph1 ? L->ph1 : ops->nphases;
+        size_t i0, i1, ldk = ws->ldk;
+        sr_split(B, me->t, me->nt, &i0, &i1);
+        if (L->kept && L->ph0 > 0) {
+            memcpy(ws->Z + i0 * ldk, L->kept + (first + i0) * ldk,
+                   (i1 - i0) * ldk * sizeof(float));
+            sr_member_wait(&e->team, me);
+        }
+        for (unsigned ph = L->ph0; ph < ph1; ph++) {
             ops->phase(ws, &p, ph, me->t, me->nt);
             sr_member_wait(&e->team, me);
             if (ph != ops->loss_phase || L->mode == SR_PASS_HV)
@@ -627,6 +640,13 @@ static void run_loop(loop *L, sr_member *me)
                 L->bad_loss = loss;
             }
             break;
+        }
+        if (L->kept && L->ph0 == 0) {
+            /* every thread has summed the losses before the next block's
+             * forward phase writes them again */
+            memcpy(L->kept + (first + i0) * ldk, ws->Z + i0 * ldk,
+                   (i1 - i0) * ldk * sizeof(float));
+            sr_member_wait(&e->team, me);
         }
         if (me->t == 0) {
             L->total += loss;
@@ -798,6 +818,20 @@ sr_status sr_engine_sgd_epoch(sr_engine *e, sr_model *model,
 
 /* ---- Full passes: gradients and Hessian-vector products ---- */
 
+/* Whether full passes over ds keep the head's rows rather than a second
+ * copy of the parameters: models of two phases (forward, then the sums),
+ * on data of fewer rows than half the parameters' rows. The sums run over
+ * the same blocks in the same order either way. */
+static int two_phase(const sr_engine *e, const sr_dataset *ds)
+{
+    /* SOFTREG_TWO_PHASE=never: for tests (both ways give the same bits) */
+    const char *forced = getenv("SOFTREG_TWO_PHASE");
+    if (forced && !strcmp(forced, "never"))
+        return 0;
+    return e->ops->nphases == 2 && e->ops->loss_phase == 0 &&
+           2 * ds->m < e->ws.rows[e->ws.xblock];
+}
+
 sr_status sr_engine_prepare_full(sr_engine *e, const sr_dataset *ds,
                                  int keep_probs, sr_error *err)
 {
@@ -812,8 +846,16 @@ sr_status sr_engine_prepare_full(sr_engine *e, const sr_dataset *ds,
         st = prepare_sparse(e, ds, NULL, e->max_rows, 1, &scatter, err);
     if (st == SR_OK)
         st = need_rows_as_float(e, &X, NULL, err);
-    if (st == SR_OK && !e->Gr.raw)
+    if (st == SR_OK && two_phase(e, ds) && e->kept_rows < ds->m) {
+        free64(e->kept);
+        e->kept_rows = 0;
+        if (!(e->kept = alloc64(ds->m, e->ws.ldk * sizeof(float))))
+            return sr_fail(err, SR_ERR_NOMEM,
+                           "out of memory for %zu rows of outputs", ds->m);
+        e->kept_rows = ds->m;
+    } else if (st == SR_OK && !two_phase(e, ds) && !e->Gr.raw) {
         st = sr_params_alloc(&e->ws, &e->Gr, err);
+    }
     if (st == SR_OK && keep_probs && e->probs_rows < ds->m) {
         free64(e->probs);
         e->probs_rows = 0;
@@ -826,10 +868,11 @@ sr_status sr_engine_prepare_full(sr_engine *e, const sr_dataset *ds,
     return st;
 }
 
-/* A pass over all of ds's rows, in blocks of max_rows, adding into Gr. */
+/* A pass over all of ds's rows, in blocks of max_rows, from the working
+ * parameters P: the sum goes to *sum, Gr or (two_phase) P itself. */
 static sr_status full_pass(sr_engine *e, const sr_dataset *ds,
-                           sr_pass_mode mode, const sr_params *in,
-                           float *probs, double *loss, sr_error *err)
+                           sr_pass_mode mode, float *probs, double *loss,
+                           const sr_params **sum, sr_error *err)
 {
     sr_status st = sr_engine_prepare_full(e, ds, probs != NULL, err);
     if (st != SR_OK)
@@ -837,8 +880,8 @@ static sr_status full_pass(sr_engine *e, const sr_dataset *ds,
     e->ws.K = e->K;
     sr_xview X = view_of(ds);
     size_t batch = e->max_rows;
-    sr_params_zero(&e->ws, &e->Gr);
     int scatter = sr_xview_sparse(&X) && use_accumulator(e, ds, batch);
+    int two = two_phase(e, ds);
     loop L;
     memset(&L, 0, sizeof L);
     L.e = e;
@@ -846,16 +889,35 @@ static sr_status full_pass(sr_engine *e, const sr_dataset *ds,
     L.X = &X;
     L.batch = batch;
     L.mode = mode;
-    L.in = in;
-    L.out = &e->Gr;
+    L.in = &e->P;
     L.probs = probs;
     L.scatter = scatter;
     L.stop_batch = SIZE_MAX;
     L.bad_batch = SIZE_MAX;
     size_t B0 = ds->m < batch ? ds->m : batch;
-    run(&L, split_pays(e, ds, NULL, 0, B0));
+    int split = split_pays(e, ds, NULL, 0, B0);
+    if (two) {
+        L.ph1 = 1;
+        L.kept = e->kept;
+        run(&L, split);
+        if (loss)
+            *loss = L.total;
+        sr_params_zero(&e->ws, &e->P);
+        e->current = 0;
+        L.ph0 = 1;
+        L.ph1 = 0;
+        L.out = &e->P;
+        L.total = 0.0;
+        run(&L, split);
+        *sum = &e->P;
+        return SR_OK;
+    }
+    sr_params_zero(&e->ws, &e->Gr);
+    L.out = &e->Gr;
+    run(&L, split);
     if (loss)
         *loss = L.total;
+    *sum = &e->Gr;
     return SR_OK;
 }
 
@@ -873,10 +935,11 @@ sr_status sr_engine_full_gradient(sr_engine *e, const sr_dataset *ds,
         e->current = 0;
         load_params(e);
     }
-    st = full_pass(e, ds, SR_PASS_GRAD, &e->P, keep_probs ? e->probs : NULL,
-                   loss, err);
+    const sr_params *sum = NULL;
+    st = full_pass(e, ds, SR_PASS_GRAD, keep_probs ? e->probs : NULL, loss,
+                   &sum, err);
     if (st == SR_OK)
-        e->ops->store(&e->ws, &e->Gr, grad);
+        e->ops->store(&e->ws, sum, grad);
     return st;
 }
 
@@ -895,9 +958,10 @@ sr_status sr_engine_hess_vec(sr_engine *e, const sr_dataset *ds,
      * takes the working parameters' place. */
     e->ops->load(&e->ws, v, &e->P);
     e->current = 0;
-    sr_status st = full_pass(e, ds, SR_PASS_HV, &e->P, e->probs, NULL, err);
+    const sr_params *sum = NULL;
+    sr_status st = full_pass(e, ds, SR_PASS_HV, e->probs, NULL, &sum, err);
     if (st == SR_OK)
-        e->ops->store(&e->ws, &e->Gr, hv);
+        e->ops->store(&e->ws, sum, hv);
     return st;
 }
 

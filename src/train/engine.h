@@ -50,6 +50,12 @@ typedef struct sr_engine {
     sr_params P;         /* the working parameters */
     sr_params V;         /* their velocities (momentum), or nothing */
     sr_params Gr;        /* a gradient being summed, allocated on use */
+    /* Wide data (fewer rows than half the features): a full pass runs its
+     * forward phase over every row first, keeping the head's rows here
+     * (m, ldk), then sums into P itself, which the forward no longer
+     * needs, so that no second copy of the parameters (Gr) is held. */
+    float *kept;
+    size_t kept_rows;
     float *velocity;     /* (nparams) the velocities in the model's layout,
                           * for checkpoints; NULL without momentum */
     float *probs;        /* (m, ldk) the last gradient's probabilities */
