@@ -427,7 +427,7 @@ static float *train_with(const sr_dataset *ds, sr_train_params p,
 }
 
 /* 1, 2 and 3 threads give the same model on dense floats (the matrix
- * kernels, rows and features split), dense pixels, sparse data with many
+ * kernels, 1,000 classes' lanes split), dense pixels, sparse data with many
  * features (transposes, lazy decay, columns split), 1,000 classes, the
  * network on dense data, and the full-batch optimisers. */
 static void test_threads_on_every_shape(void **state)
@@ -464,6 +464,7 @@ static void test_threads_on_every_shape(void **state)
     } cases[] = {
         {dense, SR_MODEL_SOFTMAX, SR_OPTIMIZER_SGD, 0.0, 0.0, 0},
         {dense, SR_MODEL_SOFTMAX, SR_OPTIMIZER_SGD, 1e-3, 0.5, 1},
+        {dense, SR_MODEL_SOFTMAX, SR_OPTIMIZER_LBFGS, 1e-3, 0.0, 0},
         {wide_k, SR_MODEL_SOFTMAX, SR_OPTIMIZER_SGD, 0.0, 0.0, 0},
         {sparse, SR_MODEL_SOFTMAX, SR_OPTIMIZER_SGD, 1e-3, 0.0, 1},
         {sparse, SR_MODEL_SOFTMAX, SR_OPTIMIZER_SGD, 0.0, 0.9, 0},

@@ -61,30 +61,44 @@ static const float *bias_of(const sr_ws *ws, const sr_params *P)
     return ws->model->bias ? P->W[1] : NULL;
 }
 
-void sr_affine_phase(const sr_head *head, sr_ws *ws, const sr_pass *p,
-                     unsigned phase, size_t t, size_t nt)
+/* Phase 0 the outputs, 1 the head's gradient (or curvature) row by row,
+ * 2 the sums. Dense rows over many lanes split the lanes in phases 0 and
+ * 2, so that each thread reads and moves only its own columns of W; else
+ * a thread's rows take their outputs and their head in phase 0 alone. */
+int sr_affine_phase(const sr_head *head, sr_ws *ws, const sr_pass *p,
+                    unsigned phase, size_t t, size_t nt)
 {
     const sr_batch *b = p->b;
     size_t ld = ws->ldk, k = ws->model->k;
-    if (phase == 0) {
-        size_t i0, i1;
-        sr_split(b->B, t, nt, &i0, &i1);
-        if (i1 <= i0)
-            return;
-        sr_layer_forward(ws, ws->Z, b, i0, i1, p->in->W[0], bias_of(ws, p->in),
-                         ld, 0);
+    int lanes = sr_layer_lanes_split(ws, b, ld, nt);
+    if (phase == 2) {
+        float *Vw = p->vel ? p->vel->W[0] : NULL;
+        float *Vb = p->vel && ws->model->bias ? p->vel->W[1] : NULL;
+        sr_layer_backward(ws, p, p->out->W[0],
+                          ws->model->bias ? p->out->W[1] : NULL, Vw, Vb,
+                          ws->Z, ld, t, nt);
+        return 1;
+    }
+    size_t i0, i1;
+    sr_split(b->B, t, nt, &i0, &i1);
+    if (phase == 0 && lanes) {
+        sr_layer_forward_lanes(ws, ws->Z, b, t, nt, p->in->W[0],
+                               bias_of(ws, p->in), ld);
+        return 1;
+    }
+    if (phase == 0 && i1 > i0)
+        sr_layer_forward(ws, ws->Z, b, i0, i1, p->in->W[0],
+                         bias_of(ws, p->in), ld, 0);
+    if ((phase == 0) == lanes)
+        return lanes;
+    if (i1 > i0) {
         if (p->mode == SR_PASS_HV)
             head->curv(ws->Z, p->probs, ld, k, i0, i1);
         else
             head->grad(sr_ws_kernels(ws, ld), ws->Z, ld, k, b, i0, i1,
                        ws->loss, p->probs);
-        return;
     }
-    float *Vw = p->vel ? p->vel->W[0] : NULL;
-    float *Vb = p->vel && ws->model->bias ? p->vel->W[1] : NULL;
-    sr_layer_backward(ws, p, p->out->W[0],
-                      ws->model->bias ? p->out->W[1] : NULL, Vw, Vb, ws->Z,
-                      ld, t, nt);
+    return 1;
 }
 
 /* Splitting a pass pays when its arithmetic is well above what moving the

@@ -28,8 +28,8 @@ typedef struct sr_head {
 void sr_affine_layout(sr_ws *ws);
 void sr_affine_load(const sr_ws *ws, const float *params, sr_params *P);
 void sr_affine_store(const sr_ws *ws, const sr_params *P, float *params);
-void sr_affine_phase(const sr_head *head, sr_ws *ws, const sr_pass *p,
-                     unsigned phase, size_t t, size_t nt);
+int sr_affine_phase(const sr_head *head, sr_ws *ws, const sr_pass *p,
+                    unsigned phase, size_t t, size_t nt);
 int sr_affine_split_pays(const sr_ws *ws, size_t B, size_t entries);
 double sr_affine_eval(const sr_head *head, sr_ws *ws, const sr_params *P,
                       const sr_batch *b, size_t t, size_t *wrong,
@@ -38,7 +38,7 @@ double sr_affine_eval(const sr_head *head, sr_ws *ws, const sr_params *P,
 /* The ops table of an affine model whose file defines static phase and
  * eval functions passing its head. */
 #define SR_AFFINE_OPS(kind_, phase_, eval_)                                   \
-    {kind_, sr_affine_layout, sr_affine_load, sr_affine_store, 2, 0, phase_, \
-     sr_affine_split_pays, eval_, 1, 1}
+    {kind_, sr_affine_layout, sr_affine_load, sr_affine_store, 3, 1, phase_, \
+     sr_affine_split_pays, eval_, 1, 1, 1}
 
 #endif

@@ -92,6 +92,42 @@ void sr_layer_forward(const sr_ws *ws, float *Y, const sr_batch *b, size_t i0,
                       relu);
 }
 
+/* Lanes [c0, c1) of rows ld wide for thread t of nt: whole 16-lane
+ * groups, or the one lane of an unpadded row to thread 0. */
+static void lane_share(size_t ld, size_t t, size_t nt, size_t *c0,
+                       size_t *c1)
+{
+    size_t g0, g1;
+    sr_split(ld > 1 ? ld / 16 : 1, t, nt, &g0, &g1);
+    *c0 = ld > 1 ? g0 * 16 : 0;
+    *c1 = ld > 1 ? g1 * 16 : (t == 0 ? 1 : 0);
+}
+
+/* Lanes split when every thread gets at least this many 16-lane groups
+ * (so that an odd group costs at most a few per cent): each thread then
+ * reads and moves its own columns of W at every minibatch, where rows
+ * and features split would pass all of W between the cores' caches. */
+#define LANES_SPLIT_GROUPS 4
+
+int sr_layer_lanes_split(const sr_ws *ws, const sr_batch *b, size_t ld,
+                         size_t nt)
+{
+    (void)ws;
+    return nt > 1 && !sr_xview_sparse(b->X) &&
+           ld / 16 >= LANES_SPLIT_GROUPS * nt;
+}
+
+void sr_layer_forward_lanes(const sr_ws *ws, float *Y, const sr_batch *b,
+                            size_t t, size_t nt, const float *W,
+                            const float *bias, size_t ld)
+{
+    size_t c0, c1;
+    lane_share(ld, t, nt, &c0, &c1);
+    if (c1 > c0)
+        sr_ws_kernels(ws, ld)->dense_fwd(Y, ld, b->Xd, b->ldx, b->B, b->X->n,
+                                         W, ld, bias, c0, c1, 0);
+}
+
 /* The transpose's columns [q0, q1) of thread t of nt: as many entries
  * each, whole columns. */
 static void column_share(const sr_csc *T, size_t t, size_t nt, size_t *q0,
@@ -114,17 +150,6 @@ static void column_share(const sr_csc *T, size_t t, size_t nt, size_t *q0,
     }
     *q0 = t == 0 ? 0 : q[0];
     *q1 = t + 1 == nt ? T->ncols : q[1];
-}
-
-/* Lanes [c0, c1) of rows ld wide for thread t of nt: whole 16-lane
- * groups, or the one lane of an unpadded row to thread 0. */
-static void lane_share(size_t ld, size_t t, size_t nt, size_t *c0,
-                       size_t *c1)
-{
-    size_t g0, g1;
-    sr_split(ld > 1 ? ld / 16 : 1, t, nt, &g0, &g1);
-    *c0 = ld > 1 ? g0 * 16 : 0;
-    *c1 = ld > 1 ? g1 * 16 : (t == 0 ? 1 : 0);
 }
 
 void sr_layer_backward(const sr_ws *ws, const sr_pass *p, float *W,
@@ -156,6 +181,12 @@ void sr_layer_backward(const sr_ws *ws, const sr_pass *p, float *W,
         column_share(b->T, t, nt, &q0, &q1);
         if (q1 > q0)
             K->sparse_step(W, ld, b->T, q0, q1, G, ld, 0, ld, &rule);
+    } else if (sr_layer_lanes_split(ws, b, ld, nt)) {
+        size_t c0, c1;
+        lane_share(ld, t, nt, &c0, &c1);
+        if (c1 > c0)
+            K->dense_step(W, ld, b->Xd, b->ldx, b->B, 0, b->X->n, G, ld, c0,
+                          c1, &rule);
     } else {
         size_t j0, j1;
         sr_split(b->X->n, t, nt, &j0, &j1);

@@ -67,10 +67,10 @@ static void logistic_curv(float *U, const float *P, size_t ld, size_t k,
 
 static const sr_head head = {logistic_grad, logistic_eval, logistic_curv};
 
-static void phase(sr_ws *ws, const sr_pass *p, unsigned ph, size_t t,
-                  size_t nt)
+static int phase(sr_ws *ws, const sr_pass *p, unsigned ph, size_t t,
+                 size_t nt)
 {
-    sr_affine_phase(&head, ws, p, ph, t, nt);
+    return sr_affine_phase(&head, ws, p, ph, t, nt);
 }
 
 static double eval(sr_ws *ws, const sr_params *P, const sr_batch *b, size_t t,

@@ -102,8 +102,8 @@ static void hidden(const sr_ws *ws, float *H, const sr_batch *b,
                          b1, c0, c1, 1);
 }
 
-static void phase(sr_ws *ws, const sr_pass *p, unsigned ph, size_t t,
-                  size_t nt)
+static int phase(sr_ws *ws, const sr_pass *p, unsigned ph, size_t t,
+                 size_t nt)
 {
     const sr_model *m = ws->model;
     const sr_batch *b = p->b;
@@ -113,18 +113,18 @@ static void phase(sr_ws *ws, const sr_pass *p, unsigned ph, size_t t,
     if (ph == 0) {
         if (c1 > c0)
             hidden(ws, ws->H, b, p->in, c0, c1);
-        return;
+        return 1;
     }
     if (ph == 1) {
         size_t i0, i1;
         sr_split(b->B, t, nt, &i0, &i1);
         if (i1 <= i0)
-            return;
+            return 1;
         K->nn_logits(ws->Z, ldk, ws->H, ldd, m->d, p->in->W[w2],
                      m->bias ? p->in->W[3] : NULL, i0, i1);
         K->softmax_grad(ws->Z + i0 * ldk, ldk, b->y + i0, i1 - i0, m->k,
                         ws->loss + i0);
-        return;
+        return 1;
     }
     /* The backward pass over this thread's hidden units. */
     sr_rule rule = p->rule;
@@ -142,7 +142,7 @@ static void phase(sr_ws *ws, const sr_pass *p, unsigned ph, size_t t,
                           b->X->n, ws->G1, ldd, c0, c1, &rule);
     }
     if (!m->bias)
-        return;
+        return 1;
     /* Biases: sums over the rows in order, without weight decay; b1 by
      * slices, b2 by thread 0. */
     sr_rule rb = sr_rule_no_decay(&p->rule);
@@ -157,7 +157,7 @@ static void phase(sr_ws *ws, const sr_pass *p, unsigned ph, size_t t,
                           p->vel ? p->vel->W[1] + s0 : NULL, a, s1 - s0);
     }
     if (t != 0)
-        return;
+        return 1;
     for (size_t s0 = 0; s0 < ldk; s0 += 1024) {
         size_t s1 = ldk - s0 < 1024 ? ldk : s0 + 1024;
         memset(a, 0, (s1 - s0) * sizeof *a);
@@ -167,6 +167,7 @@ static void phase(sr_ws *ws, const sr_pass *p, unsigned ph, size_t t,
         sr_rule_apply_row(&rb, p->out->W[3] + s0,
                           p->vel ? p->vel->W[3] + s0 : NULL, a, s1 - s0);
     }
+    return 1;
 }
 
 /* The hidden layer's work dominates: splitting pays unless it is tiny. */
@@ -195,5 +196,5 @@ static double eval(sr_ws *ws, const sr_params *P, const sr_batch *b, size_t t,
 }
 
 const sr_model_ops sr_mlp_ops = {SR_MODEL_NN, layout, load,  store, 3, 1,
-                                 phase,       split_pays, eval, 0, 0};
+                                 phase,       split_pays, eval, 0, 0, 0};
 

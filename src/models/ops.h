@@ -5,8 +5,8 @@
  * parameters' working layout and the arithmetic of one pass over a block
  * of rows. A pass is a few phases; the engine runs each phase on every
  * thread of its team (thread t of nt doing its share: rows, columns or
- * features, as the phase splits them) with a barrier after each, so that a
- * model never touches a thread itself. Every sum a phase computes runs in
+ * features, as the phase splits them) with a barrier after each that has
+ * work, so that a model never touches a thread itself. Every sum a phase computes runs in
  * an order fixed by the data (kernels.h), never by the split.
  *
  * Letters: B rows in a block, n features, k outputs, d hidden units; ldk
@@ -101,10 +101,12 @@ typedef struct sr_model_ops {
     void (*store)(const sr_ws *ws, const sr_params *P, float *params);
     /* A pass over a block of rows: phases 0 .. nphases - 1 in turn, each on
      * every thread. After phase loss_phase the rows' losses are in
-     * ws->loss (SR_PASS_SGD and SR_PASS_GRAD). */
+     * ws->loss (SR_PASS_SGD and SR_PASS_GRAD). A phase returns 1 when the
+     * threads must wait for each other before the next, 0 when it had
+     * nothing to do for this block (the same answer on every thread). */
     unsigned nphases, loss_phase;
-    void (*phase)(sr_ws *ws, const sr_pass *p, unsigned phase, size_t t,
-                  size_t nt);
+    int (*phase)(sr_ws *ws, const sr_pass *p, unsigned phase, size_t t,
+                 size_t nt);
     /* Whether splitting a pass of B rows holding `entries` stored values
      * across threads pays; one thread runs it otherwise. */
     int (*split_pays)(const sr_ws *ws, size_t B, size_t entries);
@@ -119,6 +121,10 @@ typedef struct sr_model_ops {
     /* Whether its step on sparse data can scatter into an accumulator
      * (sr_batch) instead of reading a transpose. */
     int scatter_ok;
+    /* Whether the phases after loss_phase read nothing the earlier ones
+     * made but ws->Z (the head's rows): a full pass can then run its first
+     * phases over every row before the rest (engine.c's two-phase pass). */
+    int sums_from_head;
 } sr_model_ops;
 
 /* The ops of a model kind. */
@@ -139,6 +145,15 @@ size_t sr_padded_width(size_t cols);
 sr_status sr_params_alloc(const sr_ws *ws, sr_params *P, sr_error *err);
 void sr_params_free(sr_params *P);
 void sr_params_zero(const sr_ws *ws, sr_params *P);
+/* Whether a pass over dense rows splits W's lanes across the nt threads
+ * (forward and step) rather than the rows and the features. */
+int sr_layer_lanes_split(const sr_ws *ws, const sr_batch *b, size_t ld,
+                         size_t nt);
+/* Dense rows: Y's lanes of thread t of nt = X W + b (the layer's forward
+ * when the lanes split). */
+void sr_layer_forward_lanes(const sr_ws *ws, float *Y, const sr_batch *b,
+                            size_t t, size_t nt, const float *W,
+                            const float *bias, size_t ld);
 
 /* The kernels for rows of ld floats: ws->K when ld is a multiple of 16,
  * else the reference (one column: no vector to fill). */

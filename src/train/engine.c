@@ -621,8 +621,8 @@ static void run_loop(loop *L, sr_member *me)
             sr_member_wait(&e->team, me);
         }
         for (unsigned ph = L->ph0; ph < ph1; ph++) {
-            ops->phase(ws, &p, ph, me->t, me->nt);
-            sr_member_wait(&e->team, me);
+            if (ops->phase(ws, &p, ph, me->t, me->nt))
+                sr_member_wait(&e->team, me);
             if (ph != ops->loss_phase || L->mode == SR_PASS_HV)
                 continue;
             /* Every thread adds the losses in the same order and so takes
@@ -819,17 +819,16 @@ sr_status sr_engine_sgd_epoch(sr_engine *e, sr_model *model,
 /* ---- Full passes: gradients and Hessian-vector products ---- */
 
 /* Whether full passes over ds keep the head's rows rather than a second
- * copy of the parameters: models of two phases (forward, then the sums),
- * on data of fewer rows than half the parameters' rows. The sums run over
- * the same blocks in the same order either way. */
+ * copy of the parameters: models whose sums need only the head's rows
+ * (sums_from_head), on data of fewer rows than half the parameters' rows.
+ * The sums run over the same blocks in the same order either way. */
 static int two_phase(const sr_engine *e, const sr_dataset *ds)
 {
     /* SOFTREG_TWO_PHASE=never: for tests (both ways give the same bits) */
     const char *forced = getenv("SOFTREG_TWO_PHASE");
     if (forced && !strcmp(forced, "never"))
         return 0;
-    return e->ops->nphases == 2 && e->ops->loss_phase == 0 &&
-           2 * ds->m < e->ws.rows[e->ws.xblock];
+    return e->ops->sums_from_head && 2 * ds->m < e->ws.rows[e->ws.xblock];
 }
 
 sr_status sr_engine_prepare_full(sr_engine *e, const sr_dataset *ds,
@@ -897,14 +896,14 @@ static sr_status full_pass(sr_engine *e, const sr_dataset *ds,
     size_t B0 = ds->m < batch ? ds->m : batch;
     int split = split_pays(e, ds, NULL, 0, B0);
     if (two) {
-        L.ph1 = 1;
+        L.ph1 = e->ops->loss_phase + 1;
         L.kept = e->kept;
         run(&L, split);
         if (loss)
             *loss = L.total;
         sr_params_zero(&e->ws, &e->P);
         e->current = 0;
-        L.ph0 = 1;
+        L.ph0 = e->ops->loss_phase + 1;
         L.ph1 = 0;
         L.out = &e->P;
         L.total = 0.0;
