@@ -17,10 +17,11 @@
  * evaluates on every thread, the evaluation timed; epoch 1's SGD, on
  * every thread, is timed, and its evaluation goes beside epoch 2, trained
  * on one thread fewer. The overlap goes on from there when epoch 2 with
- * the evaluation beside it beat epoch 1's SGD plus epoch 0's evaluation.
- * SGD that runs on one thread anyway starts with the overlap. The figures
- * are those of the same parameters either way, so the table and the
- * model never change by a bit. SOFTREG_OVERLAP=on|off skips the
+ * the evaluation beside it beat epoch 1's SGD plus epoch 0's evaluation
+ * (measured only when epoch 3 or a later one is to come). SGD that runs
+ * on one thread anyway starts with the overlap. The figures are those of
+ * the same parameters either way, so the table and the model never
+ * change by a bit. SOFTREG_OVERLAP=on|off skips the
  * measurement (for tests and benchmarks). */
 enum {
     OVERLAP_WARM_UP,
@@ -117,30 +118,12 @@ int sr_overlap_finish(run *R)
     return 1;
 }
 
-/* Whether the overlap loses even as the team's probe would have it at
- * its best, so that no epoch need measure it: SGD's busy time, the
- * threads' time less what they waited, spread over one thread fewer with
- * no waiting at all, against an epoch's SGD (sgd_all seconds) plus
- * evaluation on every thread. The evaluation beside takes at least its
- * time on every thread. SGD that splits well (threads seldom waited)
- * cannot gain from giving a thread away. */
-static int cannot_pay(const run *R, double sgd_all)
-{
-    const sr_team *tm = &R->e.team;
-    const overlap *o = R->overlap;
-    size_t nt = tm->threads_now;
-    if (!tm->probed || nt < 2)
-        return 0;
-    double busy = sgd_all * (double)nt * (1.0 - tm->waited_share);
-    double sgd_fewer = busy / (double)(nt - 1);
-    double beside = sgd_fewer > o->eval_all ? sgd_fewer : o->eval_all;
-    return beside >= sgd_all + o->eval_all;
-}
-
-/* After an epoch's SGD that is not the last (`full`: all of it, from its
- * first row), `seconds` after it started, the evaluation beside it
- * finished: 1 when its own evaluation goes beside the next epoch's SGD. */
-int sr_overlap_decide(run *R, int full, double seconds)
+/* After an epoch's SGD followed by `later` more (at least one; `full`:
+ * all of it, from its first row), `seconds` after it started, the
+ * evaluation beside it finished: 1 when its own evaluation goes beside
+ * the next epoch's SGD. The measuring epoch is only worth it when an
+ * epoch after it can use what it finds. */
+int sr_overlap_decide(run *R, int full, size_t later, double seconds)
 {
     overlap *o = R->overlap;
     if (!o)
@@ -149,7 +132,7 @@ int sr_overlap_decide(run *R, int full, double seconds)
     case OVERLAP_MEASURE_ALL:
         if (!full)
             return 0;
-        if (cannot_pay(R, seconds)) {
+        if (later < 2) {
             o->phase = OVERLAP_OFF;
             return 0;
         }

@@ -56,9 +56,10 @@ sr_status sr_overlap_init(run *R, size_t eval_rows, sr_error *err);
 /* Reports the epoch under evaluation, if any, when it is done; 1 when
  * there was one. */
 int sr_overlap_finish(run *R);
-/* After an epoch's SGD (`full`: all of it, from its first row): 1 when
- * its evaluation goes beside the next epoch's SGD. */
-int sr_overlap_decide(run *R, int full, double seconds);
+/* After an epoch's SGD with `later` epochs to come (`full`: all of it,
+ * from its first row): 1 when its evaluation goes beside the next
+ * epoch's SGD. */
+int sr_overlap_decide(run *R, int full, size_t later, double seconds);
 void sr_overlap_measured(run *R, int full, double seconds);
 size_t sr_overlap_all_threads(run *R);
 /* Starts evaluating the model as it is after `epoch`. */

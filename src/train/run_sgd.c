@@ -141,7 +141,8 @@ sr_status sr_run_sgd(run *R, sr_error *err)
         /* The last epoch's evaluation has no SGD to go beside: it runs
          * here, on every thread. */
         if (epoch + 1 < p->epochs &&
-            sr_overlap_decide(R, full, sr_run_seconds() - t0)) {
+            sr_overlap_decide(R, full, p->epochs - epoch - 1,
+                              sr_run_seconds() - t0)) {
             sr_overlap_start(R, epoch, sr_run_seconds() - t0);
         } else {
             double t1 = sr_run_seconds();

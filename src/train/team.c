@@ -148,9 +148,6 @@ void sr_member_probe(sr_team *tm, sr_member *me, size_t b)
                 waited_counter(tm, i, me->windows - 1), __ATOMIC_RELAXED);
         if (!(wall > 0.0 && waited > wait_share(me->nt) * wall))
             me->always_waited = 0;
-        double share = wall > 0.0 ? waited / wall : 1.0;
-        if (share > tm->waited_share)
-            tm->waited_share = share;
     }
     if (me->windows == WINDOWS) {
         if (me->t == 0) {

@@ -23,9 +23,6 @@ typedef struct sr_team {
      * other (a machine that shows more CPUs than it gives, or a busy one). */
     size_t threads_now;
     int probed;
-    /* The largest share of the threads' time a probe window spent waiting
-     * at barriers (0 .. 1), once probed. */
-    double waited_share;
     size_t solo_from;   /* the batch from which thread 0 works alone */
     uint64_t *waited_ns; /* per thread, two windows, one cache line each */
     size_t nthreads;
