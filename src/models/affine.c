@@ -30,8 +30,9 @@ static void copy_rows(float *dst, size_t ldd, const float *src, size_t lds,
                       size_t rows, size_t k, size_t nthreads)
 {
     long long nr = (long long)rows;
-    int nt = rows * k >= COPY_SPLIT ? (int)nthreads : 1;
-#pragma omp parallel for schedule(static) num_threads(nt)
+    (void)nthreads; /* read by OpenMP's pragma alone */
+#pragma omp parallel for schedule(static) \
+    num_threads(rows * k >= COPY_SPLIT ? (int)nthreads : 1)
     for (long long j = 0; j < nr; j++)
         memcpy(dst + (size_t)j * ldd, src + (size_t)j * lds, k * sizeof(float));
 }
