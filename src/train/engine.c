@@ -831,6 +831,22 @@ static int two_phase(const sr_engine *e, const sr_dataset *ds)
     return e->ops->sums_from_head && 2 * ds->m < e->ws.rows[e->ws.xblock];
 }
 
+/* *buf, holding *rows rows of the outputs' padded width, grown to m. */
+static sr_status rows_of_outputs(const sr_engine *e, float **buf,
+                                 size_t *rows, size_t m, const char *what,
+                                 sr_error *err)
+{
+    if (*rows >= m)
+        return SR_OK;
+    free64(*buf);
+    *rows = 0;
+    if (!(*buf = alloc64(m, e->ws.ldk * sizeof(float))))
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for %zu rows of %s",
+                       m, what);
+    *rows = m;
+    return SR_OK;
+}
+
 sr_status sr_engine_prepare_full(sr_engine *e, const sr_dataset *ds,
                                  int keep_probs, sr_error *err)
 {
@@ -845,25 +861,14 @@ sr_status sr_engine_prepare_full(sr_engine *e, const sr_dataset *ds,
         st = prepare_sparse(e, ds, NULL, e->max_rows, 1, &scatter, err);
     if (st == SR_OK)
         st = need_rows_as_float(e, &X, NULL, err);
-    if (st == SR_OK && two_phase(e, ds) && e->kept_rows < ds->m) {
-        free64(e->kept);
-        e->kept_rows = 0;
-        if (!(e->kept = alloc64(ds->m, e->ws.ldk * sizeof(float))))
-            return sr_fail(err, SR_ERR_NOMEM,
-                           "out of memory for %zu rows of outputs", ds->m);
-        e->kept_rows = ds->m;
-    } else if (st == SR_OK && !two_phase(e, ds) && !e->Gr.raw) {
+    if (st == SR_OK && two_phase(e, ds))
+        st = rows_of_outputs(e, &e->kept, &e->kept_rows, ds->m, "outputs",
+                             err);
+    else if (st == SR_OK && !e->Gr.raw)
         st = sr_params_alloc(&e->ws, &e->Gr, err);
-    }
-    if (st == SR_OK && keep_probs && e->probs_rows < ds->m) {
-        free64(e->probs);
-        e->probs_rows = 0;
-        if (!(e->probs = alloc64(ds->m, e->ws.ldk * sizeof(float))))
-            return sr_fail(err, SR_ERR_NOMEM,
-                           "out of memory for %zu rows of probabilities",
-                           ds->m);
-        e->probs_rows = ds->m;
-    }
+    if (st == SR_OK && keep_probs)
+        st = rows_of_outputs(e, &e->probs, &e->probs_rows, ds->m,
+                             "probabilities", err);
     return st;
 }
 

@@ -17,12 +17,12 @@
  * evaluates on every thread, the evaluation timed; epoch 1's SGD, on
  * every thread, is timed, and its evaluation goes beside epoch 2, trained
  * on one thread fewer. The overlap goes on from there when epoch 2 with
- * the evaluation beside it beat epoch 1's SGD plus epoch 0's evaluation
+ * the evaluation beside it beats epoch 1's SGD plus epoch 0's evaluation
  * (measured only when epoch 3 or a later one is to come). SGD that runs
  * on one thread anyway starts with the overlap. The figures are those of
  * the same parameters either way, so the table and the model never
- * change by a bit. SOFTREG_OVERLAP=on|off skips the
- * measurement (for tests and benchmarks). */
+ * change by a bit. SOFTREG_OVERLAP=on|off skips the measurement (for
+ * tests and benchmarks). */
 enum {
     OVERLAP_WARM_UP,
     OVERLAP_MEASURE_ALL,
