@@ -90,6 +90,8 @@ int sr_affine_phase(const sr_head *head, sr_ws *ws, const sr_pass *p,
     if (phase == 0 && i1 > i0)
         sr_layer_forward(ws, ws->Z, b, i0, i1, p->in->W[0],
                          bias_of(ws, p->in), ld, 0);
+    /* The head runs in phase 0 when the rows split, in phase 1 when the
+     * lanes do; the other of the two has nothing left to do. */
     if ((phase == 0) == lanes)
         return lanes;
     if (i1 > i0) {
