@@ -378,6 +378,25 @@ static void pick_slice(size_t ld, int whole, size_t *c0, size_t *c1)
     *c1 = g1 * 16;
 }
 
+/* A slice [c0, c1) for the dense kernels, which take any multiple of 8
+ * for c1 (the layers end a slice at the model's last live lanes, k
+ * rounded up to 8): by v mod 3, the whole row, the live lanes, or a run
+ * from a random 16-float group to a random multiple of 8. */
+static void pick_dense_slice(size_t ld, size_t k, unsigned v, size_t *c0,
+                             size_t *c1)
+{
+    *c0 = 0;
+    *c1 = ld;
+    if (ld < 16 || v % 3 == 0)
+        return;
+    if (v % 3 == 1) {
+        *c1 = (k + 7) / 8 * 8;
+        return;
+    }
+    *c0 = below(ld / 16) * 16;
+    *c1 = *c0 + 8 * (1 + below((ld - *c0) / 8));
+}
+
 /* ---- Sparse rows ---- */
 
 typedef struct sparse {
@@ -665,7 +684,7 @@ static void dense_fwd_case(size_t k, size_t ld, int simd, size_t n, size_t B,
     int bias = v & 1, relu = (v >> 1) & 1;
     size_t ldx = n + (v & 1 ? 5 : 0), ldw = ld + (v == 2 ? 16 : 0);
     size_t ldy = ld + (v & 1 ? 16 : 0), c0, c1;
-    pick_slice(ld, v == 0, &c0, &c1);
+    pick_dense_slice(ld, k, v, &c0, &c1);
     if (ld == 1)
         ldw = ldy = 1;
     set_ctx("dense_fwd k %zu ld %zu n %zu B %zu bias %d relu %d slice "
@@ -1158,7 +1177,7 @@ static void dense_step_case(size_t k, size_t ld, int simd, size_t n, size_t B,
 {
     size_t ldx = n + 3 * (kind & 1), ldg = ld == 1 ? 1 : ld + 16 * (kind >> 1);
     size_t nW = n * ld, c0, c1, jr[4];
-    pick_slice(ld, kind == 3, &c0, &c1);
+    pick_dense_slice(ld, k, kind, &c0, &c1);
     three_ranges(n, jr);
     set_ctx("dense_step k %zu ld %zu n %zu B %zu %s lanes [%zu, %zu) rows "
             "%zu | %zu | %zu ldx %zu ldg %zu",

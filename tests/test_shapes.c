@@ -427,7 +427,9 @@ static float *train_with(const sr_dataset *ds, sr_train_params p,
 }
 
 /* 1, 2 and 3 threads give the same model on dense floats (the matrix
- * kernels, 1,000 classes' lanes split), dense pixels, sparse data with many
+ * kernels; 1,000 classes' lanes split; 100 classes, whose live lanes end
+ * in a half group, split by lanes on 2 threads and by rows on 3), dense
+ * pixels, sparse data with many
  * features (transposes, lazy decay, columns split), 1,000 classes, the
  * network on dense data, and the full-batch optimisers. */
 static void test_threads_on_every_shape(void **state)
@@ -436,6 +438,9 @@ static void test_threads_on_every_shape(void **state)
     sr_dataset *sparse = make_csr(500, 20000, 20000, 12, 7, 0);
     sr_dataset *wide_k = make_csr(400, 64, 64, 20, 1000, 0);
     sr_dataset *dense = dense_copy(wide_k);
+    sr_dataset *sparse100 = make_csr(400, 64, 64, 20, 100, 0);
+    sr_dataset *dense100 = dense_copy(sparse100);
+    sr_dataset_free(sparse100);
     sr_dataset *sparse7 = make_csr(300, 100, 100, 30, 7, 0);
     sr_dataset *dense7 = dense_copy(sparse7);
     sr_dataset_free(sparse7);
@@ -465,6 +470,8 @@ static void test_threads_on_every_shape(void **state)
         {dense, SR_MODEL_SOFTMAX, SR_OPTIMIZER_SGD, 0.0, 0.0, 0},
         {dense, SR_MODEL_SOFTMAX, SR_OPTIMIZER_SGD, 1e-3, 0.5, 1},
         {dense, SR_MODEL_SOFTMAX, SR_OPTIMIZER_LBFGS, 1e-3, 0.0, 0},
+        {dense100, SR_MODEL_SOFTMAX, SR_OPTIMIZER_SGD, 1e-3, 0.5, 0},
+        {dense100, SR_MODEL_SOFTMAX, SR_OPTIMIZER_NEWTON, 1e-3, 0.0, 0},
         {wide_k, SR_MODEL_SOFTMAX, SR_OPTIMIZER_SGD, 0.0, 0.0, 0},
         {sparse, SR_MODEL_SOFTMAX, SR_OPTIMIZER_SGD, 1e-3, 0.0, 1},
         {sparse, SR_MODEL_SOFTMAX, SR_OPTIMIZER_SGD, 0.0, 0.9, 0},
@@ -507,6 +514,7 @@ static void test_threads_on_every_shape(void **state)
     sr_dataset_free(sparse);
     sr_dataset_free(wide_k);
     sr_dataset_free(dense);
+    sr_dataset_free(dense100);
     sr_dataset_free(dense7);
     sr_dataset_free(pixels);
 }

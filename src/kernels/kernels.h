@@ -109,9 +109,10 @@ typedef struct sr_kernel_table {
                          size_t first, size_t B, const float *W,
                          const float *b);
     /* Y[i][c0 .. c1) = (X[i] W + b)[c0 .. c1), ReLU'd when `relu`, for
-     * i < B: X (B, ldx) dense floats of n features. Each output is one sum
-     * over j = 0 .. n-1 in order, from zero, a fused multiply-add per term,
-     * then + b. */
+     * i < B: X (B, ldx) dense floats of n features; c0 a multiple of 16,
+     * c1 of 8 (a slice may end in half a 16-lane group). Each output is one
+     * sum over j = 0 .. n-1 in order, from zero, a fused multiply-add per
+     * term, then + b. */
     void (*dense_fwd)(float *Y, size_t ldy, const float *X, size_t ldx,
                       size_t B, size_t n, const float *W, size_t ldw,
                       const float *b, size_t c0, size_t c1, int relu);
@@ -137,7 +138,7 @@ typedef struct sr_kernel_table {
                        size_t c0, size_t c1, const sr_rule *rule);
     /* For rows j in [j0, j1) of W: a = sum over i < B in order of
      * X[i][j] G[i][c0 .. c1), from zero, one fused multiply-add per term;
-     * then the rule moves W[j][c0 .. c1) by a. */
+     * then the rule moves W[j][c0 .. c1) by a. c0 and c1 as dense_fwd's. */
     void (*dense_step)(float *W, size_t ldw, const float *X, size_t ldx,
                        size_t B, size_t j0, size_t j1, const float *G,
                        size_t ldg, size_t c0, size_t c1, const sr_rule *rule);

@@ -69,6 +69,16 @@ sr_rule sr_rule_no_decay(const sr_rule *rule)
     return r;
 }
 
+/* The lanes of rows ld wide that the dense kernels compute: the model's
+ * k columns rounded up to 8. The padding beyond stays zero in W, and the
+ * heads read only the first k lanes of Y, so a last half group of
+ * padding (lanes 104 to 111 of 100 classes) costs no arithmetic. */
+static size_t live_lanes(const sr_ws *ws, size_t ld)
+{
+    size_t live = (ws->model->k + 7) / 8 * 8;
+    return ld % 16 || live > ld ? ld : live;
+}
+
 void sr_layer_forward(const sr_ws *ws, float *Y, const sr_batch *b, size_t i0,
                       size_t i1, const float *W, const float *bias,
                       size_t ld, int relu)
@@ -80,7 +90,7 @@ void sr_layer_forward(const sr_ws *ws, float *Y, const sr_batch *b, size_t i0,
     float *y = Y + i0 * ld;
     if (!sr_xview_sparse(X)) {
         K->dense_fwd(y, ld, b->Xd + i0 * b->ldx, b->ldx, i1 - i0, X->n, W, ld,
-                     bias, 0, ld, relu);
+                     bias, 0, live_lanes(ws, ld), relu);
         return;
     }
     const size_t *rows = b->rows ? b->rows + i0 : NULL;
@@ -103,18 +113,30 @@ static void lane_share(size_t ld, size_t t, size_t nt, size_t *c0,
     *c1 = ld > 1 ? g1 * 16 : (t == 0 ? 1 : 0);
 }
 
-/* Lanes split when every thread gets at least this many 16-lane groups
- * (so that an odd group costs at most a few per cent): each thread then
- * reads and moves its own columns of W at every minibatch, where rows
- * and features split would pass all of W between the cores' caches. */
-#define LANES_SPLIT_GROUPS 4
+/* The live lanes [c0, c1) of dense rows for thread t of nt: runs of
+ * 8-lane halves as even as possible, each starting on a 16-lane group
+ * (so that only the last thread's slice may end in a half). */
+static void dense_lane_share(size_t live, size_t t, size_t nt, size_t *c0,
+                             size_t *c1)
+{
+    size_t h0, h1;
+    sr_split(live / 8, t, nt, &h0, &h1);
+    *c0 = h0 / 2 * 16;
+    *c1 = t + 1 == nt ? live : h1 / 2 * 16;
+}
+
+/* Lanes split when every thread gets at least this many 8-lane halves of
+ * live lanes (so that an odd half costs at most a few per cent): each
+ * thread then reads and moves its own columns of W at every minibatch,
+ * where rows and features split would pass all of W between the cores'
+ * caches. */
+#define LANES_SPLIT_HALVES 6
 
 int sr_layer_lanes_split(const sr_ws *ws, const sr_batch *b, size_t ld,
                          size_t nt)
 {
-    (void)ws;
     return nt > 1 && !sr_xview_sparse(b->X) &&
-           ld / 16 >= LANES_SPLIT_GROUPS * nt;
+           live_lanes(ws, ld) / 8 >= LANES_SPLIT_HALVES * nt;
 }
 
 void sr_layer_forward_lanes(const sr_ws *ws, float *Y, const sr_batch *b,
@@ -122,7 +144,7 @@ void sr_layer_forward_lanes(const sr_ws *ws, float *Y, const sr_batch *b,
                             const float *bias, size_t ld)
 {
     size_t c0, c1;
-    lane_share(ld, t, nt, &c0, &c1);
+    dense_lane_share(live_lanes(ws, ld), t, nt, &c0, &c1);
     if (c1 > c0)
         sr_ws_kernels(ws, ld)->dense_fwd(Y, ld, b->Xd, b->ldx, b->B, b->X->n,
                                          W, ld, bias, c0, c1, 0);
@@ -183,7 +205,7 @@ void sr_layer_backward(const sr_ws *ws, const sr_pass *p, float *W,
             K->sparse_step(W, ld, b->T, q0, q1, G, ld, 0, ld, &rule);
     } else if (sr_layer_lanes_split(ws, b, ld, nt)) {
         size_t c0, c1;
-        lane_share(ld, t, nt, &c0, &c1);
+        dense_lane_share(live_lanes(ws, ld), t, nt, &c0, &c1);
         if (c1 > c0)
             K->dense_step(W, ld, b->Xd, b->ldx, b->B, 0, b->X->n, G, ld, c0,
                           c1, &rule);
@@ -191,15 +213,19 @@ void sr_layer_backward(const sr_ws *ws, const sr_pass *p, float *W,
         size_t j0, j1;
         sr_split(b->X->n, t, nt, &j0, &j1);
         if (j1 > j0)
-            K->dense_step(W, ld, b->Xd, b->ldx, b->B, j0, j1, G, ld, 0, ld,
-                          &rule);
+            K->dense_step(W, ld, b->Xd, b->ldx, b->B, j0, j1, G, ld, 0,
+                          live_lanes(ws, ld), &rule);
     }
     if (!bias)
         return;
     /* The bias's gradient: the sum of G's rows, in row order, lane by
-     * lane; each thread takes its own lanes. */
+     * lane; each thread takes its own lanes (those of its columns of W
+     * when the lanes split). */
     size_t c0, c1;
-    lane_share(ld, t, nt, &c0, &c1);
+    if (sr_layer_lanes_split(ws, b, ld, nt))
+        dense_lane_share(live_lanes(ws, ld), t, nt, &c0, &c1);
+    else
+        lane_share(ld, t, nt, &c0, &c1);
     float a[1024];
     sr_rule rb = sr_rule_no_decay(&p->rule);
     for (size_t a0 = c0; a0 < c1; a0 += 1024) {

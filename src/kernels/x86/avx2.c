@@ -82,6 +82,19 @@ static inline vf v_keep_pos(vf h, vf g)
 }
 static inline vf v_iota(void) { return _mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7); }
 static inline vf v_exp_nonpositive(vf a) { return exp_nonpositive(a); }
+/* A vector is already 8 lanes: no slice ends in a half vector here, and
+ * the half-vector names are the vector's own. */
+typedef vf vh;
+#define vh_zero v_zero
+#define vh_load v_load
+#define vh_store v_store
+#define vh_set1 v_set1
+#define vh_of(a) (a)
+#define vh_fma v_fma
+#define vh_add v_add
+#define vh_sub v_sub
+#define vh_mul v_mul
+#define vh_relu v_relu
 typedef __m256 vm;
 static inline vm v_cmpeq(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
 static inline vm v_cmpneq(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_NEQ_UQ); }

@@ -71,6 +71,19 @@ static inline vf v_iota(void)
                           15);
 }
 static inline vf v_exp_nonpositive(vf a) { return exp_nonpositive(a); }
+/* Half vectors (8 lanes, ymm): the last 8 live lanes of a slice whose
+ * width is an odd multiple of 8 (kernels.h), at half a vector's cost. */
+typedef __m256 vh;
+static inline vh vh_zero(void) { return _mm256_setzero_ps(); }
+static inline vh vh_load(const float *p) { return _mm256_loadu_ps(p); }
+static inline void vh_store(float *p, vh a) { _mm256_storeu_ps(p, a); }
+static inline vh vh_set1(float a) { return _mm256_set1_ps(a); }
+static inline vh vh_of(vf a) { return _mm512_castps512_ps256(a); }
+static inline vh vh_fma(vh a, vh b, vh c) { return _mm256_fmadd_ps(a, b, c); }
+static inline vh vh_add(vh a, vh b) { return _mm256_add_ps(a, b); }
+static inline vh vh_sub(vh a, vh b) { return _mm256_sub_ps(a, b); }
+static inline vh vh_mul(vh a, vh b) { return _mm256_mul_ps(a, b); }
+static inline vh vh_relu(vh a) { return _mm256_max_ps(a, _mm256_setzero_ps()); }
 typedef __mmask16 vm;
 static inline vm v_cmpeq(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
 static inline vm v_cmpneq(vf a, vf b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); }
