@@ -119,7 +119,7 @@ int cmd_eval(int argc, char **argv)
         switch (c) {
         case OPT_JSON: json = 1; break;
         case 'h': help_eval(); return 0;
-        default: tool_bad_option(c, argv, "eval"); return EXIT_USAGE;
+        default: tool_bad_option(c, argv, "eval", eval_options); return EXIT_USAGE;
         }
     }
     if (!tool_operands(argc, argv, 2, eval_usage))

@@ -383,7 +383,7 @@ int cmd_export(int argc, char **argv)
             name = optarg;
             break;
         case 'h': help_export(); return 0;
-        default: tool_bad_option(c, argv, "export"); return EXIT_USAGE;
+        default: tool_bad_option(c, argv, "export", export_options); return EXIT_USAGE;
         }
     }
     if (!tool_operands(argc, argv, 1, export_usage))

@@ -194,7 +194,7 @@ static int parse_args(int argc, char **argv, gradcheck_opts *o)
                 return 0;
             break;
         case 'h': return -1;
-        default: tool_bad_option(c, argv, "gradcheck"); return 0;
+        default: tool_bad_option(c, argv, "gradcheck", gradcheck_options); return 0;
         }
     }
     if (o->model_file && o->build_option) {

@@ -181,7 +181,7 @@ int cmd_info(int argc, char **argv)
         switch (c) {
         case OPT_REGRESSION: task = SR_TASK_REGRESSION; break;
         case 'h': help_info(); return 0;
-        default: tool_bad_option(c, argv, "info"); return EXIT_USAGE;
+        default: tool_bad_option(c, argv, "info", info_options); return EXIT_USAGE;
         }
     }
     if (!tool_operands(argc, argv, 1, info_usage))

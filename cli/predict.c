@@ -125,7 +125,7 @@ int cmd_predict(int argc, char **argv)
             out_path = optarg;
             break;
         case 'h': help_predict(); return 0;
-        default: tool_bad_option(c, argv, "predict"); return EXIT_USAGE;
+        default: tool_bad_option(c, argv, "predict", predict_options); return EXIT_USAGE;
         }
     }
     if (!tool_operands(argc, argv, 2, predict_usage))

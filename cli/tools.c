@@ -61,18 +61,68 @@ void tool_help_data(void)
         "                       ignored, .npy features need no --labels\n");
 }
 
-void tool_bad_option(int c, char **argv, const char *cmd)
+/* The edit distance (insertions, deletions, substitutions) between a
+ * and the first n bytes of b, for names of options (short). */
+static size_t edit_distance(const char *a, const char *b, size_t n)
+{
+    size_t row[64], la = strlen(a);
+    if (la >= 64 || n >= 64)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= n; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= n; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[n];
+}
+
+/* The option nearest to `word` ("--name" or "--name=value"), when within a
+ * third of its length: a misspelling rather than another word. */
+static const char *nearest_option(const char *word,
+                                  const struct option *options)
+{
+    while (*word == '-')
+        word++;
+    size_t n = strcspn(word, "="), best = SIZE_MAX;
+    const char *name = NULL;
+    for (const struct option *o = options; o->name; o++) {
+        size_t d = edit_distance(o->name, word, n);
+        if (d < best) {
+            best = d;
+            name = o->name;
+        }
+    }
+    return name && best > 0 && 3 * best <= strlen(name) ? name : NULL;
+}
+
+void tool_bad_option(int c, char **argv, const char *cmd,
+                     const struct option *options)
 {
     /* getopt_long leaves the offending word at argv[optind - 1]. */
     const char *word = argv[optind - 1];
-    if (c == ':')
+    if (c == ':') {
         fprintf(stderr, "softreg: %s needs a value\n", word);
-    else if (optopt > ' ' && optopt < 127)
+    } else if (optopt > ' ' && optopt < 127) {
         fprintf(stderr, "softreg: unknown option \"-%c\" (see softreg help %s)\n",
                 optopt, cmd);
-    else
-        fprintf(stderr, "softreg: unknown option \"%s\" (see softreg help %s)\n",
-                word, cmd);
+    } else {
+        const char *near = nearest_option(word, options);
+        fprintf(stderr, "softreg: unknown option \"%s\"", word);
+        if (near)
+            fprintf(stderr, "; did you mean --%s?", near);
+        fprintf(stderr, " (see softreg help %s)\n", cmd);
+    }
 }
 
 int tool_operands(int argc, char **argv, int want, const char *usage)

@@ -48,8 +48,11 @@ int tool_data_option(int c, const char *arg, tool_data *td);
 /* Prints the data options' help (the same paragraph for every subcommand). */
 void tool_help_data(void);
 
-/* The getopt_long error cases (':' and '?'): prints the message. */
-void tool_bad_option(int c, char **argv, const char *cmd);
+/* The getopt_long error cases (':' and '?', with ':' first in the short
+ * options): prints the message, with the nearest of `options` when an
+ * unknown one looks like a misspelling of it. */
+void tool_bad_option(int c, char **argv, const char *cmd,
+                     const struct option *options);
 
 /* Checks that exactly `want` operands remain; prints a usage error if not. */
 int tool_operands(int argc, char **argv, int want, const char *usage);

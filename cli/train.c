@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "data.h"
+#include "tools.h"
 
 void help_train(void)
 {
@@ -52,11 +53,14 @@ void help_train(void)
         "                       linear (least squares; the label column holds\n"
         "                       real-valued targets)\n"
         "  --hidden D           hidden units of the network (default 100)\n"
-        "  --bias               add biases (off by default, as in the course)\n"
+        "  --bias, --no-bias    add biases, or not (default: not on IDX images,\n"
+        "                       as in the course; on tabular files, yes)\n"
         "  --classes K          number of classes (default: from the data)\n"
         "  --poly D             add the powers x^2 .. x^D of every feature\n"
-        "  --standardize        scale features by the training mean and deviation\n"
-        "                       (sparse data: by the deviation only)\n"
+        "  --standardize, --no-standardize  scale features by the training mean\n"
+        "                       and deviation (sparse data: by the deviation\n"
+        "                       only), or not (default: on dense tabular files\n"
+        "                       only; --standardise is the same)\n"
         "  --init zeros|numpy   initial parameters: zeros (linear family), or\n"
         "                       np.random.seed(S); randn(rows, cols) / sqrt(cols)\n"
         "                       per weight block, as the course does (network)\n"
@@ -66,11 +70,14 @@ void help_train(void)
         "\n");
     printf(
         "optimisation (objective: mean loss + L2/2 ||W||^2, biases not decayed):\n"
-        "  --optimizer O        sgd (minibatch, default), gd (full batch),\n"
+        "  --optimizer O        sgd (minibatch; the default on IDX images, or when\n"
+        "                       --epochs, --lr, --batch, --momentum or --shuffle\n"
+        "                       is given), gd (full batch),\n"
         "                       lbfgs (full batch, liblbfgs), newton (full batch,\n"
         "                       truncated Newton with a trust region; not for\n"
         "                       the network) or exact (linear regression: least\n"
-        "                       squares by SVD, ridge with --l2)\n"
+        "                       squares by SVD, ridge with --l2); on tabular\n"
+        "                       files the default is lbfgs (exact for linear)\n"
         "                       memory beyond the data and the model's P\n"
         "                       parameters: sgd about 2 P (3 P with momentum),\n"
         "                       gd 3 P, newton 8 P, lbfgs (2 M + 6) P doubles\n"
@@ -81,10 +88,15 @@ void help_train(void)
         "  --lr A               learning rate (default 0.2)\n"
         "  --batch B            minibatch size (default 100); the last, partial\n"
         "                       minibatch is used with its own size\n"
-        "  --l2 L               weight decay lambda (default 0)\n"
+        "  --l2 L               weight decay lambda (default 0; see --C)\n"
+        "  --C C                inverse regularisation as in LIBLINEAR and\n"
+        "                       scikit-learn: L2 = 1 / (C m) for m training\n"
+        "                       examples (default on tabular files with a\n"
+        "                       full-batch optimiser: C = 1)\n"
         "  --momentum M         SGD momentum in [0, 1) (default 0)\n"
         "  --shuffle            reorder the examples every epoch (from --seed)\n"
-        "  --max-iter N         L-BFGS or Newton iterations (default 100)\n"
+        "  --max-iter N         L-BFGS or Newton iterations (default 100; 1000\n"
+        "                       when softreg chooses lbfgs for a tabular file)\n"
         "  --lbfgs-memory M     L-BFGS corrections kept, 1 to 100 (default: as\n"
         "                       many as fit in 256 MB, at least 3)\n"
         "  --tol T              Newton: stop when the gradient's norm falls\n"
@@ -101,13 +113,25 @@ void help_train(void)
         "                       it and exits with status 130 or 143\n"
         "  --resume FILE        continue from a checkpoint (same data and options):\n"
         "                       the result equals an uninterrupted run bit for bit\n"
-        "  --out FILE           save the model (a .srm file, written atomically)\n"
+        "  -o, --out FILE       save the model (a .srm file, written atomically)\n"
         "  --save-weights DIR   write the parameters as .npy files (theta.npy, or\n"
         "                       W1.npy and W2.npy, and biases) to DIR\n"
         "  --quiet              no data summary on stderr\n"
         "  --json               one JSON object per epoch instead of the table\n"
         "  -h, --help           this help\n");
 }
+
+enum {
+    OPT_MODEL = 256, OPT_HIDDEN, OPT_CLASSES, OPT_INIT, OPT_SEED, OPT_EPOCHS,
+    OPT_LR, OPT_BATCH, OPT_LIMIT, OPT_THREADS, OPT_DATA, OPT_TRAIN_IMAGES,
+    OPT_TRAIN_LABELS, OPT_TEST_IMAGES, OPT_TEST_LABELS, OPT_SAVE, OPT_QUIET,
+    OPT_JSON, OPT_TEST, OPT_LABELS, OPT_FORMAT, OPT_LABEL_COL, OPT_HEADER,
+    OPT_NO_HEADER, OPT_DELIMITER, OPT_BIAS, OPT_POLY, OPT_STANDARDIZE, OPT_L2,
+    OPT_OPTIMIZER, OPT_MOMENTUM, OPT_SHUFFLE, OPT_MAX_ITER, OPT_VAL_SPLIT,
+    OPT_EARLY_STOP, OPT_OUT, OPT_WARM_START, OPT_CHECKPOINT, OPT_RESUME,
+    OPT_LBFGS_MEMORY, OPT_TOL, OPT_NO_BIAS, OPT_NO_STANDARDIZE, OPT_C,
+    OPT_COUNT
+};
 
 typedef struct train_opts {
     sr_train_params params;
@@ -118,18 +142,14 @@ typedef struct train_opts {
     const char *save_dir, *out, *warm_start, *checkpoint, *resume;
     size_t limit;
     int quiet, json;
+    /* Options the user gave, which the defaults for tabular files leave
+     * alone; C = 0 when --C is not given. */
+    int given_bias, given_standardize, given_optimizer, given_l2;
+    int given_max_iter, given_sgd;
+    double C;
+    unsigned char given[OPT_COUNT]; /* every option given, by its code */
 } train_opts;
 
-enum {
-    OPT_MODEL = 256, OPT_HIDDEN, OPT_CLASSES, OPT_INIT, OPT_SEED, OPT_EPOCHS,
-    OPT_LR, OPT_BATCH, OPT_LIMIT, OPT_THREADS, OPT_DATA, OPT_TRAIN_IMAGES,
-    OPT_TRAIN_LABELS, OPT_TEST_IMAGES, OPT_TEST_LABELS, OPT_SAVE, OPT_QUIET,
-    OPT_JSON, OPT_TEST, OPT_LABELS, OPT_FORMAT, OPT_LABEL_COL, OPT_HEADER,
-    OPT_NO_HEADER, OPT_DELIMITER, OPT_BIAS, OPT_POLY, OPT_STANDARDIZE, OPT_L2,
-    OPT_OPTIMIZER, OPT_MOMENTUM, OPT_SHUFFLE, OPT_MAX_ITER, OPT_VAL_SPLIT,
-    OPT_EARLY_STOP, OPT_OUT, OPT_WARM_START, OPT_CHECKPOINT, OPT_RESUME,
-    OPT_LBFGS_MEMORY, OPT_TOL
-};
 
 static const struct option long_options[] = {
     {"model", required_argument, 0, OPT_MODEL},
@@ -158,8 +178,13 @@ static const struct option long_options[] = {
     {"no-header", no_argument, 0, OPT_NO_HEADER},
     {"delimiter", required_argument, 0, OPT_DELIMITER},
     {"bias", no_argument, 0, OPT_BIAS},
+    {"no-bias", no_argument, 0, OPT_NO_BIAS},
     {"poly", required_argument, 0, OPT_POLY},
     {"standardize", no_argument, 0, OPT_STANDARDIZE},
+    {"standardise", no_argument, 0, OPT_STANDARDIZE},
+    {"no-standardize", no_argument, 0, OPT_NO_STANDARDIZE},
+    {"no-standardise", no_argument, 0, OPT_NO_STANDARDIZE},
+    {"C", required_argument, 0, OPT_C},
     {"l2", required_argument, 0, OPT_L2},
     {"optimizer", required_argument, 0, OPT_OPTIMIZER},
     {"momentum", required_argument, 0, OPT_MOMENTUM},
@@ -224,8 +249,10 @@ static int parse_args(int argc, char **argv, train_opts *o)
     size_t z;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":ho:", long_options, NULL)) != -1) {
         sr_train_params *p = &o->params;
+        if (c >= OPT_MODEL && c < OPT_COUNT)
+            o->given[c] = 1;
         switch (c) {
         case OPT_MODEL:
             if (!parse_choice("model", optarg, models, 4, &v))
@@ -252,14 +279,17 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case OPT_EPOCHS:
             if (!cli_parse_size("epochs", optarg, 1, 1000000, &p->epochs))
                 return 0;
+            o->given_sgd = 1;
             break;
         case OPT_LR:
             if (!cli_parse_double("lr", optarg, 0.0, &p->lr))
                 return 0;
+            o->given_sgd = 1;
             break;
         case OPT_BATCH:
             if (!cli_parse_size("batch", optarg, 1, SIZE_MAX, &p->batch))
                 return 0;
+            o->given_sgd = 1;
             break;
         case OPT_LIMIT:
             if (!cli_parse_size("limit", optarg, 1, SIZE_MAX, &o->limit))
@@ -277,6 +307,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case OPT_MAX_ITER:
             if (!cli_parse_size("max-iter", optarg, 1, 1000000, &p->max_iter))
                 return 0;
+            o->given_max_iter = 1;
             break;
         case OPT_LBFGS_MEMORY:
             if (!cli_parse_size("lbfgs-memory", optarg, 1, 100,
@@ -294,10 +325,16 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case OPT_L2:
             if (!parse_range("l2", optarg, 0.0, INFINITY, &p->l2))
                 return 0;
+            o->given_l2 = 1;
+            break;
+        case OPT_C:
+            if (!cli_parse_double("C", optarg, 0.0, &o->C))
+                return 0;
             break;
         case OPT_MOMENTUM:
             if (!parse_range("momentum", optarg, 0.0, 1.0, &p->momentum))
                 return 0;
+            o->given_sgd = 1;
             break;
         case OPT_VAL_SPLIT:
             if (!parse_range("val-split", optarg, 0.0, 1.0, &p->val_split))
@@ -307,6 +344,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
             if (!parse_choice("optimizer", optarg, optimizers, 5, &v))
                 return 0;
             p->optimizer = (sr_optimizer)v;
+            o->given_optimizer = 1;
             break;
         case OPT_FORMAT:
             if (!cli_parse_format(optarg, &o->data.format))
@@ -319,9 +357,20 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case OPT_LABEL_COL: o->data.label_col = optarg; break;
         case OPT_HEADER: o->data.header = SR_CSV_HEADER_YES; break;
         case OPT_NO_HEADER: o->data.header = SR_CSV_HEADER_NO; break;
-        case OPT_BIAS: p->bias = 1; break;
-        case OPT_STANDARDIZE: p->standardize = 1; break;
-        case OPT_SHUFFLE: p->shuffle = 1; break;
+        case OPT_BIAS:
+        case OPT_NO_BIAS:
+            p->bias = c == OPT_BIAS;
+            o->given_bias = 1;
+            break;
+        case OPT_STANDARDIZE:
+        case OPT_NO_STANDARDIZE:
+            p->standardize = c == OPT_STANDARDIZE;
+            o->given_standardize = 1;
+            break;
+        case OPT_SHUFFLE:
+            p->shuffle = 1;
+            o->given_sgd = 1;
+            break;
         case OPT_DATA: o->data_dir = optarg; break;
         case OPT_TRAIN_IMAGES: o->train_images = optarg; break;
         case OPT_TRAIN_LABELS: o->train_labels = optarg; break;
@@ -330,7 +379,8 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case OPT_TEST: o->test_file = optarg; break;
         case OPT_LABELS: o->labels = optarg; break;
         case OPT_SAVE: o->save_dir = optarg; break;
-        case OPT_OUT: o->out = optarg; break;
+        case OPT_OUT:
+        case 'o': o->out = optarg; break;
         case OPT_WARM_START: o->warm_start = optarg; break;
         case OPT_CHECKPOINT: p->checkpoint_path = optarg; break;
         case OPT_RESUME: p->resume_path = optarg; break;
@@ -338,12 +388,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case OPT_JSON: o->json = 1; break;
         case 'h': return -1;
         default:
-            if (optopt)
-                fprintf(stderr, "softreg: %s needs a value (see softreg help train)\n",
-                        argv[optind - 1]);
-            else
-                fprintf(stderr, "softreg: unknown option \"%s\" (see softreg help train)\n",
-                        argv[optind - 1]);
+            tool_bad_option(c, argv, "train", long_options);
             return 0;
         }
     }
@@ -364,7 +409,159 @@ static int parse_args(int argc, char **argv, train_opts *o)
                         "not both\n");
         return 0;
     }
+    if (o->C > 0.0 && o->given_l2) {
+        fprintf(stderr, "softreg: --C and --l2 both set the L2 penalty "
+                        "(L2 = 1 / (C m)); give one\n");
+        return 0;
+    }
     return 1;
+}
+
+/* Whether FILE is a tabular file (CSV, LIBSVM, .npy) rather than IDX
+ * images, which keep the course's defaults. */
+static int is_tabular(const train_opts *o)
+{
+    if (!o->file)
+        return 0;
+    sr_format f = o->data.format;
+    if (f == SR_FORMAT_AUTO) {
+        sr_error err;
+        f = sr_format_detect(o->file, &err);
+    }
+    return f != SR_FORMAT_IDX;
+}
+
+/* The defaults a practitioner expects of a tabular file, for what the
+ * options left open: an intercept, standardised dense features, and a
+ * full-batch optimiser run to convergence with scikit-learn's penalty
+ * (C = 1: L2 = 1 / (C m)); linear regression by exact least squares.
+ * SGD's options imply SGD, without the penalty, as the course runs it.
+ * Writes the defaults it chose to `chosen` (empty when none). */
+static void tabular_defaults(train_opts *o, const sr_dataset *train,
+                             char *chosen, size_t size)
+{
+    sr_train_params *p = &o->params;
+    size_t used = 0;
+    chosen[0] = '\0';
+#define CHOSE(...)                                                            \
+    do {                                                                      \
+        int w_ = snprintf(chosen + used, size - used, __VA_ARGS__);           \
+        if (w_ > 0 && (size_t)w_ < size - used)                               \
+            used += (size_t)w_;                                               \
+    } while (0)
+    if (!o->given_bias && !p->warm_start) {
+        p->bias = 1;
+        CHOSE(" --bias");
+    }
+    if (!o->given_standardize && !p->warm_start &&
+        !sr_dataset_is_sparse(train)) {
+        p->standardize = 1;
+        CHOSE(" --standardize");
+    }
+    if (!o->given_optimizer && !o->given_sgd && p->model != SR_MODEL_NN) {
+        p->optimizer = p->model == SR_MODEL_LINEAR ? SR_OPTIMIZER_EXACT
+                                                   : SR_OPTIMIZER_LBFGS;
+        CHOSE(" --optimizer %s",
+              p->model == SR_MODEL_LINEAR ? "exact" : "lbfgs");
+        if (p->optimizer == SR_OPTIMIZER_LBFGS && !o->given_max_iter) {
+            p->max_iter = 1000;
+            CHOSE(" --max-iter 1000");
+        }
+    }
+    int full_batch = p->optimizer == SR_OPTIMIZER_LBFGS ||
+                     p->optimizer == SR_OPTIMIZER_NEWTON ||
+                     p->optimizer == SR_OPTIMIZER_GD;
+    if (!o->given_l2 && o->C == 0.0 && full_batch &&
+        p->model != SR_MODEL_LINEAR && p->model != SR_MODEL_NN) {
+        o->C = 1.0;
+        CHOSE(" --C 1");
+    }
+#undef CHOSE
+}
+
+/* Options that the chosen model or optimiser does not use: each named in
+ * a warning, so that a run is not taken for what it is not. */
+static void warn_ignored(const train_opts *o)
+{
+    static const struct {
+        int opt;
+        const char *name, *used_by;
+        unsigned optimizers; /* bit o: used by optimizer o */
+    } uses[] = {
+        {OPT_EPOCHS, "--epochs", "sgd and gd", 1u << SR_OPTIMIZER_SGD | 1u << SR_OPTIMIZER_GD},
+        {OPT_LR, "--lr", "sgd and gd", 1u << SR_OPTIMIZER_SGD | 1u << SR_OPTIMIZER_GD},
+        {OPT_BATCH, "--batch", "sgd", 1u << SR_OPTIMIZER_SGD},
+        {OPT_MOMENTUM, "--momentum", "sgd", 1u << SR_OPTIMIZER_SGD},
+        {OPT_SHUFFLE, "--shuffle", "sgd", 1u << SR_OPTIMIZER_SGD},
+        {OPT_CHECKPOINT, "--checkpoint", "sgd and gd", 1u << SR_OPTIMIZER_SGD | 1u << SR_OPTIMIZER_GD},
+        {OPT_RESUME, "--resume", "sgd and gd", 1u << SR_OPTIMIZER_SGD | 1u << SR_OPTIMIZER_GD},
+        {OPT_MAX_ITER, "--max-iter", "lbfgs and newton", 1u << SR_OPTIMIZER_LBFGS | 1u << SR_OPTIMIZER_NEWTON},
+        {OPT_LBFGS_MEMORY, "--lbfgs-memory", "lbfgs", 1u << SR_OPTIMIZER_LBFGS},
+        {OPT_TOL, "--tol", "newton", 1u << SR_OPTIMIZER_NEWTON},
+    };
+    static const char *const names[] = {"sgd", "gd", "lbfgs", "exact",
+                                        "newton"};
+    const sr_train_params *p = &o->params;
+    for (size_t i = 0; i < sizeof uses / sizeof *uses; i++)
+        if (o->given[uses[i].opt] && !(uses[i].optimizers >> p->optimizer & 1))
+            fprintf(stderr, "softreg: warning: %s is ignored by --optimizer "
+                            "%s (it is for %s)\n", uses[i].name,
+                    names[p->optimizer], uses[i].used_by);
+    if (o->given[OPT_HIDDEN] && p->model != SR_MODEL_NN)
+        fprintf(stderr, "softreg: warning: --hidden is ignored by --model %s "
+                        "(it is for nn)\n", sr_model_kind_name(p->model));
+    if (p->warm_start && (o->given[OPT_POLY] || o->given[OPT_BIAS] ||
+                          o->given[OPT_NO_BIAS] || o->given[OPT_STANDARDIZE] ||
+                          o->given[OPT_NO_STANDARDIZE] ||
+                          o->given[OPT_HIDDEN]))
+        fprintf(stderr, "softreg: warning: --warm-start keeps the model's "
+                        "biases, feature map, standardisation and sizes; "
+                        "--poly, --bias, --standardize and --hidden are "
+                        "ignored\n");
+}
+
+/* Classes numbered by label value with no training example (a label file
+ * whose one label is 200 makes 201 classes): refused, unless --classes
+ * asks for them. Returns 0 after the message. */
+static int check_empty_classes(const train_opts *o, const sr_dataset *train)
+{
+    if (o->params.model == SR_MODEL_LINEAR || o->params.classes ||
+        sr_dataset_targets(train))
+        return 1;
+    size_t k = sr_dataset_classes(train), empty = 0;
+    char list[128] = "";
+    size_t used = 0;
+    for (size_t c = 0; c < k; c++) {
+        if (sr_dataset_class_count(train, c))
+            continue;
+        /* the first eight, then "..." */
+        if (empty < 8 || c + 1 == k) {
+            int w = snprintf(list + used, sizeof list - used, "%s%s%zu",
+                             empty ? ", " : "",
+                             empty >= 8 ? "..., " : "", c);
+            if (w > 0 && (size_t)w < sizeof list - used)
+                used += (size_t)w;
+        }
+        empty++;
+    }
+    if (!empty)
+        return 1;
+    fprintf(stderr, "softreg: %zu of the training set's %zu classes have no "
+                    "example: %s (labels number the classes from 0 to the "
+                    "largest); give --classes %zu to train with them "
+                    "anyway\n", empty, k, list, k);
+    return 0;
+}
+
+/* --C as the L2 penalty of the examples training sees (the validation
+ * split's are held out). */
+static void apply_C(train_opts *o, const sr_dataset *train)
+{
+    if (o->C == 0.0)
+        return;
+    size_t m = sr_dataset_rows(train);
+    m -= (size_t)((double)m * o->params.val_split);
+    o->params.l2 = 1.0 / (o->C * (double)(m ? m : 1));
 }
 
 static int load_data(const train_opts *o, sr_dataset **train, sr_dataset **test)
@@ -509,7 +706,7 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void describe_run(const sr_train_params *p)
+static void describe_run(const sr_train_params *p, double C)
 {
     static const char *const opt_names[] = {"SGD", "gradient descent",
                                             "L-BFGS", "exact least squares",
@@ -531,7 +728,9 @@ static void describe_run(const sr_train_params *p)
     else if (p->optimizer == SR_OPTIMIZER_LBFGS ||
              p->optimizer == SR_OPTIMIZER_NEWTON)
         fprintf(stderr, ", at most %zu iterations", p->max_iter);
-    if (p->l2 > 0)
+    if (p->l2 > 0 && C > 0)
+        fprintf(stderr, ", l2 %g (C %g)", p->l2, C);
+    else if (p->l2 > 0)
         fprintf(stderr, ", l2 %g", p->l2);
     if (p->momentum > 0)
         fprintf(stderr, ", momentum %g", p->momentum);
@@ -567,17 +766,36 @@ int cmd_train(int argc, char **argv)
     }
     if (!load_data(&o, &train, &test))
         goto done;
+    if (!check_empty_classes(&o, train))
+        goto done;
+    char chosen[256] = "";
+    if (is_tabular(&o))
+        tabular_defaults(&o, train, chosen, sizeof chosen);
+    apply_C(&o, train);
+    warn_ignored(&o);
+    if (sr_train_params_check(&o.params, &err)) {
+        fprintf(stderr, "softreg: --%s\n", err.message);
+        status = EXIT_USAGE;
+        goto done;
+    }
     if (!o.quiet) {
         describe("training set", train);
         if (test)
             describe("test set", test);
-        describe_run(&o.params);
+        describe_run(&o.params, o.C);
+        if (chosen[0])
+            fprintf(stderr, "defaults for a tabular file:%s (options change "
+                            "them: --no-bias, --no-standardize, --optimizer, "
+                            "--C or --l2)\n", chosen);
     }
 
     report r = {o.json, test != NULL, o.params.val_split > 0.0,
                 o.params.model == SR_MODEL_LINEAR, 0};
     catch_stop_signals();
     o.params.interrupt = &stop_signal;
+    sr_train_outcome outcome;
+    memset(&outcome, 0, sizeof outcome);
+    o.params.outcome = &outcome;
     if (sr_train(train, test, &o.params, print_epoch, &r, &model, &err)) {
         if (err.code == SR_ERR_INTERRUPTED) {
             fprintf(stderr, "softreg: %s\n", err.message);
@@ -585,7 +803,11 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
         cli_error(&err, err.code == SR_ERR_DIVERGED
-                            ? "lower --lr; the last printed epoch was finite"
+                            ? (o.params.standardize
+                                   ? "try a smaller --lr; no model was written"
+                                   : "try a smaller --lr, or --standardize "
+                                     "when the features' scales differ; no "
+                                     "model was written")
                             : NULL);
         goto done;
     }
@@ -605,6 +827,8 @@ int cmd_train(int argc, char **argv)
         }
     }
     if (!o.quiet) {
+        if (outcome.reason[0])
+            fprintf(stderr, "training ended: %s\n", outcome.reason);
         if (o.out)
             fprintf(stderr, "model saved to %s\n", o.out);
         fprintf(stderr, "done in %.2f s\n", now_seconds() - t0);

@@ -311,6 +311,15 @@ typedef enum sr_optimizer {
 /* The objective is the mean loss over the training examples plus
  * l2/2 ||W||^2 over the weights (biases are not decayed): the softmax
  * tutorial's J(theta). */
+/* How a training run ended: filled when sr_train_params.outcome is set. */
+typedef struct sr_train_outcome {
+    int converged;      /* a full-batch optimiser met its convergence test */
+    size_t iterations;  /* epochs, steps or iterations run */
+    size_t kept_epoch;  /* early stopping: the epoch whose parameters were
+                           kept; SIZE_MAX when the last epoch's were */
+    char reason[200];   /* why it stopped, one sentence without a period */
+} sr_train_outcome;
+
 typedef struct sr_train_params {
     sr_model_kind model;
     size_t hidden;   /* d, for SR_MODEL_NN */
@@ -349,6 +358,11 @@ typedef struct sr_train_params {
                                256 MB, between 3 and 100) */
     double tol;             /* Newton: stop when the gradient's norm is below
                                tol times its first value (0 = 1e-3) */
+    /* Added for honest endings: why training stopped (may be NULL). A
+     * training loss a thousand times an untrained model's (log k, or half
+     * the targets' mean square), and at least 1000, stops training with
+     * SR_ERR_DIVERGED, as a loss that is not finite does. */
+    sr_train_outcome *outcome;
 } sr_train_params;
 
 /* The course's run: softmax regression, 10 epochs, lr 0.2, batch 100. */

@@ -1,31 +1,6 @@
 /* End-to-end tests of the softreg command: the course's default run, and bad
  * input giving a clear message and a non-zero exit status. */
-#include <sys/wait.h>
-
 #include "testutil.h"
-
-/* Runs `softreg <args>`, capturing stdout and stderr; returns the exit
- * status (or -1 when it was killed by a signal). */
-static int run(const char *args, char *out, size_t outsz, char *errs,
-               size_t errsz)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s 2>/tmp/softreg-cli-stderr.txt",
-             test_softreg_bin(), args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t got = fread(out, 1, outsz - 1, p);
-    out[got] = '\0';
-    int st = pclose(p);
-    FILE *e = fopen("/tmp/softreg-cli-stderr.txt", "r");
-    assert_non_null(e);
-    got = fread(errs, 1, errsz - 1, e);
-    errs[got] = '\0';
-    fclose(e);
-    if (!WIFEXITED(st))
-        return -1;
-    return WEXITSTATUS(st);
-}
 
 /* The row's figures, each within 1 in its last (5th) decimal of the course's. */
 static void assert_row_close(const char *line, const double expect[4])
@@ -44,7 +19,7 @@ static void test_default_run_matches_course(void **state)
     static char out[1 << 16], errs[1 << 16];
     char args[512];
     snprintf(args, sizeof args, "train --data %s", test_mnist_dir());
-    assert_int_equal(run(args, out, sizeof out, errs, sizeof errs), 0);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs), 0);
     assert_non_null(strstr(out, "| Epoch | Train Loss | Train Err | Test Loss | Test Err |\n"));
     const char *row0 = strstr(out, "|     0 |");
     const char *row9 = strstr(out, "|     9 |");
@@ -62,7 +37,7 @@ static void test_default_run_matches_course(void **state)
 static void expect_failure(const char *args, int status, const char *phrase)
 {
     static char out[1 << 16], errs[1 << 16];
-    int st = run(args, out, sizeof out, errs, sizeof errs);
+    int st = test_run_softreg(args, out, sizeof out, errs, sizeof errs);
     if (st != status || !strstr(errs, phrase)) {
         print_error("softreg %s: status %d (expected %d), stderr:\n%s\n"
                     "expected to contain: %s\n", args, st, status, errs, phrase);
@@ -110,13 +85,13 @@ static void test_help(void **state)
 {
     (void)state;
     static char out[1 << 16], errs[1 << 16];
-    assert_int_equal(run("help train", out, sizeof out, errs, sizeof errs), 0);
+    assert_int_equal(test_run_softreg("help train", out, sizeof out, errs, sizeof errs), 0);
     const char *opts[] = {"--model", "--hidden", "--epochs", "--lr", "--batch",
                           "--init", "--seed", "--limit", "--threads", "--data",
                           "--save-weights", "--quiet", "--train-images"};
     for (size_t i = 0; i < sizeof opts / sizeof *opts; i++)
         assert_non_null(strstr(out, opts[i]));
-    assert_int_equal(run("help", out, sizeof out, errs, sizeof errs), 0);
+    assert_int_equal(test_run_softreg("help", out, sizeof out, errs, sizeof errs), 0);
     assert_non_null(strstr(out, "train"));
 }
 
@@ -135,7 +110,7 @@ static void test_fashion_mnist_finite(void **state)
         "train --data data/fashion-mnist --epochs 3 --quiet",
         "train --data data/fashion-mnist --model nn --hidden 64 --epochs 2 --quiet"};
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(run(runs[i], out, sizeof out, errs, sizeof errs), 0);
+        assert_int_equal(test_run_softreg(runs[i], out, sizeof out, errs, sizeof errs), 0);
         assert_null(strstr(out, "nan"));
         assert_null(strstr(out, "inf"));
         const char *last = strstr(out, i == 0 ? "|     2 |" : "|     1 |");
@@ -162,14 +137,14 @@ static void test_predict_unlabelled(void **state)
     snprintf(model, sizeof model, "%s.srm", train);
     snprintf(args, sizeof args, "train %s --bias --epochs 50 --lr 0.5 --quiet --out %s",
              train, model);
-    assert_int_equal(run(args, out, sizeof out, errs, sizeof errs), 0);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs), 0);
     snprintf(args, sizeof args, "predict %s %s --no-labels", model, fresh);
-    assert_int_equal(run(args, out, sizeof out, errs, sizeof errs), 0);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs), 0);
     assert_string_equal(out, "class\nsmall\nbig\n");
     /* Without --no-labels the last column is taken as the label: the file
      * then has one feature, not two, and is refused with both numbers. */
     snprintf(args, sizeof args, "predict %s %s", model, fresh);
-    assert_int_equal(run(args, out, sizeof out, errs, sizeof errs), 1);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs), 1);
     assert_non_null(strstr(errs, "1 feature"));
     assert_non_null(strstr(errs, "2"));
     remove(train);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -79,6 +80,33 @@ static inline void test_write_tmp(char *path, const char *suffix,
     if (len)
         assert_int_equal(fwrite(data, 1, len, f), len);
     fclose(f);
+}
+
+/* Runs `softreg <args>` (args as a shell would split them), capturing
+ * stdout and stderr; returns the exit status, or -1 when it was killed
+ * by a signal. */
+static inline int test_run_softreg(const char *args, char *out, size_t outsz,
+                                   char *errs, size_t errsz)
+{
+    char cmd[4096], err_path[256];
+    snprintf(err_path, sizeof err_path, "/tmp/softreg-test-%ld-stderr.txt",
+             (long)getpid());
+    snprintf(cmd, sizeof cmd, "%s %s 2>%s", test_softreg_bin(), args,
+             err_path);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t got = fread(out, 1, outsz - 1, p);
+    out[got] = '\0';
+    int st = pclose(p);
+    FILE *e = fopen(err_path, "r");
+    assert_non_null(e);
+    got = fread(errs, 1, errsz - 1, e);
+    errs[got] = '\0';
+    fclose(e);
+    remove(err_path);
+    if (!WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st);
 }
 
 #endif

@@ -183,6 +183,7 @@ sr_status sr_lbfgs_minimize(float *x, size_t n, sr_objective_fn f, void *ctx,
     int ret = lbfgs((int)n, xd, NULL, evaluate, progress, &run, &param);
 
     int converged = 0;
+    const char *reason = "";
     if (run.start_bad) {
         st = sr_fail(err, SR_ERR_DIVERGED,
                      "lbfgs: the objective or its gradient is not finite at "
@@ -197,12 +198,18 @@ sr_status sr_lbfgs_minimize(float *x, size_t n, sr_objective_fn f, void *ctx,
     }
     if (run.stopped) {
         converged = 0;
+        reason = "stopped by its caller";
     } else if (ret == LBFGS_SUCCESS || ret == LBFGS_STOP) {
         converged = 1;
+        reason = "converged: the gradient's norm fell below 1e-5 max(1, "
+                 "||W||)";
     } else if (ret == LBFGS_ALREADY_MINIMIZED) {
         converged = 1;
+        reason = "converged: the starting point is already a minimum";
     } else if (ret == LBFGSERR_MAXIMUMITERATION) {
         converged = 0;
+        reason = "the iteration limit (--max-iter) was reached before "
+                 "convergence: the model may be underfit";
     } else if (ret == LBFGSERR_OUTOFMEMORY) {
         st = sr_fail(err, SR_ERR_NOMEM,
                      "lbfgs: liblbfgs ran out of memory for %zu parameters", n);
@@ -212,6 +219,8 @@ sr_status sr_lbfgs_minimize(float *x, size_t n, sr_objective_fn f, void *ctx,
         /* A line search failed after some progress: with a float32
          * objective this is the usual end, at the last accepted point. */
         converged = 0;
+        reason = "no step along the search direction lowers the float32 "
+                 "objective any further (at or near the minimum)";
     } else if (ret >= LBFGSERR_OUTOFINTERVAL && ret < 0) {
         st = sr_fail(err, run.saw_nonfinite ? SR_ERR_DIVERGED
                                             : SR_ERR_INVALID_ARG,
@@ -232,6 +241,7 @@ sr_status sr_lbfgs_minimize(float *x, size_t n, sr_objective_fn f, void *ctx,
         result->iterations = run.iterations;
         result->fx = run.best_fx;
         result->converged = converged;
+        result->reason = reason;
     }
 
 done:

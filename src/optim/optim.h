@@ -25,6 +25,7 @@ typedef struct sr_lbfgs_result {
     size_t iterations; /* completed iterations (accepted line searches) */
     double fx;         /* f at the point written to x */
     int converged;     /* 1: ||g|| <= 1e-5 max(1, ||x||); 0: stopped early */
+    const char *reason; /* why it stopped, a static phrase */
 } sr_lbfgs_result;
 
 /* The largest number of corrections sr_lbfgs_minimize accepts. */

@@ -1,6 +1,8 @@
 /* The figures after every epoch: evaluation of every set, the callback,
  * early stopping. */
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -33,20 +35,47 @@ void sr_run_evaluate_sets(sr_engine *e, const run *R, sr_epoch_stats *s)
         evaluate(e, R, R->val, &s->val_loss, &s->val_err);
 }
 
-/* The callback and early stopping, once an epoch's figures are known. */
+/* A training loss this many times an untrained model's is divergence: a
+ * step too large for the data's scale, whose loss only grows from there
+ * (the course's runs stay below 1 / 100 of it). */
+#define DIVERGED_FACTOR 1000.0
+
+/* The callback, the divergence test and early stopping, once an epoch's
+ * figures are known. */
 void sr_run_report(run *R, sr_epoch_stats s)
 {
     if (R->callback && R->callback(&s, R->user))
         R->stop = 1;
+    R->reported++;
+    if ((R->p->evaluate || R->val) &&
+        !(s.train_loss <= DIVERGED_FACTOR * R->loss_scale)) {
+        R->diverged = 1;
+        R->diverged_loss = s.train_loss;
+        R->diverged_epoch = s.epoch;
+        R->stop = 1;
+        return;
+    }
     if (R->best) {
         if (s.val_loss < R->best_loss) {
             R->best_loss = s.val_loss;
+            R->best_epoch = s.epoch;
             R->since_best = 0;
             memcpy(R->best, R->model->params, R->model->nparams * sizeof(float));
         } else if (++R->since_best >= R->p->early_stop) {
             R->stop = 1;
         }
     }
+}
+
+void sr_run_outcome(run *R, int converged, size_t iterations,
+                    const char *fmt, ...)
+{
+    R->out.converged = converged;
+    R->out.iterations = iterations;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(R->out.reason, sizeof R->out.reason, fmt, ap);
+    va_end(ap);
 }
 
 /* After every epoch: evaluation, the callback, early stopping. */

@@ -21,6 +21,13 @@ typedef struct run {
     int stop;
     sr_checkpoint *resume; /* the state to continue from, or NULL */
     struct overlap *overlap; /* SGD beside the evaluation, or NULL */
+    double loss_scale;  /* an untrained model's loss (at least 1) */
+    int diverged;       /* the training loss passed 1000 loss_scale */
+    double diverged_loss;
+    size_t diverged_epoch;
+    size_t reported;    /* epochs reported */
+    size_t best_epoch;  /* early stopping: the epoch of `best` */
+    sr_train_outcome out;
 } run;
 
 double sr_run_seconds(void);
@@ -32,6 +39,10 @@ void sr_run_evaluate_sets(sr_engine *e, const run *R, sr_epoch_stats *s);
 void sr_run_report(run *R, sr_epoch_stats s);
 /* After every epoch: evaluation, the callback, early stopping. */
 void sr_run_end_epoch(run *R, size_t epoch, double seconds);
+/* Why the run stopped, for sr_train_params.outcome. */
+void sr_run_outcome(run *R, int converged, size_t iterations,
+                    const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* ---- run_sgd.c ---- */
 /* Writes the state after `next_row` rows of epoch `epoch` (0 = the epoch's

@@ -126,8 +126,12 @@ sr_status sr_run_lbfgs(run *R, sr_error *err)
     sr_status st = sr_lbfgs_minimize(x, model->nparams, lbfgs_objective, R,
                                      R->p->max_iter, R->p->lbfgs_memory,
                                      lbfgs_iteration, &lp, &res, err);
-    if (st == SR_OK)
+    if (st == SR_OK) {
         memcpy(model->params, x, model->nparams * sizeof *x);
+        sr_run_outcome(R, res.converged, res.iterations,
+                       "L-BFGS, %zu iterations: %s", res.iterations,
+                       res.reason);
+    }
     sr_dealloc(x);
     return st;
 }
@@ -181,6 +185,13 @@ sr_status sr_run_newton(run *R, sr_error *err)
                             R->p->tol > 0.0 ? R->p->tol : 1e-3,
                             lbfgs_iteration, &lp, &res, err);
     sr_engine_params_changed(&R->e);
+    if (st == SR_OK)
+        sr_run_outcome(R, res.converged, res.iterations,
+                       "Newton's method, %zu iterations: %s (gradient norm "
+                       "%.3g, from %.3g)%s", res.iterations, res.reason,
+                       res.gnorm, res.gnorm0,
+                       res.converged ? ""
+                                     : "; the model may be underfit");
     return st;
 }
 
@@ -205,7 +216,9 @@ sr_status sr_run_exact(run *R, sr_error *err)
                             b ? model->params + b->offset : NULL, err);
     sr_dealloc(X);
     sr_engine_params_changed(&R->e);
-    if (st == SR_OK)
+    if (st == SR_OK) {
         sr_run_end_epoch(R, 0, sr_run_seconds() - t0);
+        sr_run_outcome(R, 1, 1, "solved exactly: least squares by SVD");
+    }
     return st;
 }

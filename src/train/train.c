@@ -321,6 +321,57 @@ static sr_status compact(run *R, sr_compaction *c, sr_model **full,
     return SR_OK;
 }
 
+/* An untrained model's training loss, the scale that divergence is
+ * judged against (at least 1): log k for the classifiers (the loss of
+ * uniform probabilities), half the targets' mean square for regression
+ * (the loss of zero predictions). */
+static double untrained_loss(const sr_train_params *p, const sr_dataset *ds,
+                             size_t k)
+{
+    double scale = 0.0;
+    if (p->model != SR_MODEL_LINEAR) {
+        scale = log(p->model == SR_MODEL_LOGISTIC || k < 2 ? 2.0 : (double)k);
+    } else if (ds->targets && ds->m) {
+        for (size_t i = 0; i < ds->m * ds->t; i++)
+            scale += 0.5 * (double)ds->targets[i] * (double)ds->targets[i];
+        scale /= (double)ds->m;
+    }
+    return scale > 1.0 ? scale : 1.0;
+}
+
+/* The outcome of a run whose optimiser has no convergence test of its
+ * own, and of early stopping, which overrides the optimiser's. */
+static void describe_outcome(run *R)
+{
+    const sr_train_params *p = R->p;
+    if (R->best && R->best_loss < INFINITY && R->since_best >= p->early_stop) {
+        sr_run_outcome(R, 0, R->reported,
+                       "early stopping: no better validation loss in the %zu "
+                       "epochs after epoch %zu, whose parameters are kept",
+                       p->early_stop, R->best_epoch);
+        R->out.kept_epoch = R->best_epoch;
+    } else if (p->optimizer == SR_OPTIMIZER_SGD ||
+               p->optimizer == SR_OPTIMIZER_GD) {
+        const char *what = p->optimizer == SR_OPTIMIZER_SGD ? "SGD" :
+                           "gradient descent";
+        if (R->stop)
+            sr_run_outcome(R, 0, R->reported,
+                           "%s stopped by the epoch callback after %zu "
+                           "epochs", what, R->reported);
+        else
+            sr_run_outcome(R, 0, p->epochs,
+                           "%s ran the %zu %s asked for (it has no "
+                           "convergence test; --epochs sets them)", what,
+                           p->epochs,
+                           p->optimizer == SR_OPTIMIZER_SGD ? "epochs"
+                                                            : "steps");
+    }
+    if (R->best && R->best_loss < INFINITY && !(R->since_best >= p->early_stop))
+        R->out.kept_epoch = R->best_epoch;
+    if (p->outcome)
+        *p->outcome = R->out;
+}
+
 sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
                    const sr_train_params *params, sr_epoch_callback callback,
                    void *user, sr_model **out, sr_error *err)
@@ -345,6 +396,8 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     run R;
     memset(&R, 0, sizeof R);
     R.p = params;
+    R.out.kept_epoch = SIZE_MAX;
+    R.loss_scale = untrained_loss(params, train, k);
     sr_checkpoint resume;
     memset(&resume, 0, sizeof resume);
     if (params->resume_path) {
@@ -423,6 +476,14 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     case SR_OPTIMIZER_EXACT: st = sr_run_exact(&R, err); break;
     case SR_OPTIMIZER_NEWTON: st = sr_run_newton(&R, err); break;
     }
+    if (st == SR_OK && R.diverged)
+        st = sr_fail(err, SR_ERR_DIVERGED,
+                     "training diverged: the training loss after epoch %zu "
+                     "is %g, over %g times an untrained model's (%g)",
+                     R.diverged_epoch, R.diverged_loss, 1000.0,
+                     R.loss_scale);
+    if (st == SR_OK)
+        describe_outcome(&R);
     if (st == SR_OK && R.best && R.best_loss < INFINITY)
         memcpy(R.model->params, R.best, R.model->nparams * sizeof *R.best);
 done:

@@ -1,0 +1,229 @@
+/* Tabular files with no options but their names: softreg's defaults give
+ * the models scikit-learn's defaults give, on the real data sets Debian's
+ * python3-sklearn ships; training that diverges is refused; every run
+ * says how it ended; options as people type them; options that would do
+ * nothing are named; classes without an example are refused. */
+#include <sys/stat.h>
+
+#include "testutil.h"
+
+static char out[1 << 17], errs[1 << 16];
+
+/* The last JSON row's value of `key`. */
+static double last_json(const char *key)
+{
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\": ", key);
+    const char *at = NULL;
+    for (const char *p = strstr(out, pattern); p; p = strstr(p + 1, pattern))
+        at = p;
+    assert_non_null(at);
+    return strtod(at + strlen(pattern), NULL);
+}
+
+/* scripts/tabular-sets writes the five sets, split 70/30, into a fresh
+ * directory; 0 when python3-sklearn's data files are not installed. */
+static int make_sets(char *dir, size_t size)
+{
+    snprintf(dir, size, "/tmp/softreg-test-%ld-tabular", (long)getpid());
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "python3 scripts/tabular-sets %s", dir);
+    int st = system(cmd);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 3)
+        return 0;
+    assert_int_equal(st, 0);
+    return 1;
+}
+
+static void remove_sets(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* The test error (RMSE for diabetes) of scikit-learn on the same split:
+ *   scripts/tabular-sets DIR && python3 bench/sklearn_tabular.py DIR
+ * (scikit-learn 1.2.1, Debian 12): make_pipeline(StandardScaler(),
+ * LogisticRegression()) and LinearRegression(). softreg must come within
+ * one point of each error and 1% of the RMSE. */
+static const struct {
+    const char *name, *options;
+    double sklearn;
+} SETS[] = {
+    {"iris", "", 0.0},
+    {"wine", "", 0.0},
+    {"breast_cancer", "", 0.0235},
+    {"digits", "", 0.0372},
+    {"diabetes", "--model linear", 55.0160},
+};
+
+static void test_defaults_match_sklearn(void **state)
+{
+    (void)state;
+    char dir[256], args[1024];
+    if (!make_sets(dir, sizeof dir)) {
+        print_message("python3-sklearn's data sets are not installed\n");
+        skip();
+    }
+    for (size_t i = 0; i < sizeof SETS / sizeof *SETS; i++) {
+        snprintf(args, sizeof args,
+                 "train %s/%s-train.csv --test %s/%s-test.csv --label-col "
+                 "label --json %s", dir, SETS[i].name, dir, SETS[i].name,
+                 SETS[i].options);
+        assert_int_equal(test_run_softreg(args, out, sizeof out, errs,
+                                          sizeof errs), 0);
+        double got = last_json("test_err"), want = SETS[i].sklearn;
+        int linear = strstr(SETS[i].options, "linear") != NULL;
+        int ok = linear ? fabs(got - want) <= 0.01 * want
+                        : got <= want + 0.01;
+        if (!ok) {
+            print_error("%s: softreg's test %s %g, scikit-learn's %g\n",
+                        SETS[i].name, linear ? "RMSE" : "error", got, want);
+            fail();
+        }
+        /* the summary names the defaults it chose, and the end */
+        assert_non_null(strstr(errs, "defaults for a tabular file: --bias "
+                                     "--standardize --optimizer"));
+        assert_non_null(strstr(errs, "training ended: "));
+    }
+    remove_sets(dir);
+}
+
+/* Features on scales of 1 and 1,000 (like wine's): plain SGD at the
+ * course's rate diverges. */
+static const char *WIDE =
+    "a,b,label\n"
+    "1.2,1100,x\n0.8,900,y\n1.1,1250,x\n0.9,870,y\n1.3,1190,x\n"
+    "0.7,930,y\n1.0,1010,x\n0.95,980,y\n1.15,1300,x\n0.85,850,y\n";
+
+static void test_options_over_defaults(void **state)
+{
+    (void)state;
+    char file[256], args[1024];
+    test_write_tmp(file, ".csv", WIDE, strlen(WIDE));
+    /* SGD's options imply SGD, without a penalty */
+    snprintf(args, sizeof args, "train %s --epochs 3", file);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    assert_non_null(strstr(errs, "training: SGD, 3 epochs"));
+    assert_non_null(strstr(errs, "defaults for a tabular file: --bias "
+                                 "--standardize ("));
+    /* --C: L2 = 1 / (C m), m = 10 */
+    snprintf(args, sizeof args, "train %s --C 2 --no-bias --standardise", file);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    assert_non_null(strstr(errs, "l2 0.05 (C 2)"));
+    assert_non_null(strstr(errs, "defaults for a tabular file: --optimizer "
+                                 "lbfgs --max-iter 1000 ("));
+    assert_null(strstr(errs, "with biases"));
+    assert_non_null(strstr(errs, "standardised"));
+    /* both penalties at once: refused before reading the data */
+    snprintf(args, sizeof args, "train %s --C 2 --l2 0.1", file);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     2);
+    assert_non_null(strstr(errs, "--C and --l2"));
+    /* an iteration limit reached is said so */
+    snprintf(args, sizeof args, "train %s --max-iter 1 --C 1000", file);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    assert_non_null(strstr(errs, "iteration limit"));
+    assert_non_null(strstr(errs, "underfit"));
+    remove(file);
+}
+
+static void test_divergence_refused(void **state)
+{
+    (void)state;
+    char file[256], model[300], args[1024];
+    test_write_tmp(file, ".csv", WIDE, strlen(WIDE));
+    snprintf(model, sizeof model, "%s.srm", file);
+    snprintf(args, sizeof args,
+             "train %s --no-standardize --epochs 20 --out %s", file, model);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     1);
+    assert_non_null(strstr(errs, "diverged"));
+    assert_non_null(strstr(errs, "--lr"));
+    assert_non_null(strstr(errs, "--standardize"));
+    struct stat st;
+    assert_int_not_equal(stat(model, &st), 0);
+    /* standardised, the same run learns */
+    snprintf(args, sizeof args, "train %s --epochs 20 --out %s --json", file,
+             model);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    assert_true(last_json("train_err") < 0.2);
+    assert_int_equal(stat(model, &st), 0);
+    remove(model);
+    remove(file);
+}
+
+/* Options as people type them, and options that would do nothing. */
+static void test_option_spellings_and_warnings(void **state)
+{
+    (void)state;
+    char file[256], model[300], args[1024];
+    struct stat st;
+    test_write_tmp(file, ".csv", WIDE, strlen(WIDE));
+    snprintf(model, sizeof model, "%s.srm", file);
+    const char *outs[] = {"-o %s", "--out=%s", "--ou %s"};
+    for (size_t i = 0; i < 3; i++) {
+        char out_opt[400];
+        snprintf(out_opt, sizeof out_opt, outs[i], model);
+        snprintf(args, sizeof args, "train %s --quiet %s", file, out_opt);
+        assert_int_equal(test_run_softreg(args, out, sizeof out, errs,
+                                          sizeof errs), 0);
+        assert_int_equal(stat(model, &st), 0);
+        remove(model);
+    }
+    snprintf(args, sizeof args, "train %s --epocs 3", file);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     2);
+    assert_non_null(strstr(errs, "did you mean --epochs?"));
+    snprintf(args, sizeof args, "train %s -o", file);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     2);
+    assert_non_null(strstr(errs, "-o needs a value"));
+    snprintf(args, sizeof args,
+             "train %s --optimizer lbfgs --lr 0.1 --momentum 0.9 --hidden 5",
+             file);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    assert_non_null(strstr(errs, "--lr is ignored by --optimizer lbfgs"));
+    assert_non_null(strstr(errs, "--momentum is ignored by --optimizer lbfgs"));
+    assert_non_null(strstr(errs, "--hidden is ignored by --model softmax"));
+    remove(file);
+}
+
+/* Labels number the classes from 0 to the largest: the first 5 MNIST
+ * images (labels 5 0 4 1 9) leave five of ten classes empty. */
+static void test_empty_classes_refused(void **state)
+{
+    (void)state;
+    char args[1024];
+    snprintf(args, sizeof args, "train --data %s --limit 5 --epochs 1",
+             test_mnist_dir());
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     1);
+    assert_non_null(strstr(errs, "5 of the training set's 10 classes have no "
+                                 "example: 2, 3, 6, 7, 8"));
+    assert_non_null(strstr(errs, "--classes 10"));
+    assert_null(strstr(out, "Epoch"));
+    snprintf(args, sizeof args,
+             "train --data %s --limit 5 --epochs 1 --classes 10",
+             test_mnist_dir());
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_match_sklearn),
+        cmocka_unit_test(test_options_over_defaults),
+        cmocka_unit_test(test_divergence_refused),
+        cmocka_unit_test(test_option_spellings_and_warnings),
+        cmocka_unit_test(test_empty_classes_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
