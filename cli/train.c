@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "data.h"
@@ -113,7 +114,10 @@ void help_train(void)
         "                       it and exits with status 130 or 143\n"
         "  --resume FILE        continue from a checkpoint (same data and options):\n"
         "                       the result equals an uninterrupted run bit for bit\n"
-        "  -o, --out FILE       save the model (a .srm file, written atomically)\n"
+        "  -o, --out FILE       save the model (a .srm file, written atomically);\n"
+        "                       its directory is made and checked before\n"
+        "                       training; on SIGINT or SIGTERM the model of the\n"
+        "                       last finished epoch is saved\n"
         "  --save-weights DIR   write the parameters as .npy files (theta.npy, or\n"
         "                       W1.npy and W2.npy, and biases) to DIR\n"
         "  --quiet              no data summary on stderr\n"
@@ -479,6 +483,59 @@ static void tabular_defaults(train_opts *o, const sr_dataset *train,
 #undef CHOSE
 }
 
+/* The directory of `path` is created (with its parents) when missing and
+ * must be writable, so that --out fails before training, not after.
+ * Returns 0 after the message. */
+static int check_output(const char *opt, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "softreg: %s %s: that is a directory; give a file "
+                        "name\n", opt, path);
+        return 0;
+    }
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t len = slash ? (size_t)(slash - path) : 1;
+    if (len >= sizeof dir) {
+        fprintf(stderr, "softreg: %s: the path is too long\n", opt);
+        return 0;
+    }
+    memcpy(dir, slash ? path : ".", len);
+    dir[len ? len : 1] = '\0';
+    if (slash == path)
+        strcpy(dir, "/");
+    /* each missing ancestor in turn, then the directory itself */
+    for (char *p = dir + 1;; p++) {
+        int end = *p == '\0';
+        if (*p == '/' || end) {
+            char keep = *p;
+            *p = '\0';
+            if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+                fprintf(stderr, "softreg: %s %s: cannot create the directory "
+                                "%s: %s\n", opt, path, dir, strerror(errno));
+                return 0;
+            }
+            *p = keep;
+        }
+        if (end)
+            break;
+    }
+    /* a file made and removed: access() lets root pass where the file
+     * system refuses */
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/.softreg-XXXXXX", dir);
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        fprintf(stderr, "softreg: %s %s: cannot write in %s: %s\n", opt, path,
+                dir, strerror(errno));
+        return 0;
+    }
+    close(fd);
+    unlink(probe);
+    return 1;
+}
+
 /* Options that the chosen model or optimiser does not use: each named in
  * a warning, so that a run is not taken for what it is not. */
 static void warn_ignored(const train_opts *o)
@@ -757,6 +814,10 @@ int cmd_train(int argc, char **argv)
     sr_model *model = NULL, *warm = NULL;
     int status = 1;
     double t0 = now_seconds();
+    if ((o.out && !check_output("--out", o.out)) ||
+        (o.params.checkpoint_path &&
+         !check_output("--checkpoint", o.params.checkpoint_path)))
+        goto done;
     if (o.warm_start) {
         if (sr_model_load(o.warm_start, &warm, &err)) {
             cli_error(&err, NULL);
@@ -796,10 +857,21 @@ int cmd_train(int argc, char **argv)
     sr_train_outcome outcome;
     memset(&outcome, 0, sizeof outcome);
     o.params.outcome = &outcome;
+    o.params.keep_on_interrupt = o.out != NULL;
     if (sr_train(train, test, &o.params, print_epoch, &r, &model, &err)) {
         if (err.code == SR_ERR_INTERRUPTED) {
             fprintf(stderr, "softreg: %s\n", err.message);
             status = 128 + stop_signal;
+            sr_error save_err;
+            if (model && sr_model_save(model, o.out, &save_err) == SR_OK)
+                fprintf(stderr, "softreg: the model of the last finished "
+                                "epoch (%zu in the table) is saved to %s\n",
+                        outcome.iterations - 1, o.out);
+            else if (model)
+                cli_error(&save_err, NULL);
+            else if (o.out)
+                fprintf(stderr, "softreg: no epoch had finished: no model "
+                                "was written to %s\n", o.out);
             goto done;
         }
         cli_error(&err, err.code == SR_ERR_DIVERGED
@@ -831,6 +903,8 @@ int cmd_train(int argc, char **argv)
             fprintf(stderr, "training ended: %s\n", outcome.reason);
         if (o.out)
             fprintf(stderr, "model saved to %s\n", o.out);
+        else if (!o.save_dir)
+            fprintf(stderr, "the model was not kept (--out FILE keeps it)\n");
         fprintf(stderr, "done in %.2f s\n", now_seconds() - t0);
     }
     status = 0;

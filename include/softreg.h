@@ -363,6 +363,10 @@ typedef struct sr_train_params {
      * the targets' mean square), and at least 1000, stops training with
      * SR_ERR_DIVERGED, as a loss that is not finite does. */
     sr_train_outcome *outcome;
+    /* When training is interrupted (SR_ERR_INTERRUPTED), *out is the model
+     * after the last finished epoch or iteration (outcome->iterations
+     * says how many; NULL when none finished). */
+    int keep_on_interrupt;
 } sr_train_params;
 
 /* The course's run: softmax regression, 10 epochs, lr 0.2, batch 100. */

@@ -26,6 +26,9 @@ typedef struct run {
     double diverged_loss;
     size_t diverged_epoch;
     size_t reported;    /* epochs reported */
+    float *epoch_params; /* keep_on_interrupt: the last finished epoch's */
+    size_t finished;    /* epochs (or iterations) finished */
+    int interrupted;    /* a full-batch optimiser stopped on interrupt */
     size_t best_epoch;  /* early stopping: the epoch of `best` */
     sr_train_outcome out;
 } run;

@@ -72,6 +72,10 @@ sr_status sr_run_gd(run *R, sr_error *err)
         for (size_t i = 0; i < model->nparams; i++)
             model->params[i] -= lr * grad[i];
         sr_engine_params_changed(&R->e);
+        R->finished = epoch + 1;
+        if (R->epoch_params)
+            memcpy(R->epoch_params, model->params,
+                   model->nparams * sizeof(float));
         sr_run_end_epoch(R, epoch, sr_run_seconds() - t0);
         if (R->p->checkpoint_path &&
             (st = sr_run_save_checkpoint(R, epoch + 1, 0, &rng, NULL, err)) != SR_OK)
@@ -108,6 +112,13 @@ static int lbfgs_iteration(void *user, size_t iteration, const float *x,
     sr_engine_params_changed(&R->e);
     sr_run_end_epoch(R, iteration - 1, sr_run_seconds() - lp->t0);
     lp->t0 = sr_run_seconds();
+    /* The model's parameters are this iteration's: an interrupt keeps
+     * them (train.c). */
+    R->finished = iteration;
+    if (R->p->interrupt && *R->p->interrupt) {
+        R->interrupted = 1;
+        R->stop = 1;
+    }
     return R->stop;
 }
 

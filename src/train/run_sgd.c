@@ -1,6 +1,7 @@
 /* Minibatch SGD's epochs, with checkpoints, interrupts and the evaluation
  * beside the next epoch. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "run.h"
@@ -46,20 +47,56 @@ sr_status sr_run_restore(run *R, sr_rng *rng, sr_error *err)
     const sr_checkpoint *ck = R->resume;
     sr_checkpoint_config want = config_of(R);
     const sr_checkpoint_config *c = &ck->config;
-    if (c->kind != want.kind || c->optimizer != want.optimizer ||
-        c->shuffle != want.shuffle || c->seed != want.seed || c->m != want.m ||
-        c->n != want.n || c->batch != want.batch || c->lr != want.lr ||
-        c->l2 != want.l2 || c->momentum != want.momentum)
+    const sr_model *m = ck->model, *here = R->model;
+    /* Every field that differs, named with both values. */
+    char diff[768] = "";
+    size_t used = 0;
+#define DIFFERS(cond, ...)                                                    \
+    do {                                                                      \
+        if (cond) {                                                           \
+            int w_ = snprintf(diff + used, sizeof diff - used, "%s",          \
+                              used ? "; " : "");                              \
+            if (w_ > 0 && (size_t)w_ < sizeof diff - used)                    \
+                used += (size_t)w_;                                           \
+            w_ = snprintf(diff + used, sizeof diff - used, __VA_ARGS__);      \
+            if (w_ > 0 && (size_t)w_ < sizeof diff - used)                    \
+                used += (size_t)w_;                                           \
+        }                                                                     \
+    } while (0)
+    DIFFERS(c->kind != want.kind, "model %s, not %s",
+            sr_model_kind_name((sr_model_kind)c->kind),
+            sr_model_kind_name((sr_model_kind)want.kind));
+    DIFFERS(c->optimizer != want.optimizer, "optimizer number %u, not %u",
+            (unsigned)c->optimizer, (unsigned)want.optimizer);
+    DIFFERS(c->m != want.m, "%llu training examples, not %llu",
+            (unsigned long long)c->m, (unsigned long long)want.m);
+    DIFFERS(c->n != want.n, "%llu features, not %llu",
+            (unsigned long long)c->n, (unsigned long long)want.n);
+    DIFFERS(c->batch != want.batch, "--batch %llu, not %llu",
+            (unsigned long long)c->batch, (unsigned long long)want.batch);
+    DIFFERS(c->lr != want.lr, "--lr %g, not %g", c->lr, want.lr);
+    DIFFERS(c->l2 != want.l2, "--l2 %g, not %g", c->l2, want.l2);
+    DIFFERS(c->momentum != want.momentum, "--momentum %g, not %g",
+            c->momentum, want.momentum);
+    DIFFERS(c->shuffle != want.shuffle, "--shuffle %s, not %s",
+            c->shuffle ? "on" : "off", want.shuffle ? "on" : "off");
+    DIFFERS(c->seed != want.seed, "--seed %u, not %u", (unsigned)c->seed,
+            (unsigned)want.seed);
+    DIFFERS(m->bias != here->bias, "biases %s, not %s",
+            m->bias ? "on" : "off", here->bias ? "on" : "off");
+    DIFFERS(!m->mean != !here->mean, "--standardize %s, not %s",
+            m->mean ? "on" : "off", here->mean ? "on" : "off");
+    DIFFERS(m->poly != here->poly, "--poly %u, not %u", m->poly,
+            here->poly);
+    DIFFERS(m->d != here->d, "%zu hidden units, not %zu", m->d, here->d);
+    DIFFERS(m->k != here->k, "%zu outputs, not %zu", m->k, here->k);
+#undef DIFFERS
+    if (used || m->nparams != here->nparams)
         return sr_fail(err, SR_ERR_MISMATCH,
-                       "%s was written by another training run (model, data "
-                       "size, optimizer, lr, batch, l2, momentum, seed and "
-                       "shuffling must be the same to resume)",
-                       R->p->resume_path);
-    sr_model *m = ck->model;
-    if (m->nparams != R->model->nparams || m->k != R->model->k ||
-        m->d != R->model->d || m->bias != R->model->bias)
-        return sr_fail(err, SR_ERR_MISMATCH,
-                       "%s holds a model of another shape", R->p->resume_path);
+                       "%s was written by another training run: %s (the "
+                       "checkpoint's first); resume with the options and "
+                       "data that wrote it", R->p->resume_path,
+                       used ? diff : "another model shape");
     memcpy(R->model->params, m->params, m->nparams * sizeof *m->params);
     if (ck->velocity && R->e.velocity)
         memcpy(R->e.velocity, ck->velocity, m->nparams * sizeof(float));
@@ -137,6 +174,10 @@ sr_status sr_run_sgd(run *R, sr_error *err)
             st = sr_run_interrupted(R, epoch, end, err);
             break;
         }
+        R->finished = epoch + 1;
+        if (R->epoch_params)
+            memcpy(R->epoch_params, R->model->params,
+                   R->model->nparams * sizeof(float));
         int full = start == 0;
         /* The last epoch's evaluation has no SGD to go beside: it runs
          * here, on every thread. */

@@ -415,6 +415,7 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     memset(&comp, 0, sizeof comp);
     sr_model *full = NULL;
     sr_dataset *compacted[3] = {NULL, NULL, NULL};
+    int keep; /* the run ends with a model, *out */
 
     if (params->val_split > 0.0) {
         size_t *val_rows = NULL, m_fit = 0, m_val = 0;
@@ -429,6 +430,13 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     }
     if ((st = make_model(params, fit, k, &R.model, err)) != SR_OK)
         goto done;
+    if (params->keep_on_interrupt &&
+        (params->optimizer == SR_OPTIMIZER_SGD ||
+         params->optimizer == SR_OPTIMIZER_GD) &&
+        !(R.epoch_params = sr_alloc_array(R.model->nparams, sizeof(float)))) {
+        st = sr_fail(err, SR_ERR_NOMEM, "out of memory for the kept epoch");
+        goto done;
+    }
     if ((st = sr_feature_map_apply(R.model, fit, &fit_mapped, err)) != SR_OK ||
         (val_raw && (st = sr_feature_map_apply(R.model, val_raw, &val_mapped,
                                                err)) != SR_OK) ||
@@ -476,6 +484,9 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     case SR_OPTIMIZER_EXACT: st = sr_run_exact(&R, err); break;
     case SR_OPTIMIZER_NEWTON: st = sr_run_newton(&R, err); break;
     }
+    if (st == SR_OK && R.interrupted)
+        st = sr_fail(err, SR_ERR_INTERRUPTED, "interrupted after iteration %zu",
+                     R.finished);
     if (st == SR_OK && R.diverged)
         st = sr_fail(err, SR_ERR_DIVERGED,
                      "training diverged: the training loss after epoch %zu "
@@ -487,6 +498,21 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     if (st == SR_OK && R.best && R.best_loss < INFINITY)
         memcpy(R.model->params, R.best, R.model->nparams * sizeof *R.best);
 done:
+    /* An interrupted run that may keep its model: the last finished
+     * epoch's parameters (full-batch optimisers hold their last
+     * iteration's already). */
+    keep = st == SR_OK;
+    if (st == SR_ERR_INTERRUPTED && params->keep_on_interrupt &&
+        R.finished > 0 && R.model) {
+        keep = 1;
+        if (R.epoch_params)
+            memcpy(R.model->params, R.epoch_params,
+                   R.model->nparams * sizeof(float));
+        R.out.iterations = R.finished;
+        if (params->outcome)
+            *params->outcome = R.out;
+    }
+    sr_dealloc(R.epoch_params);
     sr_overlap_release(&R);
     sr_checkpoint_release(&resume);
     sr_engine_release(&R.e);
@@ -500,11 +526,12 @@ done:
     for (size_t i = 0; i < 3; i++)
         sr_dataset_free(compacted[i]);
     /* The model of every feature, once the training buffers are gone. */
-    if (st == SR_OK && full) {
+    if (keep && full) {
         if (!(full->params = sr_alloc_zeroed(full->nparams, sizeof(float)))) {
             st = sr_fail(err, SR_ERR_NOMEM,
                          "out of memory for the model's %zu parameters",
                          full->nparams);
+            keep = 0;
         } else {
             sr_compaction_expand(&comp, R.model, full);
             sr_model_free(R.model);
@@ -514,10 +541,10 @@ done:
     }
     sr_model_free(full);
     sr_compaction_release(&comp);
-    if (st != SR_OK) {
+    if (!keep) {
         sr_model_free(R.model);
         return st;
     }
     *out = R.model;
-    return SR_OK;
+    return st;
 }
