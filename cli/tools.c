@@ -194,9 +194,9 @@ static char *idx_labels_beside(const char *path)
 /* Loads `path` with the reference's classes and features, if any. A file
  * of another width is refused by the reader itself (CSV: before its rows,
  * so before any label is looked at; LIBSVM: at an index beyond). */
-static int load(const char *path, const tool_data *td, sr_task task,
-                const cli_reference *ref, const char *model_path,
-                sr_dataset **out)
+static sr_status load_quiet(const char *path, const tool_data *td,
+                            sr_task task, const cli_reference *ref,
+                            sr_dataset **out, sr_error *err)
 {
     sr_tabular_options opt = sr_tabular_options_default();
     opt.task = td->unlabelled ? SR_TASK_UNLABELLED : task;
@@ -212,9 +212,17 @@ static int load(const char *path, const tool_data *td, sr_task task,
     const char *labels = td->labels;
     if (!labels && (td->d.format == SR_FORMAT_AUTO || td->d.format == SR_FORMAT_IDX))
         labels = guess = idx_labels_beside(path);
-    sr_error err;
-    sr_status st = sr_dataset_load(path, labels, td->d.format, &opt, out, &err);
+    sr_status st = sr_dataset_load(path, labels, td->d.format, &opt, out, err);
     free(guess);
+    return st;
+}
+
+static int load(const char *path, const tool_data *td, sr_task task,
+                const cli_reference *ref, const char *model_path,
+                sr_dataset **out)
+{
+    sr_error err;
+    sr_status st = load_quiet(path, td, task, ref, out, &err);
     if (st == SR_OK)
         return 1;
     char hint[512];
@@ -269,6 +277,24 @@ int tool_load_for_model(const char *path, const tool_data *td,
             ref.classes = names;
             ref.k = k;
         }
+    }
+    /* Labels unneeded (predict) and not named: a file of the model's
+     * features alone, with no label column, is read as such (the CSV
+     * reader refuses another width at its first line). */
+    if (!classes && !td->unlabelled && !td->labels && !td->d.label_col) {
+        tool_data plain = *td;
+        plain.unlabelled = 1;
+        sr_error quiet;
+        if (load_quiet(path, &plain, SR_TASK_UNLABELLED, &ref, &ds, &quiet) ==
+                SR_OK &&
+            sr_dataset_features(ds) == sr_model_features(model)) {
+            *out = ds;
+            ds = NULL;
+            ok = 1;
+            goto done;
+        }
+        sr_dataset_free(ds);
+        ds = NULL;
     }
     if (!load(path, td, linear ? SR_TASK_REGRESSION : SR_TASK_CLASSIFICATION,
               &ref, model_path, &ds))

@@ -814,6 +814,18 @@ int cmd_train(int argc, char **argv)
     sr_model *model = NULL, *warm = NULL;
     int status = 1;
     double t0 = now_seconds();
+    cli_path stdin_copy[2];
+    const char *given_file = o.file, *given_test = o.test_file;
+    if (o.file && o.test_file && !strcmp(o.file, "-") &&
+        !strcmp(o.test_file, "-")) {
+        fprintf(stderr, "softreg: standard input (-) can be the training or "
+                        "the test file, not both\n");
+        return EXIT_USAGE;
+    }
+    o.file = cli_data_path(given_file, &stdin_copy[0]);
+    o.test_file = cli_data_path(given_test, &stdin_copy[1]);
+    if ((given_file && !o.file) || (given_test && !o.test_file))
+        goto done;
     if ((o.out && !check_output("--out", o.out)) ||
         (o.params.checkpoint_path &&
          !check_output("--checkpoint", o.params.checkpoint_path)))
@@ -909,6 +921,8 @@ int cmd_train(int argc, char **argv)
     }
     status = 0;
 done:
+    cli_data_path_done(&stdin_copy[0]);
+    cli_data_path_done(&stdin_copy[1]);
     sr_model_free(model);
     sr_model_free(warm);
     sr_dataset_free(test);

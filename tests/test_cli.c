@@ -141,12 +141,20 @@ static void test_predict_unlabelled(void **state)
     snprintf(args, sizeof args, "predict %s %s --no-labels", model, fresh);
     assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs), 0);
     assert_string_equal(out, "class\nsmall\nbig\n");
-    /* Without --no-labels the last column is taken as the label: the file
-     * then has one feature, not two, and is refused with both numbers. */
+    /* Without --no-labels too: a file of the model's features alone has
+     * no label column */
     snprintf(args, sizeof args, "predict %s %s", model, fresh);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs), 0);
+    assert_string_equal(out, "class\nsmall\nbig\n");
+    /* one column: neither the model's features nor those and a label */
+    const char *narrow = "0.1\n5.2\n";
+    char thin[256];
+    test_write_tmp(thin, ".csv", narrow, strlen(narrow));
+    snprintf(args, sizeof args, "predict %s %s", model, thin);
     assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs), 1);
-    assert_non_null(strstr(errs, "1 feature"));
+    assert_non_null(strstr(errs, "0 feature"));
     assert_non_null(strstr(errs, "2"));
+    remove(thin);
     remove(train);
     remove(fresh);
     remove(model);

@@ -92,6 +92,55 @@ static void test_defaults_match_sklearn(void **state)
     remove_sets(dir);
 }
 
+/* eval's per-class precision, recall and F1 and their macro average
+ * against scikit-learn's on the same predictions (softreg predict's, read
+ * from standard input); skipped without python3-sklearn. */
+static void test_eval_metrics_match_sklearn(void **state)
+{
+    (void)state;
+    char dir[256], args[2048];
+    if (!make_sets(dir, sizeof dir) ||
+        system("/usr/bin/python3 -c 'import sklearn' 2>/dev/null") != 0) {
+        print_message("python3-sklearn is not installed\n");
+        skip();
+    }
+    snprintf(args, sizeof args,
+             "train %s/digits-train.csv --label-col label --quiet --max-iter 5 "
+             "-o %s/d.srm", dir, dir);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    snprintf(args, sizeof args,
+             "predict %s/d.srm - < %s/digits-test.csv > %s/pred.csv", dir, dir,
+             dir);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    snprintf(args, sizeof args, "eval %s/d.srm %s/digits-test.csv --json", dir,
+             dir);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    double mine[3] = {last_json("macro_precision"), last_json("macro_recall"),
+                      last_json("macro_f1")};
+    snprintf(args, sizeof args,
+             "/usr/bin/python3 -c 'import csv, sys\n"
+             "from sklearn.metrics import precision_recall_fscore_support as s\n"
+             "y = [r[\"label\"] for r in csv.DictReader(open(sys.argv[1]))]\n"
+             "p = [r[\"class\"] for r in csv.DictReader(open(sys.argv[2]))]\n"
+             "print(\"%%.9f %%.9f %%.9f\" %% s(y, p, average=\"macro\", "
+             "zero_division=0)[:3])' %s/digits-test.csv %s/pred.csv",
+             dir, dir);
+    FILE *p = popen(args, "r");
+    assert_non_null(p);
+    double theirs[3];
+    assert_int_equal(fscanf(p, "%lf %lf %lf", &theirs[0], &theirs[1],
+                            &theirs[2]), 3);
+    assert_int_equal(pclose(p), 0);
+    for (int i = 0; i < 3; i++)
+        assert_true(fabs(mine[i] - theirs[i]) < 1e-6);
+    /* a few iterations leave mistakes to score */
+    assert_true(theirs[2] < 0.99);
+    remove_sets(dir);
+}
+
 /* Features on scales of 1 and 1,000 (like wine's): plain SGD at the
  * course's rate diverges. */
 static const char *WIDE =
@@ -305,6 +354,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_match_sklearn),
+        cmocka_unit_test(test_eval_metrics_match_sklearn),
         cmocka_unit_test(test_options_over_defaults),
         cmocka_unit_test(test_divergence_refused),
         cmocka_unit_test(test_option_spellings_and_warnings),
