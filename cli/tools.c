@@ -305,6 +305,12 @@ int tool_load_for_model(const char *path, const tool_data *td,
                 sr_model_features(model));
         goto done;
     }
+    size_t ignored = sr_dataset_ignored_entries(ds);
+    if (ignored)
+        fprintf(stderr, "softreg: note: %s: %zu %s of features beyond the "
+                        "model's %zu %s left out (they have no weight)\n",
+                path, ignored, ignored == 1 ? "entry" : "entries",
+                sr_model_features(model), ignored == 1 ? "was" : "were");
     if (classes && linear && sr_dataset_targets(ds) != sr_model_outputs(model)) {
         fprintf(stderr, "softreg: %s has %zu targets but the model %s predicts %zu\n",
                 path, sr_dataset_targets(ds), model_path,

@@ -44,9 +44,13 @@ void help_train(void)
         "  --train-images F --train-labels F --test-images F --test-labels F\n"
         "                       explicit IDX files instead of --data\n"
         "  --limit N            train on the first N training examples only\n"
-        "  --val-split F        hold out the last fraction F of the training set\n"
-        "                       (a seeded random fraction with --shuffle) and\n"
-        "                       report its loss and error\n"
+        "  --features N         the model's width: LIBSVM entries beyond it are\n"
+        "                       left out (and counted); a CSV file must have N\n"
+        "                       feature columns (default: from the file)\n"
+        "  --val-split F        hold out a fraction F of the training set, a\n"
+        "                       random part stratified by class (from --seed),\n"
+        "                       and report its loss and error\n"
+        "  --val-split-tail     hold out the last rows instead\n"
         "\n"
         "model:\n"
         "  --model M            softmax (default), nn (logits = ReLU(X W1) W2),\n"
@@ -134,6 +138,7 @@ enum {
     OPT_OPTIMIZER, OPT_MOMENTUM, OPT_SHUFFLE, OPT_MAX_ITER, OPT_VAL_SPLIT,
     OPT_EARLY_STOP, OPT_OUT, OPT_WARM_START, OPT_CHECKPOINT, OPT_RESUME,
     OPT_LBFGS_MEMORY, OPT_TOL, OPT_NO_BIAS, OPT_NO_STANDARDIZE, OPT_C,
+    OPT_FEATURES, OPT_VAL_SPLIT_TAIL,
     OPT_COUNT
 };
 
@@ -144,7 +149,7 @@ typedef struct train_opts {
     const char *data_dir;
     const char *train_images, *train_labels, *test_images;
     const char *save_dir, *out, *warm_start, *checkpoint, *resume;
-    size_t limit;
+    size_t limit, features;
     int quiet, json;
     /* Options the user gave, which the defaults for tabular files leave
      * alone; C = 0 when --C is not given. */
@@ -189,6 +194,8 @@ static const struct option long_options[] = {
     {"no-standardize", no_argument, 0, OPT_NO_STANDARDIZE},
     {"no-standardise", no_argument, 0, OPT_NO_STANDARDIZE},
     {"C", required_argument, 0, OPT_C},
+    {"features", required_argument, 0, OPT_FEATURES},
+    {"val-split-tail", no_argument, 0, OPT_VAL_SPLIT_TAIL},
     {"l2", required_argument, 0, OPT_L2},
     {"optimizer", required_argument, 0, OPT_OPTIMIZER},
     {"momentum", required_argument, 0, OPT_MOMENTUM},
@@ -299,6 +306,10 @@ static int parse_args(int argc, char **argv, train_opts *o)
             if (!cli_parse_size("limit", optarg, 1, SIZE_MAX, &o->limit))
                 return 0;
             break;
+        case OPT_FEATURES:
+            if (!cli_parse_size("features", optarg, 1, INT32_MAX, &o->features))
+                return 0;
+            break;
         case OPT_THREADS:
             if (!cli_parse_size("threads", optarg, 1, 4096, &p->threads))
                 return 0;
@@ -375,6 +386,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
             p->shuffle = 1;
             o->given_sgd = 1;
             break;
+        case OPT_VAL_SPLIT_TAIL: p->val_tail = 1; break;
         case OPT_DATA: o->data_dir = optarg; break;
         case OPT_TRAIN_IMAGES: o->train_images = optarg; break;
         case OPT_TRAIN_LABELS: o->train_labels = optarg; break;
@@ -627,7 +639,9 @@ static int load_data(const train_opts *o, sr_dataset **train, sr_dataset **test)
     if (o->file) {
         sr_task task = o->params.model == SR_MODEL_LINEAR ? SR_TASK_REGRESSION
                                                           : SR_TASK_CLASSIFICATION;
-        if (!cli_load_file(o->file, o->labels, &o->data, task, NULL, train))
+        cli_reference width = {NULL, 0, o->features};
+        if (!cli_load_file(o->file, o->labels, &o->data, task,
+                           o->features ? &width : NULL, train))
             return 0;
         if (o->test_file) {
             cli_reference ref;
@@ -681,6 +695,11 @@ static void describe(const char *what, const sr_dataset *ds)
     else
         fprintf(stderr, "%zu classes, ", k);
     fprintf(stderr, "values %g..%g\n", (double)lo, (double)hi);
+    size_t ignored = sr_dataset_ignored_entries(ds);
+    if (ignored)
+        fprintf(stderr, "  %zu %s of features beyond the first %zu left out "
+                        "(no weight)\n", ignored,
+                ignored == 1 ? "entry" : "entries", sr_dataset_features(ds));
     if (!t && k) {
         fprintf(stderr, "  per class:");
         for (size_t c = 0; c < k && c < 64; c++) {
@@ -792,6 +811,11 @@ static void describe_run(const sr_train_params *p, double C)
     if (p->momentum > 0)
         fprintf(stderr, ", momentum %g", p->momentum);
     fprintf(stderr, "\n");
+    if (p->val_split > 0)
+        fprintf(stderr, "validation: %g%% of the training set held out, %s\n",
+                100.0 * p->val_split,
+                p->val_tail ? "its last rows"
+                            : "a random part stratified by class (--seed)");
 }
 
 int cmd_train(int argc, char **argv)

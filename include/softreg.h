@@ -208,9 +208,10 @@ typedef struct sr_tabular_options {
     const char *const *classes;
     size_t k;
     /* Expected feature count n; 0 = from the file (LIBSVM: the largest
-     * index). LIBSVM: an index above it is an error, and n = features even
-     * if the file's indices stop short. CSV: a different column count is an
-     * error. */
+     * index). LIBSVM: an entry of an index above it is left out (a word the
+     * training set never saw has no weight, as in LIBLINEAR), counted by
+     * sr_dataset_ignored_entries, and n = features even if the file's
+     * indices stop short. CSV: a different column count is an error. */
     size_t features;
 } sr_tabular_options;
 
@@ -279,6 +280,8 @@ size_t sr_dataset_targets(const sr_dataset *ds);
 const char *sr_dataset_class_name(const sr_dataset *ds, size_t c);
 /* 1 if the features are stored sparse (LIBSVM, MNIST's pixel lists). */
 int sr_dataset_is_sparse(const sr_dataset *ds);
+/* LIBSVM entries left out for an index beyond the expected features. */
+size_t sr_dataset_ignored_entries(const sr_dataset *ds);
 
 /* ---- Training ------------------------------------------------------------ */
 
@@ -338,7 +341,10 @@ typedef struct sr_train_params {
     double momentum;        /* SGD momentum mu in [0, 1) */
     int shuffle;            /* reorder the examples every epoch (from seed) */
     size_t max_iter;        /* L-BFGS iterations (default 100) */
-    double val_split;       /* hold out this fraction (0 <= f < 1) of training */
+    double val_split;       /* hold out this fraction (0 <= f < 1) of training:
+                               a random part (from seed), stratified by class
+                               (each class gives its share, rounded so that
+                               the parts add up), unless val_tail */
     size_t early_stop;      /* stop after this many epochs without a better
                                validation loss, keeping the best (0 = never) */
     unsigned poly;          /* feature map: x, x^2, ..., x^poly (1 = none) */
@@ -367,6 +373,8 @@ typedef struct sr_train_params {
      * after the last finished epoch or iteration (outcome->iterations
      * says how many; NULL when none finished). */
     int keep_on_interrupt;
+    /* With val_split: hold out the last rows, in the data's order. */
+    int val_tail;
 } sr_train_params;
 
 /* The course's run: softmax regression, 10 epochs, lr 0.2, batch 100. */

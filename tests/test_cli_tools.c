@@ -330,12 +330,13 @@ static void test_eval_wrong_width(void **state)
     assert_contains(errs, "3 feature");
     assert_contains(errs, "784");
     assert_int_equal(out[0], '\0');
-    /* LIBSVM declares no width: an index beyond the model's is refused. */
+    /* LIBSVM declares no width: an entry beyond the model's features has
+     * no weight, and is left out and counted, as LIBLINEAR does. */
     path_in_dir(svm, sizeof svm, "wide.svm");
-    write_text(svm, "3 1:0.5 300:0.25\n4 2:1 785:0.5\n");
-    expect_run(1, "eval %s %s", mnist_model, svm);
-    assert_contains(errs, "785");
-    assert_contains(errs, "784");
+    write_text(svm, "3 1:0.5 300:0.25\n4 2:1 785:0.5 790:1\n");
+    expect_run(0, "eval %s %s", mnist_model, svm);
+    assert_contains(errs, "2 entries of features beyond the model's 784 were "
+                          "left out");
     expect_run(1, "predict %s %s", mnist_model, csv);
     assert_contains(errs, "784");
 }

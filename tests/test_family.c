@@ -286,6 +286,7 @@ static void test_validation_and_early_stop(void **state)
     p.epochs = 40;
     p.lr = 3.0; /* large, so validation loss goes up and down */
     p.val_split = 0.2;
+    p.val_tail = 1;
     p.early_stop = 3;
     val_log v = {{0}, 0};
     sr_model *m = NULL;
@@ -299,7 +300,8 @@ static void test_validation_and_early_stop(void **state)
             best_at = i;
         }
     assert_int_equal(v.epochs, best_at + 1 + 3); /* stopped 3 after the best */
-    /* The validation rows are the last 20%: evaluate the kept model there. */
+    /* With val_tail the validation rows are the last 20%: the kept model
+     * evaluated there gives the best validation loss. */
     size_t rows[200];
     for (size_t i = 0; i < 200; i++)
         rows[i] = 800 + i;
@@ -310,6 +312,42 @@ static void test_validation_and_early_stop(void **state)
     assert_close(loss, best, 1e-9);
     sr_model_free(m);
     sr_dataset_free(val);
+    sr_dataset_free(ds);
+}
+
+/* The validation part is stratified: 800 examples of class 0 then 200 of
+ * class 1, one zero feature, biases alone. L-BFGS fits the training
+ * part's class frequencies, so the validation loss is the cross-entropy
+ * of the two parts' frequencies: the entropy of (0.8, 0.2), 0.500402, when
+ * both hold 80% and 20%; with val_tail the validation part is all of
+ * class 1, which the training part never saw. */
+static void test_validation_split_is_stratified(void **state)
+{
+    (void)state;
+    float x[1000] = {0};
+    int32_t y[1000];
+    for (size_t i = 0; i < 1000; i++)
+        y[i] = i < 800 ? 0 : 1;
+    sr_dataset *ds = NULL;
+    assert_sr_ok(sr_dataset_from_arrays(x, 1000, 1, y, NULL, 0, &ds, NULL));
+    for (int tail = 0; tail < 2; tail++) {
+        sr_train_params p = sr_train_params_default();
+        p.optimizer = SR_OPTIMIZER_LBFGS;
+        p.bias = 1;
+        p.val_split = 0.2;
+        p.val_tail = tail;
+        p.max_iter = 50; /* val_log holds 64 epochs */
+        p.evaluate = 0;
+        val_log v = {{0}, 0};
+        sr_model *m = NULL;
+        assert_sr_ok(sr_train(ds, NULL, &p, log_val, &v, &m, NULL));
+        double last = v.val_loss[v.epochs - 1];
+        if (tail)
+            assert_true(last > 5.0);
+        else
+            assert_close(last, 0.500402, 1e-4);
+        sr_model_free(m);
+    }
     sr_dataset_free(ds);
 }
 
@@ -564,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_l2_and_momentum),
         cmocka_unit_test(test_shuffle_is_seeded),
         cmocka_unit_test(test_validation_and_early_stop),
+        cmocka_unit_test(test_validation_split_is_stratified),
         cmocka_unit_test(test_poly_and_standardize),
         cmocka_unit_test(test_warm_start_continues),
         cmocka_unit_test(test_model_round_trip),

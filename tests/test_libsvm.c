@@ -139,8 +139,16 @@ static void features_given(void **state)
     assert_csr(ds, (const size_t[]){0, 1, 2}, (const uint32_t[]){2, 19},
                (const float[]){1, 2});
     sr_dataset_free(ds);
-    parse_fails("1 3:1\n2 21:2\n", &opt, SR_ERR_FORMAT,
-                "t.svm:2: feature index 21 is beyond the 20 features expected");
+    /* beyond the width: left out and counted (a zero stored value is no
+     * entry); the order of indices is still checked */
+    ds = parse_ok("1 3:1 21:2 25:0\n2 20:2 22:1\n", &opt);
+    assert_int_equal(ds->n, 20);
+    assert_csr(ds, (const size_t[]){0, 1, 2}, (const uint32_t[]){2, 19},
+               (const float[]){1, 2});
+    assert_int_equal(sr_dataset_ignored_entries(ds), 2);
+    sr_dataset_free(ds);
+    parse_fails("1 3:1 22:1 21:2\n", &opt, SR_ERR_FORMAT,
+                "t.svm:1: feature index 21 comes after 22");
 }
 
 static void multiclass_integer_labels(void **state)

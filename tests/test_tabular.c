@@ -141,6 +141,32 @@ static void test_eval_metrics_match_sklearn(void **state)
     remove_sets(dir);
 }
 
+/* gradcheck on a model trained to convergence, over all its training
+ * rows with its own penalty: the gradient is near zero there, a sum of
+ * terms that cancel, and must still be judged correct. */
+static void test_gradcheck_at_optimum(void **state)
+{
+    (void)state;
+    char dir[256], args[2048];
+    if (!make_sets(dir, sizeof dir)) {
+        print_message("python3-sklearn's data sets are not installed\n");
+        skip();
+    }
+    /* C = 1 on 105 rows: l2 = 1 / 105 */
+    snprintf(args, sizeof args,
+             "train %s/iris-train.csv --label-col label --quiet -o %s/i.srm",
+             dir, dir);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    snprintf(args, sizeof args,
+             "gradcheck %s/iris-train.csv --label-col label --model-file "
+             "%s/i.srm --rows 105 --l2 0.00952380952", dir, dir);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    assert_non_null(strstr(out, "verdict: ok"));
+    remove_sets(dir);
+}
+
 /* Features on scales of 1 and 1,000 (like wine's): plain SGD at the
  * course's rate diverges. */
 static const char *WIDE =
@@ -355,6 +381,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_match_sklearn),
         cmocka_unit_test(test_eval_metrics_match_sklearn),
+        cmocka_unit_test(test_gradcheck_at_optimum),
         cmocka_unit_test(test_options_over_defaults),
         cmocka_unit_test(test_divergence_refused),
         cmocka_unit_test(test_option_spellings_and_warnings),

@@ -36,6 +36,8 @@ struct sr_dataset {
     int32_t *y;          /* (m) class indices in [0, k), or NULL */
     float *targets;      /* (m, t) regression targets, or NULL */
     size_t t;            /* number of regression targets */
+    size_t ignored;      /* LIBSVM entries beyond the expected features,
+                          * left out */
 
     char **class_names;  /* k names, or NULL when classes are 0..k-1 */
     char *labels_file;   /* the file whose row i gave y[i], for messages;

@@ -13,6 +13,7 @@
 struct sparse {
     const char *name;
     size_t features; /* from the options; 0 = none expected */
+    size_t ignored;  /* entries beyond them, left out */
     int classify;
     int unlabelled;
     size_t m, nnz, max_index;
@@ -118,11 +119,6 @@ static sr_status parse_pair(struct sparse *s, const char *p, size_t n,
         return sr_fail(err, SR_ERR_FORMAT,
                        "%s:%zu: feature index %.*s is too large (at most %ld)",
                        s->name, line, SHOWN, s->tok, (long)INT32_MAX);
-    if (s->features && (unsigned long long)idx > s->features)
-        return sr_fail(err, SR_ERR_FORMAT,
-                       "%s:%zu: feature index %lld is beyond the %zu features "
-                       "expected",
-                       s->name, line, idx, s->features);
     if (idx == *prev)
         return sr_fail(err, SR_ERR_FORMAT,
                        "%s:%zu: feature index %lld appears twice", s->name,
@@ -144,6 +140,10 @@ static sr_status parse_pair(struct sparse *s, const char *p, size_t n,
                        line, idx, SHOWN, s->tok, vlen > SHOWN ? "..." : "",
                        bad);
     *prev = idx;
+    if (s->features && (size_t)idx > s->features) {
+        s->ignored += v != 0.0f;
+        return SR_OK;
+    }
     if ((size_t)idx > s->max_index)
         s->max_index = (size_t)idx;
     if (v == 0.0f)
@@ -274,6 +274,7 @@ sr_status sr_libsvm_parse(const char *buf, size_t len, const char *name,
     }
     ds->m = s.m;
     ds->n = s.features ? s.features : s.max_index;
+    ds->ignored = s.ignored;
     ds->layout = SR_FEATURES_CSR;
     ds->row_ptr = s.row_ptr;
     ds->col = s.col;

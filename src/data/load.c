@@ -265,6 +265,11 @@ int sr_dataset_is_sparse(const sr_dataset *ds)
                   ds->layout == SR_FEATURES_U8_SPARSE);
 }
 
+size_t sr_dataset_ignored_entries(const sr_dataset *ds)
+{
+    return ds ? ds->ignored : 0;
+}
+
 sr_status sr_dataset_from_arrays(const float *X, size_t m, size_t n,
                                  const int32_t *y, const float *targets,
                                  size_t t, sr_dataset **out, sr_error *err)

@@ -75,6 +75,43 @@ static double objective_double(const sr_model *model, const double *w,
  * in absolute terms (sr_model_gradcheck). */
 #define GRADCHECK_FLOOR 1e-3
 
+/* Near an optimum every entry of the gradient is a sum of per-example
+ * terms that cancel, and a float32 sum keeps about eps sqrt(m) of the
+ * terms' size: for the classifiers of the linear family the term of
+ * theta[j][c] is x_j (p_c - y_c), at most |x_j|, and of b[c] at most 1.
+ * Entries are then compared against a floor of this share of that size
+ * times sqrt(m) (1e-4 relative error stays the verdict's bar). */
+#define GRADCHECK_TERM_FLOOR 1e-3
+
+/* The mean |x_j| of every feature over the rows of ds (n of them), for the
+ * classifiers' term sizes; NULL for other models. */
+static double *term_sizes(const sr_model *model, const sr_dataset *ds,
+                          sr_error *err, sr_status *st)
+{
+    *st = SR_OK;
+    if (model->d || (model->kind != SR_MODEL_SOFTMAX &&
+                     model->kind != SR_MODEL_LOGISTIC))
+        return NULL;
+    double *size = sr_alloc_zeroed(ds->n, sizeof *size);
+    float *row = sr_alloc_array(ds->n, sizeof *row);
+    if (!size || !row) {
+        *st = sr_fail(err, SR_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t r = 0; r < ds->m; r++) {
+        if ((*st = sr_dataset_copy_features(ds, r, 1, row, err)) != SR_OK)
+            goto fail;
+        for (size_t j = 0; j < ds->n; j++)
+            size[j] += fabs((double)row[j]) / (double)ds->m;
+    }
+    sr_dealloc(row);
+    return size;
+fail:
+    sr_dealloc(size);
+    sr_dealloc(row);
+    return NULL;
+}
+
 sr_status sr_model_gradcheck(const sr_model *model, const sr_dataset *ds,
                              size_t rows, double l2, size_t per_block,
                              double *max_rel_err, sr_error *err)
@@ -88,7 +125,7 @@ sr_status sr_model_gradcheck(const sr_model *model, const sr_dataset *ds,
         rows = ds->m;
     sr_dataset *mapped = NULL, *head = NULL;
     size_t *idx = NULL;
-    double *w = NULL, *h = NULL, *z = NULL;
+    double *w = NULL, *h = NULL, *z = NULL, *terms = NULL;
     float *grad = NULL;
     sr_engine e;
     memset(&e, 0, sizeof e);
@@ -134,6 +171,9 @@ sr_status sr_model_gradcheck(const sr_model *model, const sr_dataset *ds,
         goto done;
     for (size_t i = 0; i < np; i++)
         w[i] = model->params[i];
+    terms = term_sizes(model, head, err, &st);
+    if (st != SR_OK)
+        goto done;
     for (size_t b = 0; b < model->nblocks; b++) {
         const sr_param_block *blk = &model->blocks[b];
         size_t size = blk->rows * blk->cols, count = per_block < size ? per_block : size;
@@ -170,6 +210,14 @@ sr_status sr_model_gradcheck(const sr_model *model, const sr_dataset *ds,
             double scale = fabs(a) + fabs(n);
             if (scale < floor)
                 scale = floor;
+            if (terms) {
+                size_t at = s * size / count;
+                double term = blk->decayed ? terms[at / blk->cols] : 1.0;
+                double term_floor = GRADCHECK_TERM_FLOOR * term *
+                                    sqrt((double)rows);
+                if (scale < term_floor)
+                    scale = term_floor;
+            }
             double rel = scale > 1e-12 ? fabs(a - n) / scale : 0.0;
             worst = rel > worst ? rel : worst;
         }
@@ -178,6 +226,7 @@ sr_status sr_model_gradcheck(const sr_model *model, const sr_dataset *ds,
     }
 done:
     sr_engine_release(&e);
+    sr_dealloc(terms);
     sr_dealloc(idx);
     sr_dealloc(w);
     sr_dealloc(h);

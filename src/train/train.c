@@ -2,6 +2,7 @@
  * chosen optimiser (run_sgd.c, run_full.c), with evaluation after every
  * epoch (report.c). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,11 +233,84 @@ fail:
 
 /* The training and validation rows: the last fraction f held out, or a
  * seeded random fraction with shuffling. Both lists end sorted. */
-static sr_status split_rows(const sr_train_params *p, size_t m, size_t **train,
-                            size_t *m_train, size_t **val, size_t *m_val,
-                            sr_error *err)
+/* The validation rows of a stratified split: each class's share
+ * count_c f rounded down, then one more for the classes of the largest
+ * remainders (ties to the lower class) until they add up to nv; within a
+ * class, rows drawn by the seeded generator. is_val[r] marks them. */
+static sr_status stratified_rows(const sr_train_params *p,
+                                 const sr_dataset *ds, size_t nv,
+                                 unsigned char *is_val, sr_error *err)
 {
-    size_t nv = (size_t)((double)m * p->val_split);
+    size_t m = ds->m, k = ds->k ? ds->k : 1;
+    size_t *count = sr_alloc_zeroed(k, sizeof *count);
+    size_t *want = sr_alloc_zeroed(k, sizeof *want);
+    size_t *start = sr_alloc_zeroed(k + 1, sizeof *start);
+    size_t *rows = sr_alloc_array(m, sizeof *rows);
+    sr_status st = SR_OK;
+    if (!count || !want || !start || !rows) {
+        st = sr_fail(err, SR_ERR_NOMEM, "out of memory splitting the data");
+        goto done;
+    }
+    for (size_t r = 0; r < m; r++)
+        count[ds->y ? (size_t)ds->y[r] : 0]++;
+    size_t given = 0;
+    for (size_t c = 0; c < k; c++) {
+        want[c] = (size_t)((double)count[c] * p->val_split);
+        given += want[c];
+    }
+    while (given < nv) {
+        size_t best = k;
+        double best_rem = -1.0;
+        for (size_t c = 0; c < k; c++) {
+            double rem = (double)count[c] * p->val_split - (double)want[c];
+            if (want[c] < count[c] && rem > best_rem) {
+                best_rem = rem;
+                best = c;
+            }
+        }
+        if (best == k)
+            break;
+        want[best]++;
+        given++;
+    }
+    /* each class's rows together, in the data's order */
+    for (size_t c = 0; c < k; c++)
+        start[c + 1] = start[c] + count[c];
+    memset(count, 0, k * sizeof *count);
+    for (size_t r = 0; r < m; r++) {
+        size_t c = ds->y ? (size_t)ds->y[r] : 0;
+        rows[start[c] + count[c]++] = r;
+    }
+    sr_rng rng;
+    sr_rng_seed(&rng, p->seed);
+    for (size_t c = 0; c < k; c++) {
+        /* a partial Fisher-Yates shuffle draws want[c] of them */
+        size_t *part = rows + start[c], n = count[c];
+        for (size_t i = 0; i < want[c]; i++) {
+            size_t j = i + (size_t)(sr_rng_uniform(&rng) * (double)(n - i));
+            if (j >= n)
+                j = n - 1;
+            size_t t = part[i];
+            part[i] = part[j];
+            part[j] = t;
+            is_val[part[i]] = 1;
+        }
+    }
+done:
+    sr_dealloc(count);
+    sr_dealloc(want);
+    sr_dealloc(start);
+    sr_dealloc(rows);
+    return st;
+}
+
+/* The rows of the training and validation parts, each in the data's
+ * order: the last nv rows with val_tail, else a stratified random part. */
+static sr_status split_rows(const sr_train_params *p, const sr_dataset *ds,
+                            size_t **train, size_t *m_train, size_t **val,
+                            size_t *m_val, sr_error *err)
+{
+    size_t m = ds->m, nv = (size_t)((double)m * p->val_split);
     if (nv == 0 || nv >= m)
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "val-split %g of %zu examples leaves no %s examples",
@@ -244,25 +318,23 @@ static sr_status split_rows(const sr_train_params *p, size_t m, size_t **train,
     size_t *order = sr_alloc_array(m, sizeof *order);
     if (!order)
         return sr_fail(err, SR_ERR_NOMEM, "out of memory splitting the data");
-    if (p->shuffle) {
-        sr_rng rng;
-        sr_rng_seed(&rng, p->seed);
-        sr_rng_permutation(&rng, order, m);
-        /* Sorted lists keep the data's order within each part. */
+    if (p->val_tail) {
+        for (size_t r = 0; r < m; r++)
+            order[r] = r;
+    } else {
         unsigned char *is_val = sr_alloc_zeroed(m, 1);
-        if (!is_val) {
+        sr_status st = is_val ? stratified_rows(p, ds, nv, is_val, err)
+                              : sr_fail(err, SR_ERR_NOMEM,
+                                        "out of memory splitting the data");
+        if (st != SR_OK) {
+            sr_dealloc(is_val);
             sr_dealloc(order);
-            return sr_fail(err, SR_ERR_NOMEM, "out of memory splitting the data");
+            return st;
         }
-        for (size_t i = m - nv; i < m; i++)
-            is_val[order[i]] = 1;
         size_t a = 0, b = m - nv;
         for (size_t r = 0; r < m; r++)
             order[is_val[r] ? b++ : a++] = r;
         sr_dealloc(is_val);
-    } else {
-        for (size_t r = 0; r < m; r++)
-            order[r] = r;
     }
     *train = order;
     *m_train = m - nv;
@@ -366,8 +438,14 @@ static void describe_outcome(run *R)
                            p->optimizer == SR_OPTIMIZER_SGD ? "epochs"
                                                             : "steps");
     }
-    if (R->best && R->best_loss < INFINITY && !(R->since_best >= p->early_stop))
+    if (R->best && R->best_loss < INFINITY &&
+        !(R->since_best >= p->early_stop)) {
         R->out.kept_epoch = R->best_epoch;
+        size_t used = strlen(R->out.reason);
+        snprintf(R->out.reason + used, sizeof R->out.reason - used,
+                 "; the parameters of epoch %zu, of the best validation "
+                 "loss, are kept", R->best_epoch);
+    }
     if (p->outcome)
         *p->outcome = R->out;
 }
@@ -419,7 +497,7 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
 
     if (params->val_split > 0.0) {
         size_t *val_rows = NULL, m_fit = 0, m_val = 0;
-        st = split_rows(params, train->m, &rows, &m_fit, &val_rows, &m_val, err);
+        st = split_rows(params, train, &rows, &m_fit, &val_rows, &m_val, err);
         if (st == SR_OK)
             st = sr_dataset_subset(train, rows, m_fit, &fit_raw, err);
         if (st == SR_OK)
