@@ -77,6 +77,24 @@ static void describe_model(const char *path, const sr_model *model)
             printf(", numbered 0..%zu\n", k - 1);
         }
     }
+    if (sr_model_feature_name(model, 0) || sr_model_label_name(model)) {
+        /* the training file's header, as predict and eval match it */
+        printf("columns:     ");
+        for (size_t j = 0; sr_model_feature_name(model, 0) && j < n && j < 8;
+             j++) {
+            printf(j ? ", " : " ");
+            tool_csv_field(stdout, sr_model_feature_name(model, j));
+        }
+        if (n > 8 && sr_model_feature_name(model, 0))
+            printf(", ... (%zu)", n);
+        if (sr_model_label_name(model)) {
+            printf("; label: ");
+            tool_csv_field(stdout, sr_model_label_name(model));
+            if (sr_model_label_column(model) != SIZE_MAX)
+                printf(" (column %zu)", sr_model_label_column(model));
+        }
+        printf("\n");
+    }
     printf("outputs:      %zu\n", sr_model_outputs(model));
     if (kind == SR_MODEL_NN)
         printf("hidden units: %zu\n", sr_model_hidden(model));

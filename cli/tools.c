@@ -249,6 +249,121 @@ int tool_load_data(const char *path, const tool_data *td, sr_task task,
     return load(path, td, task, NULL, NULL, out);
 }
 
+/* qsort's order of column indices by their names */
+static char *const *sort_names;
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(sort_names[*(const size_t *)a], sort_names[*(const size_t *)b]);
+}
+
+/* Whether names[0 .. n) holds a name twice; `order` gets the indices in
+ * name order. */
+static int has_duplicates(char *const *names, size_t n, size_t *order)
+{
+    for (size_t j = 0; j < n; j++)
+        order[j] = j;
+    sort_names = names;
+    qsort(order, n, sizeof *order, by_name);
+    for (size_t j = 1; j < n; j++)
+        if (!strcmp(names[order[j - 1]], names[order[j]]))
+            return 1;
+    return 0;
+}
+
+/* A file with a header is matched to the model's features by name, when
+ * the training file had one: its columns are put in the model's order, and
+ * missing or extra ones are named. Returns 0 after the message. */
+static int match_columns(const char *path, const sr_model *model,
+                         sr_dataset **ds)
+{
+    size_t n = sr_model_features(model), have = sr_dataset_features(*ds);
+    if (!sr_model_feature_name(model, 0) || !sr_dataset_feature_name(*ds, 0))
+        return 1;
+    char **mine = calloc(n ? n : 1, sizeof *mine);
+    char **theirs = calloc(have ? have : 1, sizeof *theirs);
+    size_t *order = calloc((n > have ? n : have) + 1, sizeof *order);
+    size_t *cols = calloc(n ? n : 1, sizeof *cols);
+    unsigned char *used = calloc(have ? have : 1, 1);
+    int ok = 0;
+    if (!mine || !theirs || !order || !cols || !used) {
+        fprintf(stderr, "softreg: out of memory\n");
+        goto done;
+    }
+    for (size_t j = 0; j < n; j++)
+        mine[j] = (char *)sr_model_feature_name(model, j);
+    for (size_t j = 0; j < have; j++)
+        theirs[j] = (char *)sr_dataset_feature_name(*ds, j);
+    /* names given twice cannot say which is which: the columns' order
+     * rules, as for files without a header */
+    if (has_duplicates(mine, n, order) || has_duplicates(theirs, have, order)) {
+        ok = 1;
+        goto done;
+    }
+    /* `order` holds theirs sorted by name: find each of mine */
+    char missing[512] = "", extra[512] = "";
+    size_t nmissing = 0, nextra = 0, identity = n == have;
+    for (size_t j = 0; j < n; j++) {
+        size_t lo = 0, hi = have;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (strcmp(theirs[order[mid]], mine[j]) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < have && !strcmp(theirs[order[lo]], mine[j])) {
+            cols[j] = order[lo];
+            used[order[lo]] = 1;
+            identity = identity && cols[j] == j;
+        } else if (nmissing++ < 8) {
+            size_t at = strlen(missing);
+            snprintf(missing + at, sizeof missing - at, "%s\"%s\"",
+                     at ? ", " : "", mine[j]);
+        }
+    }
+    for (size_t j = 0; j < have; j++)
+        if (!used[j] && nextra++ < 8) {
+            size_t at = strlen(extra);
+            snprintf(extra + at, sizeof extra - at, "%s\"%s\"",
+                     at ? ", " : "", theirs[j]);
+        }
+    if (nmissing || nextra) {
+        fprintf(stderr, "softreg: %s: its columns are not the model's "
+                        "features:", path);
+        if (nmissing)
+            fprintf(stderr, " %zu missing (%s%s)", nmissing, missing,
+                    nmissing > 8 ? ", ..." : "");
+        if (nmissing && nextra)
+            fprintf(stderr, ";");
+        if (nextra)
+            fprintf(stderr, " %zu not in the model (%s%s)", nextra, extra,
+                    nextra > 8 ? ", ..." : "");
+        fprintf(stderr, "\n");
+        goto done;
+    }
+    if (!identity) {
+        sr_dataset *picked = NULL;
+        sr_error err;
+        if (sr_dataset_select_features(*ds, cols, n, &picked, &err) != SR_OK) {
+            cli_error(&err, NULL);
+            goto done;
+        }
+        sr_dataset_free(*ds);
+        *ds = picked;
+        fprintf(stderr, "softreg: note: %s: columns matched to the model's "
+                        "features by name (the order differs from the "
+                        "training file's)\n", path);
+    }
+    ok = 1;
+done:
+    free(mine);
+    free(theirs);
+    free(order);
+    free(cols);
+    free(used);
+    return ok;
+}
+
 int tool_load_for_model(const char *path, const tool_data *td,
                         const char *model_path, const sr_model *model,
                         int classes, sr_dataset **out)
@@ -288,6 +403,8 @@ int tool_load_for_model(const char *path, const tool_data *td,
         if (load_quiet(path, &plain, SR_TASK_UNLABELLED, &ref, &ds, &quiet) ==
                 SR_OK &&
             sr_dataset_features(ds) == sr_model_features(model)) {
+            if (!match_columns(path, model, &ds))
+                goto done;
             *out = ds;
             ds = NULL;
             ok = 1;
@@ -296,8 +413,34 @@ int tool_load_for_model(const char *path, const tool_data *td,
         sr_dataset_free(ds);
         ds = NULL;
     }
-    if (!load(path, td, linear ? SR_TASK_REGRESSION : SR_TASK_CLASSIFICATION,
-              &ref, model_path, &ds))
+    sr_task task = linear ? SR_TASK_REGRESSION : SR_TASK_CLASSIFICATION;
+    /* The label column the training file had, by its name, when the user
+     * names none and this file's header has it. */
+    const char *label = sr_model_label_name(model);
+    if (label && !td->d.label_col) {
+        tool_data named = *td;
+        named.d.label_col = label;
+        sr_error quiet;
+        if (load_quiet(path, &named, task, &ref, &ds, &quiet) != SR_OK) {
+            sr_dataset_free(ds);
+            ds = NULL;
+        }
+    }
+    /* A file of another width whose header may name the model's columns
+     * among others: read at its own width, so that they can be named */
+    if (!ds && sr_model_feature_name(model, 0)) {
+        cli_reference wide = ref;
+        wide.features = 0;
+        sr_error quiet;
+        if (load_quiet(path, td, task, &wide, &ds, &quiet) != SR_OK ||
+            !sr_dataset_feature_name(ds, 0)) {
+            sr_dataset_free(ds);
+            ds = NULL;
+        }
+    }
+    if (!ds && !load(path, td, task, &ref, model_path, &ds))
+        goto done;
+    if (!match_columns(path, model, &ds))
         goto done;
     if (sr_dataset_features(ds) != sr_model_features(model)) {
         fprintf(stderr, "softreg: %s has %zu features but the model %s expects %zu\n",

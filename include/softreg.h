@@ -282,6 +282,16 @@ const char *sr_dataset_class_name(const sr_dataset *ds, size_t c);
 int sr_dataset_is_sparse(const sr_dataset *ds);
 /* LIBSVM entries left out for an index beyond the expected features. */
 size_t sr_dataset_ignored_entries(const sr_dataset *ds);
+/* A CSV file's header names of feature j and of the label column (NULL
+ * without a header). */
+const char *sr_dataset_feature_name(const sr_dataset *ds, size_t j);
+const char *sr_dataset_label_name(const sr_dataset *ds);
+/* A dense data set of the columns cols[0 .. n) of ds, in that order (its
+ * labels, targets and names with them): a file's columns put in a model's
+ * order. */
+sr_status sr_dataset_select_features(const sr_dataset *ds, const size_t *cols,
+                                     size_t n, sr_dataset **out,
+                                     sr_error *err);
 
 /* ---- Training ------------------------------------------------------------ */
 
@@ -414,6 +424,13 @@ size_t sr_model_hidden(const sr_model *model);   /* d, 0 without hidden layer */
 /* The name of class c (as the training file wrote it) or NULL. */
 const char *sr_model_class_name(const sr_model *model, size_t c);
 int sr_model_has_bias(const sr_model *model);
+/* The training file's name of raw feature j and of the label column, when
+ * it had a header; NULL otherwise. */
+const char *sr_model_feature_name(const sr_model *model, size_t j);
+const char *sr_model_label_name(const sr_model *model);
+/* The label column's 0-based position among the training file's columns,
+ * or SIZE_MAX when unknown. */
+size_t sr_model_label_column(const sr_model *model);
 unsigned sr_model_poly(const sr_model *model);
 int sr_model_is_standardized(const sr_model *model);
 

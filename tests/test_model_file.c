@@ -137,6 +137,20 @@ static void assert_same_model(const sr_model *a, const sr_model *b)
         for (size_t c = 0; c < sr_model_class_count(a); c++)
             assert_string_equal(a->class_names[c], b->class_names[c]);
     }
+    if (!a->feature_names || !b->feature_names) {
+        assert_null(a->feature_names);
+        assert_null(b->feature_names);
+    } else {
+        for (size_t j = 0; j < a->n_raw; j++)
+            assert_string_equal(a->feature_names[j], b->feature_names[j]);
+    }
+    if (!a->label_name || !b->label_name) {
+        assert_null(a->label_name);
+        assert_null(b->label_name);
+    } else {
+        assert_string_equal(a->label_name, b->label_name);
+    }
+    assert_int_equal(a->label_col, b->label_col);
 }
 
 /* A fresh empty directory under /tmp; `dir` has room for 256 bytes. */
@@ -290,6 +304,16 @@ static void test_round_trip_every_kind(void **state)
                 size_t d = kind == SR_MODEL_NN ? 5 : 0;
                 round_trip(make_model(kind, 4, k, d, bias, rich));
             }
+    /* the training file's column names (version 2), an empty one too */
+    sr_model *m = make_model(SR_MODEL_SOFTMAX, 3, 2, 0, 1, 1);
+    m->feature_names = calloc(3, sizeof *m->feature_names);
+    assert_non_null(m->feature_names);
+    m->feature_names[0] = dup_str("sepal length");
+    m->feature_names[1] = dup_str("");
+    m->feature_names[2] = dup_str("caf\xc3\xa9, \"w\"");
+    m->label_name = dup_str("species");
+    m->label_col = 0;
+    round_trip(m);
 }
 
 static void test_round_trip_mnist_sized(void **state)
@@ -313,7 +337,7 @@ static void test_exact_bytes(void **state)
     uint8_t *got = save_bytes(m, &len);
     static const uint8_t body[] = {
         0x89, 'S', 'R', 'M', '\r', '\n', 0x1a, '\n', /* magic */
-        1, 0, 0, 0,                                  /* version */
+        2, 0, 0, 0,                                  /* version */
         0, 0, 0, 0,                                  /* kind: softmax */
         1, 0, 0, 0, 0, 0, 0, 0,                      /* n */
         1, 0, 0, 0, 0, 0, 0, 0,                      /* k */
@@ -328,12 +352,25 @@ static void test_exact_bytes(void **state)
         1, 0, 0, 0, 0, 0, 0, 0,                      /* rows */
         1, 0, 0, 0, 0, 0, 0, 0,                      /* cols */
         0x00, 0x00, 0x80, 0x3f,                      /* 1.0f */
+        0, 0, 0, 0, 0, 0, 0, 0,                      /* feature names */
+        0, 0, 0, 0,                                  /* label name */
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* label column */
     };
     uint8_t want[sizeof body + 4];
     memcpy(want, body, sizeof body);
     reseal(want, sizeof want);
     assert_int_equal(len, sizeof want);
     assert_memory_equal(got, want, sizeof want);
+    /* version 1 files, without the column names, still load */
+    size_t v1_len = sizeof body - 20 + 4;
+    uint8_t v1[sizeof body + 4];
+    memcpy(v1, body, sizeof body - 20);
+    v1[8] = 1;
+    reseal(v1, v1_len);
+    sr_model *back = NULL;
+    assert_int_equal(sr_model_parse(v1, v1_len, "v1.srm", &back, &err), SR_OK);
+    assert_same_model(m, back);
+    sr_model_free(back);
     free(got);
     sr_model_free(m);
 }
@@ -485,7 +522,7 @@ static void test_versions(void **state)
     reseal(buf, len);
     expect_refusal(buf, len, SR_ERR_FORMAT, SR_ERR_FORMAT,
                    "format version 7 is newer than this softreg supports "
-                   "(1); upgrade softreg");
+                   "(2); upgrade softreg");
     /* Refused on the version alone, whatever follows. */
     expect_refusal(buf, 12, SR_ERR_FORMAT, SR_ERR_FORMAT, "version 7");
     put_le32(buf + AT_VERSION, 0);
@@ -555,7 +592,7 @@ static uint8_t *small_file(size_t *len)
     m->class_names[1] = dup_str("b");
     uint8_t *buf = save_bytes(m, len);
     sr_model_free(m);
-    assert_int_equal(*len, 107 + 16 + 4);
+    assert_int_equal(*len, 107 + 16 + 20 + 4);
     return buf;
 }
 

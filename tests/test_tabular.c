@@ -376,6 +376,58 @@ static void test_work_not_lost(void **state)
     remove(ckpt);
 }
 
+/* The model keeps the training file's column names: a file with its
+ * columns in another order (the label first) is matched by name and gives
+ * the same figures; missing and extra columns are named; the model file
+ * keeps the names. */
+static void test_columns_matched_by_name(void **state)
+{
+    (void)state;
+    char file[256], model[300], moved[256], gone[256], args[2048];
+    test_write_tmp(file, ".csv", WIDE, strlen(WIDE));
+    snprintf(model, sizeof model, "%s.srm", file);
+    snprintf(args, sizeof args, "train %s --quiet -o %s", file, model);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    snprintf(args, sizeof args, "eval %s %s --json", model, file);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    double loss = last_json("loss");
+    /* label, b, a: the same rows */
+    char text[1024] = "label,b,a\n";
+    const char *p = strchr(WIDE, '\n') + 1;
+    while (*p) {
+        double a, b;
+        char lab[8];
+        assert_int_equal(sscanf(p, "%lf,%lf,%7[^\n]", &a, &b, lab), 3);
+        size_t at = strlen(text);
+        snprintf(text + at, sizeof text - at, "%s,%g,%g\n", lab, b, a);
+        p = strchr(p, '\n') + 1;
+    }
+    test_write_tmp(moved, ".csv", text, strlen(text));
+    snprintf(args, sizeof args, "eval %s %s --json", model, moved);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    assert_true(last_json("loss") == loss);
+    assert_non_null(strstr(errs, "matched to the model's features by name"));
+    /* a column renamed: one missing, one not in the model */
+    text[strlen("label,b,")] = 'z';
+    test_write_tmp(gone, ".csv", text, strlen(text));
+    snprintf(args, sizeof args, "eval %s %s", model, gone);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     1);
+    assert_non_null(strstr(errs, "1 missing (\"a\")"));
+    assert_non_null(strstr(errs, "1 not in the model (\"z\")"));
+    snprintf(args, sizeof args, "info %s", model);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    assert_non_null(strstr(out, "columns:      a, b; label: label (column 2)"));
+    remove(gone);
+    remove(moved);
+    remove(model);
+    remove(file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +439,7 @@ int main(void)
         cmocka_unit_test(test_option_spellings_and_warnings),
         cmocka_unit_test(test_empty_classes_refused),
         cmocka_unit_test(test_work_not_lost),
+        cmocka_unit_test(test_columns_matched_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

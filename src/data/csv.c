@@ -244,6 +244,35 @@ static int is_number(const char *s)
     return *s && !sr_tab_parse_float(s, &v);
 }
 
+/* The header's names: every feature's, in file order, and the label
+ * column's with its position. */
+static sr_status header_names(const struct table *t, sr_dataset *ds,
+                              sr_error *err)
+{
+    char **names = sr_alloc_zeroed(t->n ? t->n : 1, sizeof *names);
+    if (!names)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for column names");
+    ds->feature_names = names;
+    for (size_t j = 0, f = 0; j < t->ncols; j++) {
+        if (j == t->label && !t->unlabelled)
+            continue;
+        const char *name = field(t->hdr, j);
+        size_t len = strlen(name) + 1;
+        if (!(names[f] = sr_alloc(len)))
+            return sr_fail(err, SR_ERR_NOMEM, "out of memory for column names");
+        memcpy(names[f++], name, len);
+    }
+    if (!t->unlabelled) {
+        const char *name = field(t->hdr, t->label);
+        size_t len = strlen(name) + 1;
+        if (!(ds->label_name = sr_alloc(len)))
+            return sr_fail(err, SR_ERR_NOMEM, "out of memory for column names");
+        memcpy(ds->label_name, name, len);
+        ds->label_col = t->label;
+    }
+    return SR_OK;
+}
+
 /* See sr_csv_header. */
 static int looks_like_header(const struct record *a, const struct record *b)
 {
@@ -509,6 +538,8 @@ sr_status sr_csv_parse(const char *buf, size_t len, const char *name,
     t.x = NULL;
     t.y = NULL;
     t.targets = NULL;
+    if (t.hdr && (st = header_names(&t, ds, err)) != SR_OK)
+        goto fail;
     *out = ds;
     ds = NULL;
 fail:

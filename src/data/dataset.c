@@ -13,6 +13,8 @@ sr_dataset *sr_dataset_new(sr_error *err)
     sr_dataset *ds = sr_alloc_zeroed(1, sizeof *ds);
     if (!ds)
         sr_fail(err, SR_ERR_NOMEM, "out of memory allocating a data set");
+    else
+        ds->label_col = SIZE_MAX;
     return ds;
 }
 
@@ -51,11 +53,9 @@ void sr_dataset_free(sr_dataset *ds)
     sr_dealloc(ds->y);
     sr_dealloc(ds->targets);
     sr_dealloc(ds->labels_file);
-    if (ds->class_names) {
-        for (size_t c = 0; c < ds->k; c++)
-            sr_dealloc(ds->class_names[c]);
-        sr_dealloc(ds->class_names);
-    }
+    sr_free_strings(ds->class_names, ds->k);
+    sr_free_strings(ds->feature_names, ds->n);
+    sr_dealloc(ds->label_name);
     sr_dealloc(ds);
 }
 
@@ -493,23 +493,44 @@ static char *dup_string(const char *s)
 }
 
 /* Copies class names (k of them), or sets *out NULL when there are none. */
-static sr_status copy_names(char **names, size_t k, char ***out, sr_error *err)
+sr_status sr_copy_strings(char *const *names, size_t count, char ***out,
+                          sr_error *err)
 {
     *out = NULL;
     if (!names)
         return SR_OK;
-    char **copy = sr_alloc_zeroed(k, sizeof *copy);
+    char **copy = sr_alloc_zeroed(count ? count : 1, sizeof *copy);
     if (!copy)
-        return sr_fail(err, SR_ERR_NOMEM, "out of memory for class names");
-    for (size_t c = 0; c < k; c++)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for %zu names",
+                       count);
+    for (size_t c = 0; c < count; c++)
         if (!(copy[c] = dup_string(names[c]))) {
-            for (size_t i = 0; i < c; i++)
-                sr_dealloc(copy[i]);
-            sr_dealloc(copy);
-            return sr_fail(err, SR_ERR_NOMEM, "out of memory for class names");
+            sr_free_strings(copy, c);
+            return sr_fail(err, SR_ERR_NOMEM, "out of memory for %zu names",
+                           count);
         }
     *out = copy;
     return SR_OK;
+}
+
+void sr_free_strings(char **names, size_t count)
+{
+    if (!names)
+        return;
+    for (size_t c = 0; c < count; c++)
+        sr_dealloc(names[c]);
+    sr_dealloc(names);
+}
+
+/* The header's names of ds, copied into s (a subset or selection of ds's
+ * rows: the same columns). */
+static sr_status copy_header(const sr_dataset *ds, sr_dataset *s,
+                             sr_error *err)
+{
+    s->label_col = ds->label_col;
+    if (ds->label_name && !(s->label_name = dup_string(ds->label_name)))
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for a column name");
+    return sr_copy_strings(ds->feature_names, ds->n, &s->feature_names, err);
 }
 
 sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
@@ -523,6 +544,68 @@ sr_status sr_dataset_set_pixels_from(sr_dataset *ds, sr_file_view *view,
                                      sr_error *err)
 {
     return set_pixels(ds, view->data + offset, m, n, view, err);
+}
+
+sr_status sr_dataset_select_features(const sr_dataset *ds, const size_t *cols,
+                                     size_t n, sr_dataset **out,
+                                     sr_error *err)
+{
+    if (!ds || !out || (n && !cols))
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_dataset_select_features: NULL argument");
+    if (ds->layout != SR_FEATURES_F32)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_dataset_select_features: dense float data only");
+    for (size_t j = 0; j < n; j++)
+        if (cols[j] >= ds->n)
+            return sr_fail(err, SR_ERR_INVALID_ARG,
+                           "sr_dataset_select_features: column %zu of %zu",
+                           cols[j], ds->n);
+    size_t m = ds->m;
+    sr_dataset *s = sr_dataset_new(err);
+    if (!s)
+        return SR_ERR_NOMEM;
+    sr_status st = SR_OK;
+    s->m = m;
+    s->n = n;
+    s->k = ds->k;
+    s->t = ds->t;
+    s->layout = SR_FEATURES_F32;
+    if (!(s->x_f32 = sr_alloc_array(m ? m : 1, (n ? n : 1) * sizeof(float))))
+        goto nomem;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++)
+            s->x_f32[i * n + j] = ds->x_f32[i * ds->n + cols[j]];
+    if (ds->y) {
+        if (!(s->y = sr_alloc_array(m ? m : 1, sizeof *s->y)))
+            goto nomem;
+        memcpy(s->y, ds->y, m * sizeof *s->y);
+    }
+    if (ds->targets) {
+        if (!(s->targets = sr_alloc_array(m ? m : 1, ds->t * sizeof(float))))
+            goto nomem;
+        memcpy(s->targets, ds->targets, m * ds->t * sizeof(float));
+    }
+    if ((st = sr_copy_strings(ds->class_names, ds->k, &s->class_names,
+                              err)) != SR_OK)
+        goto fail;
+    s->label_col = ds->label_col;
+    if (ds->label_name && !(s->label_name = dup_string(ds->label_name)))
+        goto nomem;
+    if (ds->feature_names) {
+        if (!(s->feature_names = sr_alloc_zeroed(n ? n : 1, sizeof(char *))))
+            goto nomem;
+        for (size_t j = 0; j < n; j++)
+            if (!(s->feature_names[j] = dup_string(ds->feature_names[cols[j]])))
+                goto nomem;
+    }
+    *out = s;
+    return SR_OK;
+nomem:
+    st = sr_fail(err, SR_ERR_NOMEM, "out of memory selecting %zu columns", n);
+fail:
+    sr_dataset_free(s);
+    return st;
 }
 
 sr_status sr_dataset_subset(const sr_dataset *ds, const size_t *rows,
@@ -598,7 +681,9 @@ sr_status sr_dataset_subset(const sr_dataset *ds, const size_t *rows,
             memcpy(s->targets + i * ds->t, ds->targets + rows[i] * ds->t,
                    ds->t * sizeof(float));
     }
-    if ((st = copy_names(ds->class_names, ds->k, &s->class_names, err)) != SR_OK)
+    if ((st = sr_copy_strings(ds->class_names, ds->k, &s->class_names,
+                              err)) != SR_OK ||
+        (st = copy_header(ds, s, err)) != SR_OK)
         goto fail;
     *out = s;
     return SR_OK;

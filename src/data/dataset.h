@@ -40,6 +40,11 @@ struct sr_dataset {
                           * left out */
 
     char **class_names;  /* k names, or NULL when classes are 0..k-1 */
+    /* A CSV file's header: the features' names (n of them) and the label
+     * column's name and position among the file's columns, or NULL */
+    char **feature_names;
+    char *label_name;
+    size_t label_col;
     char *labels_file;   /* the file whose row i gave y[i], for messages;
                           * NULL when unknown (a subset, arrays) */
     size_t rows, cols;   /* image shape for IDX data, 0 otherwise */
@@ -50,6 +55,11 @@ struct sr_dataset {
 
 /* An empty data set with every pointer NULL. */
 sr_dataset *sr_dataset_new(sr_error *err);
+
+/* A copy of `count` strings (NULL gives NULL); sr_free_strings frees it. */
+sr_status sr_copy_strings(char *const *names, size_t count, char ***out,
+                          sr_error *err);
+void sr_free_strings(char **names, size_t count);
 
 /* Records the file ds's labels came from (for messages naming a bad
  * label's file). */

@@ -270,6 +270,16 @@ size_t sr_dataset_ignored_entries(const sr_dataset *ds)
     return ds ? ds->ignored : 0;
 }
 
+const char *sr_dataset_feature_name(const sr_dataset *ds, size_t j)
+{
+    return ds && ds->feature_names && j < ds->n ? ds->feature_names[j] : NULL;
+}
+
+const char *sr_dataset_label_name(const sr_dataset *ds)
+{
+    return ds ? ds->label_name : NULL;
+}
+
 sr_status sr_dataset_from_arrays(const float *X, size_t m, size_t n,
                                  const int32_t *y, const float *targets,
                                  size_t t, sr_dataset **out, sr_error *err)

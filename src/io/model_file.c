@@ -7,6 +7,8 @@
  *     nnames:u64 { len:u32 bytes[len] } * nnames
  *     nblocks:u32 { len:u32 name[len] rows:u64 cols:u64 f32[rows*cols] }
  *                 * nblocks
+ *     (version 2:) nfeatures:u64 { len:u32 bytes[len] } * nfeatures
+ *                  label_len:u32 label[label_len] label_col:u64
  *     crc32:u32 (zlib's, over every byte before it)
  *
  * Loading checks, in order, the magic, the version, the minimum length and
@@ -29,6 +31,8 @@ static const uint8_t MAGIC[8] = {0x89, 'S', 'R', 'M', '\r', '\n', 0x1a, '\n'};
 #define MIN_LEN (HEADER_LEN + 8 + 4 + 4)
 #define MAX_POLY 64
 #define MAX_CLASS_NAME 65536
+#define MAX_COLUMN_NAME 65536
+#define NO_COLUMN UINT64_MAX
 #define MAX_BLOCK_NAME 64
 
 /* Class names a model carries: one per output, but two for logistic
@@ -119,6 +123,9 @@ typedef struct layout {
     size_t names_at;
     size_t nblocks;
     file_block blocks[SR_MAX_BLOCKS];
+    /* version 2: the training file's column names */
+    size_t nfeature_names, feature_names_at;
+    size_t label_len, label_at, label_col;
     size_t nfloats; /* over all blocks */
 } layout;
 
@@ -129,6 +136,7 @@ typedef struct reader {
     const char *name;
     sr_error *err;
     int size_fault;  /* the file is shorter or longer than its content */
+    uint32_t version;
 } reader;
 
 #define NO_INDEX SIZE_MAX
@@ -228,12 +236,69 @@ static sr_status walk_header(reader *r, layout *L)
     return SR_OK;
 }
 
+/* Version 2's column names: none, or one per raw feature (any bytes but
+ * NUL, at most MAX_COLUMN_NAME), then the label column's name (length 0:
+ * none) and position (NO_COLUMN: none). */
+static sr_status walk_columns(reader *r, layout *L)
+{
+    const char *nm = r->name;
+    sr_status st;
+    if ((st = need(r, 8, "the feature name count", NO_INDEX)) != SR_OK)
+        return st;
+    uint64_t count = get_u64(r->p + r->pos);
+    if (count != 0 && count != L->n_raw)
+        return sr_fail(r->err, SR_ERR_FORMAT,
+                       "%s: %llu feature names at offset %zu, expected 0 or "
+                       "%zu", nm, (unsigned long long)count, r->pos, L->n_raw);
+    r->pos += 8;
+    L->nfeature_names = (size_t)count;
+    L->feature_names_at = r->pos;
+    for (size_t j = 0; j <= L->nfeature_names; j++) {
+        int label = j == L->nfeature_names;
+        if ((st = need(r, 4, label ? "the label name's length"
+                                   : "the length of feature name",
+                       label ? NO_INDEX : j)) != SR_OK)
+            return st;
+        uint32_t len = get_u32(r->p + r->pos);
+        if (len > MAX_COLUMN_NAME)
+            return sr_fail(r->err, SR_ERR_FORMAT,
+                           "%s: column name at offset %zu is %lu bytes long, "
+                           "at most %d", nm, r->pos, (unsigned long)len,
+                           MAX_COLUMN_NAME);
+        r->pos += 4;
+        if ((st = need(r, len, label ? "the label name" : "feature name",
+                       label ? NO_INDEX : j)) != SR_OK)
+            return st;
+        if (memchr(r->p + r->pos, 0, len))
+            return sr_fail(r->err, SR_ERR_FORMAT,
+                           "%s: column name at offset %zu contains a NUL "
+                           "byte", nm, r->pos);
+        if (label) {
+            L->label_len = len;
+            L->label_at = r->pos;
+        }
+        r->pos += len;
+    }
+    if ((st = need(r, 8, "the label column", NO_INDEX)) != SR_OK)
+        return st;
+    uint64_t col = get_u64(r->p + r->pos);
+    if (col != NO_COLUMN && (col > L->n_raw || !L->label_len))
+        return sr_fail(r->err, SR_ERR_FORMAT,
+                       "%s: label column %llu at offset %zu: expected at most "
+                       "%zu, with a label name", nm, (unsigned long long)col,
+                       r->pos, L->n_raw);
+    L->label_col = col == NO_COLUMN ? SIZE_MAX : (size_t)col;
+    r->pos += 8;
+    return SR_OK;
+}
+
 /* Walks the whole file, checking every value and size, allocating nothing. */
 static sr_status walk(reader *r, layout *L)
 {
     const char *nm = r->name;
     sr_status st;
     memset(L, 0, sizeof *L);
+    L->label_col = SIZE_MAX;
     if ((st = walk_header(r, L)) != SR_OK)
         return st;
     r->pos = HEADER_LEN;
@@ -339,6 +404,8 @@ static sr_status walk(reader *r, layout *L)
         r->pos += bytes;
     }
 
+    if (r->version >= 2 && (st = walk_columns(r, L)) != SR_OK)
+        return st;
     if (r->pos != r->len) {
         r->size_fault = 1;
         return sr_fail(r->err, SR_ERR_FORMAT,
@@ -367,6 +434,43 @@ static int expected_params(const sr_model_spec *s, size_t *count)
         return 0;
     *count = total;
     return 1;
+}
+
+/* A string of `len` bytes at buf, NUL-terminated, or NULL. */
+static char *string_at(const uint8_t *buf, size_t len)
+{
+    char *s = sr_alloc(len + 1);
+    if (s) {
+        memcpy(s, buf, len);
+        s[len] = '\0';
+    }
+    return s;
+}
+
+/* The column names of a version 2 file into m. */
+static sr_status build_columns(const uint8_t *buf, const layout *L,
+                               const char *nm, sr_model *m, sr_error *err)
+{
+    m->label_col = L->label_col;
+    if (L->label_len &&
+        !(m->label_name = string_at(buf + L->label_at, L->label_len)))
+        goto nomem;
+    if (!L->nfeature_names)
+        return SR_OK;
+    if (!(m->feature_names = sr_alloc_zeroed(L->nfeature_names,
+                                             sizeof *m->feature_names)))
+        goto nomem;
+    size_t pos = L->feature_names_at;
+    for (size_t j = 0; j < L->nfeature_names; j++) {
+        size_t len = get_u32(buf + pos);
+        if (!(m->feature_names[j] = string_at(buf + pos + 4, len)))
+            goto nomem;
+        pos += 4 + len;
+    }
+    return SR_OK;
+nomem:
+    return sr_fail(err, SR_ERR_NOMEM, "%s: out of memory for column names",
+                   nm);
 }
 
 /* Builds the model from a walked layout; on failure frees what it made. */
@@ -457,6 +561,8 @@ static sr_status build(const uint8_t *buf, const layout *L, const char *nm,
             pos += 4 + len;
         }
     }
+    if ((st = build_columns(buf, L, nm, m, err)) != SR_OK)
+        goto fail;
     *out = m;
     return SR_OK;
 fail:
@@ -499,7 +605,7 @@ sr_status sr_model_parse(const uint8_t *buf, size_t len, const char *name,
                        "%s: file is truncated: expected at least %d bytes, "
                        "found %zu", nm, MIN_LEN, len);
 
-    reader r = {buf, len - 4, 0, nm, err, 0};
+    reader r = {buf, len - 4, 0, nm, err, 0, get_u32(buf + MAGIC_LEN)};
     layout L;
     uint32_t stored = get_u32(buf + len - 4), computed = crc_of(buf, len - 4);
     if (stored != computed) {
@@ -608,6 +714,23 @@ static sr_status file_size(const sr_model *m, const char *path, size_t *size,
             goto too_big;
     }
     total += 4;
+    /* version 2's column names */
+    if (add_overflows(&total, 8 + 4 + 8) ||
+        (m->label_name && add_overflows(&total, strlen(m->label_name))))
+        goto too_big;
+    if (m->label_name && strlen(m->label_name) > MAX_COLUMN_NAME)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "%s: the label column's name is longer than %d bytes",
+                       path, MAX_COLUMN_NAME);
+    for (size_t j = 0; m->feature_names && j < m->n_raw; j++) {
+        size_t len = strlen(m->feature_names[j]);
+        if (len > MAX_COLUMN_NAME)
+            return sr_fail(err, SR_ERR_INVALID_ARG,
+                           "%s: feature name %zu is longer than %d bytes",
+                           path, j, MAX_COLUMN_NAME);
+        if (add_overflows(&total, 4 + len))
+            goto too_big;
+    }
     for (size_t b = 0; b < m->nblocks; b++) {
         const sr_param_block *blk = &m->blocks[b];
         size_t count;
@@ -669,6 +792,19 @@ sr_status sr_model_serialize(const sr_model *model, const char *path,
         put_u64(&w, blk->cols);
         put_f32s(&w, model->params + blk->offset, blk->rows * blk->cols);
     }
+    size_t nfeatures = model->feature_names ? model->n_raw : 0;
+    put_u64(&w, nfeatures);
+    for (size_t j = 0; j < nfeatures; j++) {
+        size_t len = strlen(model->feature_names[j]);
+        put_u32(&w, (uint32_t)len);
+        put_bytes(&w, model->feature_names[j], len);
+    }
+    size_t label_len = model->label_name ? strlen(model->label_name) : 0;
+    put_u32(&w, (uint32_t)label_len);
+    put_bytes(&w, model->label_name ? model->label_name : "", label_len);
+    put_u64(&w, model->label_name && model->label_col != SIZE_MAX
+                    ? (uint64_t)model->label_col
+                    : NO_COLUMN);
     put_u32(&w, crc_of(w.p, w.pos));
     *data = w.p;
     *nbytes = w.pos;

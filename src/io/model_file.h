@@ -9,7 +9,7 @@
 
 #include "../models/model.h"
 
-#define SR_MODEL_FILE_VERSION 1u
+#define SR_MODEL_FILE_VERSION 2u
 
 /* Writes `model` to `path` atomically: the file is built in memory, written
  * to a temporary file beside `path`, flushed and renamed over it, so `path`

@@ -28,6 +28,7 @@ sr_status sr_model_create(const sr_model_spec *spec, sr_model **out,
     if (!m)
         return sr_fail(err, SR_ERR_NOMEM, "out of memory allocating a model");
     m->kind = kind;
+    m->label_col = SIZE_MAX;
     m->n = m->n_raw = n;
     m->k = k;
     m->poly = 1;
@@ -81,11 +82,34 @@ void sr_model_free(sr_model *model)
             sr_dealloc(model->class_names[c]);
         sr_dealloc(model->class_names);
     }
+    if (model->feature_names) {
+        for (size_t j = 0; j < model->n_raw; j++)
+            sr_dealloc(model->feature_names[j]);
+        sr_dealloc(model->feature_names);
+    }
+    sr_dealloc(model->label_name);
     sr_dealloc(model);
 }
 
 sr_model_kind sr_model_kind_of(const sr_model *model) { return model->kind; }
 size_t sr_model_features(const sr_model *model) { return model ? model->n_raw : 0; }
+
+const char *sr_model_feature_name(const sr_model *model, size_t j)
+{
+    return model && model->feature_names && j < model->n_raw
+               ? model->feature_names[j]
+               : NULL;
+}
+
+const char *sr_model_label_name(const sr_model *model)
+{
+    return model ? model->label_name : NULL;
+}
+
+size_t sr_model_label_column(const sr_model *model)
+{
+    return model ? model->label_col : SIZE_MAX;
+}
 size_t sr_model_classes(const sr_model *model)
 {
     if (model && model->kind == SR_MODEL_LINEAR)

@@ -62,6 +62,14 @@ struct sr_model {
      * for logistic regression, whose single output is P(class 1)), or NULL
      * when classes are 0..k-1 or the model is a regression. */
     char **class_names;
+
+    /* The training file's column names, when it had a header: its n_raw
+     * features' and its label column's, with the label column's position
+     * among all the file's columns (SIZE_MAX when unknown). Files of new
+     * data are matched to the features by these names. */
+    char **feature_names;
+    char *label_name;
+    size_t label_col;
 };
 
 /* Number of class names a model of this kind carries: k, 2 for logistic,

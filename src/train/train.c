@@ -166,6 +166,25 @@ static sr_status copy_class_names(sr_model *model, const sr_dataset *ds,
     return SR_OK;
 }
 
+/* The training file's column names into the model (a warm start's own
+ * when it has them). */
+static sr_status copy_columns(sr_model *m, char *const *features,
+                              const char *label, size_t label_col,
+                              sr_error *err)
+{
+    sr_status st = sr_copy_strings(features, m->n_raw, &m->feature_names, err);
+    if (st != SR_OK)
+        return st;
+    if (label) {
+        size_t len = strlen(label) + 1;
+        if (!(m->label_name = sr_alloc(len)))
+            return sr_fail(err, SR_ERR_NOMEM, "out of memory for a name");
+        memcpy(m->label_name, label, len);
+        m->label_col = label_col;
+    }
+    return SR_OK;
+}
+
 /* A new model ready to train: from the warm-start model (same kind and
  * sizes, its feature map and classes kept) or fresh. */
 static sr_status make_model(const sr_train_params *p, const sr_dataset *train,
@@ -211,11 +230,20 @@ static sr_status make_model(const sr_train_params *p, const sr_dataset *train,
             names.class_names = warm->class_names;
             st = copy_class_names(m, &names, err);
         }
+        if (st == SR_OK)
+            st = warm->feature_names || warm->label_name
+                     ? copy_columns(m, warm->feature_names, warm->label_name,
+                                    warm->label_col, err)
+                     : copy_columns(m, train->feature_names, train->label_name,
+                                    train->label_col, err);
     } else {
         if (p->standardize)
             st = sr_feature_map_fit(m, train, err);
         if (st == SR_OK)
             st = copy_class_names(m, train, err);
+        if (st == SR_OK)
+            st = copy_columns(m, train->feature_names, train->label_name,
+                              train->label_col, err);
         sr_init init = p->init;
         if (init == SR_INIT_DEFAULT)
             init = p->model == SR_MODEL_NN ? SR_INIT_NUMPY : SR_INIT_ZEROS;

@@ -187,7 +187,10 @@ def npy():
 
 # ---- model files ----------------------------------------------------------------
 
-def model(kind, n, k, d, bias, blocks, version=1, names=None):
+def model(kind, n, k, d, bias, blocks, version=2, names=None, columns=None,
+          label=None, label_col=None):
+    """Version 2 ends with the column names (none unless given); version 1
+    has none."""
     out = b"\x89SRM\r\n\x1a\n"
     out += struct.pack("<IIQQQIQII", version, kind, n, k, d, bias, n, 1, 0)
     out += struct.pack("<Q", len(names) if names else 0)
@@ -197,6 +200,12 @@ def model(kind, n, k, d, bias, blocks, version=1, names=None):
     for name, rows, cols, vals in blocks:
         out += struct.pack("<I", len(name)) + name + struct.pack("<QQ", rows, cols)
         out += struct.pack("<%df" % len(vals), *vals)
+    if version >= 2:
+        out += struct.pack("<Q", len(columns) if columns else 0)
+        for nm in columns or []:
+            out += struct.pack("<I", len(nm)) + nm
+        out += struct.pack("<I", len(label or b"")) + (label or b"")
+        out += struct.pack("<Q", 2**64 - 1 if label_col is None else label_col)
     return out + struct.pack("<I", zlib.crc32(out) & 0xFFFFFFFF)
 
 
@@ -217,7 +226,19 @@ def models():
     changed = bytearray(ok)
     changed[16] ^= 0x01  # n: 2 -> 3
     put("model/changed-size.srm", bytes(changed))
-    put("model/newer-version.srm", model(0, 2, 3, 0, 0, [(b"theta", 2, 3, theta)], version=2))
+    put("model/newer-version.srm", model(0, 2, 3, 0, 0, [(b"theta", 2, 3, theta)], version=3))
+    put("model/ok-v1.srm", model(0, 2, 3, 0, 0, [(b"theta", 2, 3, theta)],
+                                 version=1))
+    put("model/ok-columns.srm",
+        model(0, 2, 3, 0, 0, [(b"theta", 2, 3, theta)], columns=[b"x", b""],
+              label=b"kind", label_col=0))
+    put("model/column-count.srm",
+        model(0, 2, 3, 0, 0, [(b"theta", 2, 3, theta)], columns=[b"x"]))
+    put("model/label-column.srm",
+        model(0, 2, 3, 0, 0, [(b"theta", 2, 3, theta)], label=b"kind",
+              label_col=3))
+    put("model/column-nul.srm",
+        model(0, 2, 3, 0, 0, [(b"theta", 2, 3, theta)], columns=[b"x", b"a\0b"]))
     put("model/huge-block.srm",
         model(0, 2, 3, 0, 0, [(b"theta", 2**62, 2**62, [])]))
     put("model/huge-sizes.srm",

@@ -185,8 +185,10 @@ def npy():
 # ---- model files ---------------------------------------------------------------
 
 def model(kind, n, k, d, bias, params, n_raw=None, poly=1, mean=None,
-          inv_std=None, names=None, version=1):
-    """params: list of (name, rows, cols, floats)."""
+          inv_std=None, names=None, version=2, columns=None, label=None,
+          label_col=None):
+    """params: list of (name, rows, cols, floats); version 2 ends with the
+    column names."""
     out = b"\x89SRM\r\n\x1a\n"
     out += struct.pack("<IIQQQIQII", version, kind, n, k, d, bias,
                        n if n_raw is None else n_raw, poly, 1 if mean else 0)
@@ -199,6 +201,12 @@ def model(kind, n, k, d, bias, params, n_raw=None, poly=1, mean=None,
     for name, rows, cols, vals in params:
         out += struct.pack("<I", len(name)) + name + struct.pack("<QQ", rows, cols)
         out += struct.pack("<%df" % len(vals), *vals)
+    if version >= 2:
+        out += struct.pack("<Q", len(columns) if columns else 0)
+        for nm in columns or []:
+            out += struct.pack("<I", len(nm)) + nm
+        out += struct.pack("<I", len(label or b"")) + (label or b"")
+        out += struct.pack("<Q", 2**64 - 1 if label_col is None else label_col)
     return out + struct.pack("<I", zlib.crc32(out) & 0xFFFFFFFF)
 
 
@@ -222,7 +230,13 @@ def models():
     changed = bytearray(softmax)
     changed[70] ^= 0x10
     put(t, "changed_byte", bytes(changed))
-    put(t, "newer", model(0, 2, 3, 0, 0, [(b"theta", 2, 3, [0] * 6)], version=2))
+    put(t, "newer", model(0, 2, 3, 0, 0, [(b"theta", 2, 3, [0] * 6)], version=3))
+    put(t, "version1", model(0, 2, 3, 0, 0, [(b"theta", 2, 3, [0] * 6)],
+                             version=1))
+    put(t, "columns", model(0, 2, 2, 0, 1, [
+        (b"theta", 2, 2, [1, 2, 3, 4]), (b"b", 1, 2, [0.25, -0.25])],
+        names=[b"cat", b"dog"], columns=[b"height", b""], label=b"animal",
+        label_col=1))
     put(t, "huge_block", model(0, 2, 3, 0, 0, [(b"theta", 2**62, 2**62, [])]))
     put(t, "magic_only", b"\x89SRM\r\n\x1a\n")
 
