@@ -34,9 +34,9 @@ void help_export(void)
         "                       scores, or score >= 0 for logistic regression;\n"
         "                       for linear regression PREFIX_predict(x, y) writes\n"
         "                       the predicted values). The polynomial feature map\n"
-        "                       is applied inside PREFIX_scores; a model that\n"
-        "                       standardises its features is refused (the header\n"
-        "                       has no place for the scaling).\n"
+        "                       and the standardisation (PREFIX_mean and\n"
+        "                       PREFIX_inv_std, when the model has it) are\n"
+        "                       applied inside PREFIX_scores, as predict does.\n"
         "  --name PREFIX        the C identifier prefixed to every name in the\n"
         "                       header (default: the header's file name without\n"
         "                       its extension, made an identifier)\n"
@@ -116,6 +116,18 @@ static void put_c_string(FILE *f, const char *s)
 /* A bias block (b, b1, b2) is written as a vector, a weight as a matrix. */
 static int is_bias(const char *name) { return name[0] == 'b'; }
 
+/* A 1-D array of the model's inputs (PREFIX_INPUTS floats). */
+static void put_vector(FILE *f, const char *prefix, const char *name,
+                       const char *M, const float *v, size_t count)
+{
+    fprintf(f, "static const float %s_%s[%s_INPUTS] = {", prefix, name, M);
+    for (size_t j = 0; j < count; j++) {
+        fputs(j % 6 ? ", " : (j ? ",\n    " : "\n    "), f);
+        put_float(f, v[j]);
+    }
+    fprintf(f, "\n};\n\n");
+}
+
 static void put_block(FILE *f, const char *prefix, const char *name,
                       const float *w, size_t rows, size_t cols)
 {
@@ -184,15 +196,25 @@ static void put_functions(FILE *f, const char *P, const char *M,
             "         * of feature j is input p * FEATURES + j. */\n"
             "        double v = x[j], power = v;\n"
             "        for (size_t p = 0; p < %s_POLY; p++, power *= v) {\n"
-            "            double xp = (float)power;\n"
-            "            if (xp == 0.0)\n"
-            "                continue;\n"
-            "            const float *row = %s_%s[p * %s_FEATURES + j];\n"
+            "            size_t i = p * %s_FEATURES + j;\n"
+            "            double xp = (float)power;\n",
+            M, M, M);
+    if (sr_model_mean(model))
+        fprintf(f,
+                "            float centred = (float)xp - %s_mean[i];\n"
+                "            xp = centred * %s_inv_std[i];\n",
+                P, P);
+    else
+        fprintf(f,
+                "            if (xp == 0.0)\n"
+                "                continue;\n");
+    fprintf(f,
+            "            const float *row = %s_%s[i];\n"
             "            for (size_t c = 0; c < %s_%s; c++)\n"
             "                %s[c] += xp * row[c];\n"
             "        }\n"
             "    }\n",
-            M, M, P, W, M, M, H, acc);
+            P, W, M, H, acc);
     if (nn) {
         fprintf(f, "    for (size_t c = 0; c < %s_OUTPUTS; c++)\n", M);
         if (bias)
@@ -309,6 +331,12 @@ static void put_header(FILE *f, const char *model_path, const char *P,
         const float *w = sr_model_param(model, b, &name, &rows, &cols);
         put_block(f, P, name, w, rows, cols);
     }
+    if (sr_model_mean(model)) {
+        fprintf(f, "/* The standardisation: input i becomes (x_i - mean[i]) *\n"
+                   " * inv_std[i], each operation in float. */\n");
+        put_vector(f, P, "mean", M, sr_model_mean(model), n * poly);
+        put_vector(f, P, "inv_std", M, sr_model_inv_std(model), n * poly);
+    }
     put_functions(f, P, M, model);
     fprintf(f, "#endif /* %s_H */\n", M);
     free(M);
@@ -358,9 +386,9 @@ static int write_npy(const char *dir, const sr_model *model)
                 sr_model_features(model) * sr_model_poly(model),
                 sr_model_features(model));
     if (sr_model_is_standardized(model))
-        fprintf(stderr, "softreg: note: the model standardises its features; the "
-                        ".npy files hold its parameters only, not the training "
-                        "set's mean and deviation\n");
+        printf("wrote %s/mean.npy and %s/inv_std.npy (1 x %zu): input i of "
+               "theta or W1 is (x_i - mean[i]) * inv_std[i]\n", dir, dir,
+               sr_model_features(model) * sr_model_poly(model));
     return 1;
 }
 
@@ -412,15 +440,6 @@ int cmd_export(int argc, char **argv)
         goto done;
     /* Everything is checked before anything is written. */
     if (header) {
-        if (sr_model_is_standardized(model)) {
-            fprintf(stderr, "softreg: --header: %s standardises its features, "
-                            "and the header has no place for the training "
-                            "set's mean and deviation\n"
-                            "hint: train without --standardize, or use --npy\n",
-                    model_path);
-            status = EXIT_USAGE;
-            goto done;
-        }
         if (!all_finite(model)) {
             fprintf(stderr, "softreg: --header: %s holds a parameter that is "
                             "NaN or infinite\n", model_path);

@@ -25,6 +25,12 @@ void help_info(void)
         "\n"
         "  --regression         read the labels as real-valued targets, as\n"
         "                       training --model linear does (default: classes)\n"
+        "  --json               one JSON object: for a model, kind, features,\n"
+        "                       classes (or targets), class_names, feature_names,\n"
+        "                       label, outputs, hidden, bias, poly, standardized,\n"
+        "                       parameters; for data, examples, features, sparse,\n"
+        "                       nonzeros, min, max, feature_names, classes,\n"
+        "                       class_names and class_counts (or targets)\n"
         "\n", info_usage);
     tool_help_data();
     printf(
@@ -34,11 +40,12 @@ void help_info(void)
         "Exit status: 0 success, 1 the file could not be read, 2 bad usage.\n");
 }
 
-enum { OPT_REGRESSION = OPT_TOOL_FIRST };
+enum { OPT_REGRESSION = OPT_TOOL_FIRST, OPT_JSON };
 
 static const struct option info_options[] = {
     TOOL_DATA_LONG_OPTIONS,
     {"regression", no_argument, 0, OPT_REGRESSION},
+    {"json", no_argument, 0, OPT_JSON},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
 
@@ -133,6 +140,108 @@ static void describe_model(const char *path, const sr_model *model)
     }
 }
 
+/* Every parameter of the model, over its blocks. */
+static size_t parameters(const sr_model *model)
+{
+    size_t total = 0;
+    for (size_t b = 0; b < sr_model_param_count(model); b++) {
+        size_t rows, cols;
+        sr_model_param(model, b, NULL, &rows, &cols);
+        total += rows * cols;
+    }
+    return total;
+}
+
+/* A JSON array of n strings name(i), or null when name(0) is NULL. */
+static void json_names(const char *key, size_t n, const void *obj,
+                       const char *(*name)(const void *, size_t))
+{
+    printf(", \"%s\": ", key);
+    if (!n || !name(obj, 0)) {
+        printf("null");
+        return;
+    }
+    printf("[");
+    for (size_t i = 0; i < n; i++) {
+        printf(i ? ", " : "");
+        tool_json_string(stdout, name(obj, i));
+    }
+    printf("]");
+}
+
+static const char *model_class(const void *m, size_t c)
+{
+    return sr_model_class_name(m, c);
+}
+
+static const char *model_feature(const void *m, size_t j)
+{
+    return sr_model_feature_name(m, j);
+}
+
+static const char *data_class(const void *ds, size_t c)
+{
+    return sr_dataset_class_name(ds, c);
+}
+
+static const char *data_feature(const void *ds, size_t j)
+{
+    return sr_dataset_feature_name(ds, j);
+}
+
+/* The model's description as one JSON object (the keys of describe_model). */
+static void model_json(const char *path, const sr_model *model)
+{
+    sr_model_kind kind = sr_model_kind_of(model);
+    int linear = kind == SR_MODEL_LINEAR;
+    size_t n = sr_model_features(model), k = sr_model_classes(model);
+    printf("{\"file\": ");
+    tool_json_string(stdout, path);
+    printf(", \"type\": \"model\", \"kind\": \"%s\", \"features\": %zu, "
+           "\"%s\": %zu", sr_model_kind_name(kind), n,
+           linear ? "targets" : "classes", k);
+    json_names("class_names", linear ? 0 : k, model, model_class);
+    json_names("feature_names", n, model, model_feature);
+    printf(", \"label\": ");
+    if (sr_model_label_name(model))
+        tool_json_string(stdout, sr_model_label_name(model));
+    else
+        printf("null");
+    printf(", \"outputs\": %zu, \"hidden\": %zu, \"bias\": %s, "
+           "\"poly\": %u, \"standardized\": %s, \"parameters\": %zu}\n",
+           sr_model_outputs(model), sr_model_hidden(model),
+           sr_model_has_bias(model) ? "true" : "false", sr_model_poly(model),
+           sr_model_is_standardized(model) ? "true" : "false",
+           parameters(model));
+}
+
+/* The data file's description as one JSON object. */
+static void data_json(const char *path, sr_task task, const sr_dataset *ds)
+{
+    size_t m = sr_dataset_rows(ds), n = sr_dataset_features(ds);
+    float lo, hi;
+    sr_dataset_value_range(ds, &lo, &hi);
+    printf("{\"file\": ");
+    tool_json_string(stdout, path);
+    printf(", \"type\": \"data\", \"examples\": %zu, \"features\": %zu, "
+           "\"sparse\": %s, \"nonzeros\": %zu, \"min\": %.9g, "
+           "\"max\": %.9g", m, n,
+           sr_dataset_is_sparse(ds) ? "true" : "false",
+           sr_dataset_nonzeros(ds), (double)lo, (double)hi);
+    json_names("feature_names", n, ds, data_feature);
+    if (task == SR_TASK_REGRESSION) {
+        printf(", \"targets\": %zu}\n", sr_dataset_targets(ds));
+        return;
+    }
+    size_t k = sr_dataset_classes(ds);
+    printf(", \"classes\": %zu", k);
+    json_names("class_names", k, ds, data_class);
+    printf(", \"class_counts\": [");
+    for (size_t c = 0; c < k; c++)
+        printf(c ? ", %zu" : "%zu", sr_dataset_class_count(ds, c));
+    printf("]}\n");
+}
+
 static void describe_data(const char *path, const tool_data *td,
                           sr_task task, const sr_dataset *ds)
 {
@@ -187,7 +296,7 @@ int cmd_info(int argc, char **argv)
 {
     tool_data td = tool_data_default();
     sr_task task = SR_TASK_CLASSIFICATION;
-    int c;
+    int c, json = 0;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", info_options, NULL)) != -1) {
@@ -198,6 +307,7 @@ int cmd_info(int argc, char **argv)
             continue;
         switch (c) {
         case OPT_REGRESSION: task = SR_TASK_REGRESSION; break;
+        case OPT_JSON: json = 1; break;
         case 'h': help_info(); return 0;
         default: tool_bad_option(c, argv, "info", info_options); return EXIT_USAGE;
         }
@@ -209,14 +319,20 @@ int cmd_info(int argc, char **argv)
     if (tool_is_model_file(path)) {
         sr_model *model = NULL;
         if (tool_load_model(path, &model)) {
-            describe_model(path, model);
+            if (json)
+                model_json(path, model);
+            else
+                describe_model(path, model);
             status = 0;
         }
         sr_model_free(model);
     } else {
         sr_dataset *ds = NULL;
         if (tool_load_data(path, &td, task, &ds)) {
-            describe_data(path, &td, task, ds);
+            if (json)
+                data_json(path, task, ds);
+            else
+                describe_data(path, &td, task, ds);
             status = 0;
         }
         sr_dataset_free(ds);

@@ -123,7 +123,8 @@ void help_train(void)
         "                       training; on SIGINT or SIGTERM the model of the\n"
         "                       last finished epoch is saved\n"
         "  --save-weights DIR   write the parameters as .npy files (theta.npy, or\n"
-        "                       W1.npy and W2.npy, and biases) to DIR\n"
+        "                       W1.npy and W2.npy, and biases; mean.npy and\n"
+        "                       inv_std.npy when standardised) to DIR\n"
         "  --quiet              no data summary on stderr\n"
         "  --json               one JSON object per epoch instead of the table\n"
         "  -h, --help           this help\n");
@@ -737,14 +738,16 @@ static int print_epoch(const sr_epoch_stats *s, void *user)
         r->header_done = 1;
     }
     if (r->json) {
-        printf("{\"epoch\": %zu, \"train_loss\": %.8g, \"train_err\": %.8g",
-               s->epoch, s->train_loss, s->train_err);
+        /* regression's error is the RMSE, named so in every command */
+        const char *err = r->regression ? "rmse" : "err";
+        printf("{\"epoch\": %zu, \"train_loss\": %.8g, \"train_%s\": %.8g",
+               s->epoch, s->train_loss, err, s->train_err);
         if (r->has_val)
-            printf(", \"val_loss\": %.8g, \"val_err\": %.8g", s->val_loss,
-                   s->val_err);
+            printf(", \"val_loss\": %.8g, \"val_%s\": %.8g", s->val_loss,
+                   err, s->val_err);
         if (r->has_test)
-            printf(", \"test_loss\": %.8g, \"test_err\": %.8g", s->test_loss,
-                   s->test_err);
+            printf(", \"test_loss\": %.8g, \"test_%s\": %.8g", s->test_loss,
+                   err, s->test_err);
         printf(", \"seconds\": %.6f}\n", s->seconds);
     } else {
         printf("|  %4zu |    %.5f |   %.5f |", s->epoch, s->train_loss,

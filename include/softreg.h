@@ -433,6 +433,12 @@ const char *sr_model_label_name(const sr_model *model);
 size_t sr_model_label_column(const sr_model *model);
 unsigned sr_model_poly(const sr_model *model);
 int sr_model_is_standardized(const sr_model *model);
+/* A standardised model's scaling of its inputs (the features after the
+ * polynomial map, sr_model_features times sr_model_poly of them): input i
+ * becomes (x_i - mean[i]) * inv_std[i], each operation in float32. NULL
+ * when the model does not standardise. */
+const float *sr_model_mean(const sr_model *model);
+const float *sr_model_inv_std(const sr_model *model);
 
 /* Parameter blocks: theta [b] for the linear family, W1 [b1] W2 [b2] for
  * the network. The data stays owned by the model. */
@@ -485,7 +491,8 @@ sr_status sr_model_gradcheck(const sr_model *model, const sr_dataset *ds,
                              double *max_rel_err, sr_error *err);
 
 /* Writes each parameter block as "<dir>/<name>.npy" (float32, C order),
- * readable by numpy.load. Each file is written atomically. */
+ * readable by numpy.load, and for a standardised model mean.npy and
+ * inv_std.npy (sr_model_mean). Each file is written atomically. */
 sr_status sr_model_save_npy(const sr_model *model, const char *dir,
                             sr_error *err);
 

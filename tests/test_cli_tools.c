@@ -917,26 +917,41 @@ static void test_export_header(void **state)
     free(text);
     assert_false(has_file_starting("mnist-weights.h.tmp."));
 
-    /* A standardised model is refused, and nothing is written. */
-    char std[300], csvs[300];
-    path_in_dir(std, sizeof std, "std.srm");
-    path_in_dir(csvs, sizeof csvs, "std.h");
-    sr_tabular_options opt = sr_tabular_options_default();
-    sr_dataset *ds = NULL;
-    sr_model *model = NULL;
-    assert_sr_ok(sr_dataset_load_csv(cls, &opt, &ds, &e_));
-    sr_train_params p = sr_train_params_default();
-    p.standardize = 1;
-    p.epochs = 1;
-    p.evaluate = 0;
-    assert_sr_ok(sr_train(ds, NULL, &p, NULL, NULL, &model, &e_));
-    assert_sr_ok(sr_model_save(model, std, &e_));
-    sr_model_free(model);
-    sr_dataset_free(ds);
-    expect_run(2, "export %s --header %s", std, csvs);
-    assert_contains(errs, "standardises");
-    assert_int_not_equal(access(csvs, F_OK), 0);
-    assert_false(has_file_starting("std.h.tmp."));
+    /* Standardised models (the tabular defaults), one with the polynomial
+     * map too: the header applies both, as predict does. */
+    const struct {
+        const char *file;
+        sr_model_kind kind;
+        unsigned poly;
+        size_t n, k;
+        int classes;
+    } scaled[] = {{cls, SR_MODEL_SOFTMAX, 1, 3, 3, 1},
+                  {reg, SR_MODEL_LINEAR, 2, 2, 1, 0}};
+    for (size_t i = 0; i < 2; i++) {
+        char std[300];
+        path_in_dir(std, sizeof std, "std.srm");
+        sr_tabular_options opt = sr_tabular_options_default();
+        if (!scaled[i].classes)
+            opt.task = SR_TASK_REGRESSION;
+        sr_dataset *ds = NULL;
+        sr_model *model = NULL;
+        assert_sr_ok(sr_dataset_load_csv(scaled[i].file, &opt, &ds, &e_));
+        sr_train_params p = sr_train_params_default();
+        p.model = scaled[i].kind;
+        p.standardize = 1;
+        p.poly = scaled[i].poly;
+        p.bias = 1;
+        p.epochs = 3;
+        p.lr = 0.05;
+        p.evaluate = 0;
+        assert_sr_ok(sr_train(ds, NULL, &p, NULL, NULL, &model, &e_));
+        assert_non_null(sr_model_mean(model));
+        assert_sr_ok(sr_model_save(model, std, &e_));
+        sr_model_free(model);
+        sr_dataset_free(ds);
+        check_header(std, scaled[i].file, scaled[i].n, scaled[i].k,
+                     scaled[i].classes, 1);
+    }
 }
 
 /* ---- usage and help ---------------------------------------------------------- */

@@ -75,8 +75,9 @@ static void test_defaults_match_sklearn(void **state)
                  SETS[i].options);
         assert_int_equal(test_run_softreg(args, out, sizeof out, errs,
                                           sizeof errs), 0);
-        double got = last_json("test_err"), want = SETS[i].sklearn;
         int linear = strstr(SETS[i].options, "linear") != NULL;
+        double got = last_json(linear ? "test_rmse" : "test_err");
+        double want = SETS[i].sklearn;
         int ok = linear ? fabs(got - want) <= 0.01 * want
                         : got <= want + 0.01;
         if (!ok) {
@@ -422,6 +423,17 @@ static void test_columns_matched_by_name(void **state)
     assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
                      0);
     assert_non_null(strstr(out, "columns:      a, b; label: label (column 2)"));
+    snprintf(args, sizeof args, "info %s --json", model);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    assert_non_null(strstr(out, "\"feature_names\": [\"a\", \"b\"], "
+                                "\"label\": \"label\""));
+    snprintf(args, sizeof args, "info %s --json --label-col label", moved);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    assert_non_null(strstr(out, "\"feature_names\": [\"b\", \"a\"]"));
+    assert_non_null(strstr(out, "\"class_names\": [\"x\", \"y\"], "
+                                "\"class_counts\": [5, 5]"));
     remove(gone);
     remove(moved);
     remove(model);

@@ -106,6 +106,16 @@ const char *sr_model_label_name(const sr_model *model)
     return model ? model->label_name : NULL;
 }
 
+const float *sr_model_mean(const sr_model *model)
+{
+    return model ? model->mean : NULL;
+}
+
+const float *sr_model_inv_std(const sr_model *model)
+{
+    return model ? model->inv_std : NULL;
+}
+
 size_t sr_model_label_column(const sr_model *model)
 {
     return model ? model->label_col : SIZE_MAX;
