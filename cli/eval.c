@@ -1,5 +1,6 @@
 /* softreg eval: a saved model's loss, error rate and confusion matrix on a
  * labelled data file. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,8 @@ void help_eval(void)
         "Evaluates the model file MODEL (written by softreg train --out) on the\n"
         "labelled data file DATA and prints the mean loss and the error rate;\n"
         "for linear regression the loss is 1/2 (y - t)^2 averaged over examples\n"
-        "and the error is the root mean squared error. For classifiers it also\n"
+        "and the error is the root mean squared error, followed by the mean\n"
+        "absolute error and R^2. For classifiers it also\n"
         "prints the confusion matrix: one row per true class, one column per\n"
         "predicted class, labelled with the class names the model keeps, then\n"
         "each class's precision, recall and F1 (a ratio of no cases is 0) and\n"
@@ -30,7 +32,8 @@ void help_eval(void)
     printf(
         "\n"
         "output:\n"
-        "  --json               one JSON object: examples, loss, error (or rmse),\n"
+        "  --json               one JSON object: examples, loss, error (or rmse,\n"
+        "                       mae and r2),\n"
         "                       classes, confusion (an array of rows),\n"
         "                       precision, recall, f1 (per class) and\n"
         "                       macro_precision, macro_recall, macro_f1\n"
@@ -127,12 +130,61 @@ static void print_scores_text(const sr_model *model, const size_t *counts,
            sum[0] / (double)k, sum[1] / (double)k, sum[2] / (double)k);
 }
 
+/* Regression's other figures: the mean absolute error over every
+ * target, and R^2 = 1 - (sum of squared residuals) / (sum of squares
+ * about each target's mean), over all targets together (scikit-learn's
+ * r2_score for one target). */
+typedef struct regression_fit {
+    int ok;
+    double mae, r2;
+} regression_fit;
+
+static int regression_scores(const sr_model *model, const sr_dataset *ds,
+                             regression_fit *fit)
+{
+    size_t m = sr_dataset_rows(ds), t = sr_model_outputs(model);
+    float *z = malloc((m ? m : 1) * t * sizeof *z);
+    float *y = malloc((m ? m : 1) * t * sizeof *y);
+    double *mean = calloc(t, sizeof *mean);
+    sr_error err;
+    int ok = 0;
+    if (!z || !y || !mean) {
+        fprintf(stderr, "softreg: out of memory for %zu predictions\n", m);
+        goto done;
+    }
+    if (sr_model_logits(model, ds, z, &err) != SR_OK ||
+        sr_dataset_copy_targets(ds, 0, m, y, &err) != SR_OK) {
+        cli_error(&err, NULL);
+        goto done;
+    }
+    for (size_t i = 0; i < m * t; i++)
+        mean[i % t] += (double)y[i] / (double)m;
+    double abs = 0.0, res = 0.0, tot = 0.0;
+    for (size_t i = 0; i < m * t; i++) {
+        double d = (double)z[i] - (double)y[i], c = (double)y[i] - mean[i % t];
+        abs += fabs(d);
+        res += d * d;
+        tot += c * c;
+    }
+    fit->mae = m ? abs / (double)(m * t) : 0.0;
+    fit->r2 = tot > 0.0 ? 1.0 - res / tot : 0.0;
+    fit->ok = 1;
+    ok = 1;
+done:
+    free(z);
+    free(y);
+    free(mean);
+    return ok;
+}
+
 static void print_json(const sr_model *model, size_t m, double loss,
-                       double error, const size_t *counts, size_t k)
+                       double error, const size_t *counts, size_t k,
+                       const regression_fit *fit)
 {
     printf("{\"examples\": %zu, \"loss\": %.9g, ", m, loss);
     if (!counts) {
-        printf("\"rmse\": %.9g}\n", error);
+        printf("\"rmse\": %.9g, \"mae\": %.9g, \"r2\": %.9g}\n", error,
+               fit->mae, fit->r2);
         return;
     }
     printf("\"error\": %.9g, \"classes\": [", error);
@@ -205,6 +257,9 @@ int cmd_eval(int argc, char **argv)
     }
     int linear = sr_model_kind_of(model) == SR_MODEL_LINEAR;
     size_t k = linear ? 0 : sr_model_classes(model), m = sr_dataset_rows(ds);
+    regression_fit fit = {0, 0.0, 0.0};
+    if (linear && !regression_scores(model, ds, &fit))
+        goto done;
     if (!linear) {
         if (!(counts = calloc(k * k, sizeof *counts))) {
             fprintf(stderr, "softreg: out of memory for a %zu x %zu confusion "
@@ -217,7 +272,7 @@ int cmd_eval(int argc, char **argv)
         }
     }
     if (json) {
-        print_json(model, m, loss, error, counts, k);
+        print_json(model, m, loss, error, counts, k, &fit);
     } else {
         printf("model: %s, %zu features, %zu %s\n",
                sr_model_kind_name(sr_model_kind_of(model)),
@@ -227,6 +282,8 @@ int cmd_eval(int argc, char **argv)
         printf("loss: %.6f\n", loss);
         if (linear) {
             printf("rmse: %.6f\n", error);
+            if (fit.ok)
+                printf("mae: %.6f\nr2: %.6f\n", fit.mae, fit.r2);
         } else {
             size_t wrong = 0;
             for (size_t t = 0; t < k; t++)

@@ -51,6 +51,10 @@ void help_train(void)
         "                       random part stratified by class (from --seed),\n"
         "                       and report its loss and error\n"
         "  --val-split-tail     hold out the last rows instead\n"
+        "  --cv K               K-fold cross-validation (LIBLINEAR's -v): folds\n"
+        "                       stratified by class, drawn from --seed; each\n"
+        "                       fold's figures, then their mean and standard\n"
+        "                       deviation; no model is kept\n"
         "\n"
         "model:\n"
         "  --model M            softmax (default), nn (logits = ReLU(X W1) W2),\n"
@@ -139,7 +143,7 @@ enum {
     OPT_OPTIMIZER, OPT_MOMENTUM, OPT_SHUFFLE, OPT_MAX_ITER, OPT_VAL_SPLIT,
     OPT_EARLY_STOP, OPT_OUT, OPT_WARM_START, OPT_CHECKPOINT, OPT_RESUME,
     OPT_LBFGS_MEMORY, OPT_TOL, OPT_NO_BIAS, OPT_NO_STANDARDIZE, OPT_C,
-    OPT_FEATURES, OPT_VAL_SPLIT_TAIL,
+    OPT_FEATURES, OPT_VAL_SPLIT_TAIL, OPT_CV,
     OPT_COUNT
 };
 
@@ -150,7 +154,7 @@ typedef struct train_opts {
     const char *data_dir;
     const char *train_images, *train_labels, *test_images;
     const char *save_dir, *out, *warm_start, *checkpoint, *resume;
-    size_t limit, features;
+    size_t limit, features, cv;
     int quiet, json;
     /* Options the user gave, which the defaults for tabular files leave
      * alone; C = 0 when --C is not given. */
@@ -197,6 +201,7 @@ static const struct option long_options[] = {
     {"C", required_argument, 0, OPT_C},
     {"features", required_argument, 0, OPT_FEATURES},
     {"val-split-tail", no_argument, 0, OPT_VAL_SPLIT_TAIL},
+    {"cv", required_argument, 0, OPT_CV},
     {"l2", required_argument, 0, OPT_L2},
     {"optimizer", required_argument, 0, OPT_OPTIMIZER},
     {"momentum", required_argument, 0, OPT_MOMENTUM},
@@ -388,6 +393,10 @@ static int parse_args(int argc, char **argv, train_opts *o)
             o->given_sgd = 1;
             break;
         case OPT_VAL_SPLIT_TAIL: p->val_tail = 1; break;
+        case OPT_CV:
+            if (!cli_parse_size("cv", optarg, 2, 1000, &o->cv))
+                return 0;
+            break;
         case OPT_DATA: o->data_dir = optarg; break;
         case OPT_TRAIN_IMAGES: o->train_images = optarg; break;
         case OPT_TRAIN_LABELS: o->train_labels = optarg; break;
@@ -424,6 +433,14 @@ static int parse_args(int argc, char **argv, train_opts *o)
     if (o->file && (o->train_images || o->test_images)) {
         fprintf(stderr, "softreg: give either a data FILE or --train-images, "
                         "not both\n");
+        return 0;
+    }
+    if (o->cv && (o->out || o->save_dir || o->params.checkpoint_path ||
+                  o->params.resume_path || o->test_file ||
+                  o->params.val_split > 0.0)) {
+        fprintf(stderr, "softreg: --cv trains one model per fold and keeps "
+                        "none: it does not go with --out, --save-weights, "
+                        "--checkpoint, --resume, --test or --val-split\n");
         return 0;
     }
     if (o->C > 0.0 && o->given_l2) {
@@ -621,6 +638,134 @@ static int check_empty_classes(const train_opts *o, const sr_dataset *train)
                     "largest); give --classes %zu to train with them "
                     "anyway\n", empty, k, list, k);
     return 0;
+}
+
+/* The folds of K-fold cross-validation: each class's rows (all rows for
+ * regression) in a seeded random order dealt to the folds in turn, so
+ * that every fold holds each class's share. fold[r] in [0, K). */
+static int assign_folds(const sr_dataset *ds, size_t K, uint32_t seed,
+                        size_t *fold)
+{
+    size_t m = sr_dataset_rows(ds), k = sr_dataset_classes(ds);
+    size_t *order = malloc((m ? m : 1) * sizeof *order);
+    size_t *dealt = calloc(k ? k : 1, sizeof *dealt);
+    int32_t *y = k ? malloc((m ? m : 1) * sizeof *y) : NULL;
+    sr_error err;
+    int ok = order && dealt && (!k || y) &&
+             (!k || sr_dataset_copy_labels(ds, 0, m, y, &err) == SR_OK);
+    if (ok) {
+        sr_rng rng;
+        sr_rng_seed(&rng, seed);
+        sr_rng_permutation(&rng, order, m);
+        /* a running count per class, each class starting where the last
+         * one's deal ended, so that small classes do not all fill fold 0 */
+        size_t start = 0;
+        for (size_t c = 0; c < k; c++) {
+            dealt[c] = start;
+            start += sr_dataset_class_count(ds, c);
+        }
+        for (size_t i = 0; i < m; i++) {
+            size_t c = k ? (size_t)y[order[i]] : 0;
+            fold[order[i]] = (k ? dealt[c]++ : i) % K;
+        }
+    } else {
+        fprintf(stderr, "softreg: out of memory for the folds\n");
+    }
+    free(order);
+    free(dealt);
+    free(y);
+    return ok;
+}
+
+/* --cv K: one model per fold, trained on the other folds and evaluated on
+ * its own; prints each fold's figures and their mean and standard
+ * deviation. Returns the exit status. */
+static int cross_validate(train_opts *o, const sr_dataset *train)
+{
+    size_t m = sr_dataset_rows(train), K = o->cv;
+    if (K > m) {
+        fprintf(stderr, "softreg: --cv %zu: the training set has only %zu "
+                        "examples\n", K, m);
+        return EXIT_USAGE;
+    }
+    size_t *fold = malloc(m * sizeof *fold), *rows = malloc(m * sizeof *rows);
+    double (*fig)[4] = calloc(K, sizeof *fig);
+    int status = 1, regression = o->params.model == SR_MODEL_LINEAR;
+    if (!fold || !rows || !fig || !assign_folds(train, K, o->params.seed, fold))
+        goto done;
+    const char *e = regression ? "RMSE" : "Err";
+    if (!o->json)
+        printf("| Fold | Train Loss | Train %s |   Val Loss |   Val %s |\n", e,
+               e);
+    for (size_t f = 0; f < K; f++) {
+        size_t a = 0, b = m;
+        /* the training folds' rows first, the held-out fold's after */
+        for (size_t r = 0; r < m; r++)
+            if (fold[r] == f)
+                rows[--b] = r;
+            else
+                rows[a++] = r;
+        for (size_t i = b, j = m - 1; i < j; i++, j--) {
+            size_t t = rows[i];
+            rows[i] = rows[j];
+            rows[j] = t;
+        }
+        sr_dataset *fit = NULL, *held = NULL;
+        sr_model *model = NULL;
+        sr_error err;
+        sr_train_params p = o->params;
+        if (o->C > 0.0)
+            p.l2 = 1.0 / (o->C * (double)a);
+        p.evaluate = 0;
+        int ok = sr_dataset_select_rows(train, rows, a, &fit, &err) == SR_OK &&
+                 sr_dataset_select_rows(train, rows + a, m - a, &held, &err) ==
+                     SR_OK &&
+                 sr_train(fit, NULL, &p, NULL, NULL, &model, &err) == SR_OK &&
+                 sr_model_evaluate(model, fit, &fig[f][0], &fig[f][1], &err) ==
+                     SR_OK &&
+                 sr_model_evaluate(model, held, &fig[f][2], &fig[f][3], &err) ==
+                     SR_OK;
+        sr_model_free(model);
+        sr_dataset_free(fit);
+        sr_dataset_free(held);
+        if (!ok) {
+            fprintf(stderr, "softreg: --cv fold %zu: %s\n", f, err.message);
+            goto done;
+        }
+        if (o->json)
+            printf("{\"fold\": %zu, \"train_loss\": %.8g, \"train_%s\": "
+                   "%.8g, \"val_loss\": %.8g, \"val_%s\": %.8g}\n", f,
+                   fig[f][0], regression ? "rmse" : "err", fig[f][1], fig[f][2],
+                   regression ? "rmse" : "err", fig[f][3]);
+        else
+            printf("| %4zu |    %.5f |   %.5f |    %.5f |  %.5f |\n", f,
+                   fig[f][0], fig[f][1], fig[f][2], fig[f][3]);
+        fflush(stdout);
+    }
+    double mean[4] = {0}, sd[4] = {0};
+    for (int c = 0; c < 4; c++) {
+        for (size_t f = 0; f < K; f++)
+            mean[c] += fig[f][c] / (double)K;
+        for (size_t f = 0; f < K; f++)
+            sd[c] += (fig[f][c] - mean[c]) * (fig[f][c] - mean[c]);
+        sd[c] = sqrt(sd[c] / (double)(K - 1));
+    }
+    if (o->json)
+        printf("{\"folds\": %zu, \"val_loss\": %.8g, \"val_loss_sd\": %.8g, "
+               "\"val_%s\": %.8g, \"val_%s_sd\": %.8g}\n", K, mean[2], sd[2],
+               regression ? "rmse" : "err", mean[3],
+               regression ? "rmse" : "err", sd[3]);
+    else
+        printf("%zu-fold cross-validation: validation loss %.5f +- %.5f, "
+               "%s %.5f +- %.5f (mean +- standard deviation over the "
+               "folds)\n", K, mean[2], sd[2], regression ? "RMSE" : "error",
+               mean[3], sd[3]);
+    status = 0;
+done:
+    free(fold);
+    free(rows);
+    free(fig);
+    return status;
 }
 
 /* --C as the L2 penalty of the examples training sees (the validation
@@ -873,6 +1018,21 @@ int cmd_train(int argc, char **argv)
         tabular_defaults(&o, train, chosen, sizeof chosen);
     apply_C(&o, train);
     warn_ignored(&o);
+    if (o.cv) {
+        if (!o.quiet) {
+            describe("training set", train);
+            describe_run(&o.params, o.C);
+            if (chosen[0])
+                fprintf(stderr, "defaults for a tabular file:%s\n", chosen);
+            fprintf(stderr, "cross-validation: %zu folds, stratified by "
+                            "class, from --seed %u%s\n", o.cv,
+                    (unsigned)o.params.seed,
+                    o.C > 0.0 ? "; l2 = 1 / (C m) of each fold's training "
+                                "rows" : "");
+        }
+        status = cross_validate(&o, train);
+        goto done;
+    }
     if (sr_train_params_check(&o.params, &err)) {
         fprintf(stderr, "softreg: --%s\n", err.message);
         status = EXIT_USAGE;

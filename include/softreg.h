@@ -275,6 +275,10 @@ sr_status sr_dataset_from_arrays(const float *X, size_t m, size_t n,
 
 /* Regression targets per example (0 for classification data). */
 size_t sr_dataset_targets(const sr_dataset *ds);
+/* Rows [first, first + count) of the targets into out (count times
+ * sr_dataset_targets floats, row-major). */
+sr_status sr_dataset_copy_targets(const sr_dataset *ds, size_t first,
+                                  size_t count, float *out, sr_error *err);
 /* The name of class c as the file wrote it ("cat", "-1"), or NULL when the
  * data set numbers its classes 0..k-1 itself. */
 const char *sr_dataset_class_name(const sr_dataset *ds, size_t c);
@@ -292,6 +296,12 @@ const char *sr_dataset_label_name(const sr_dataset *ds);
 sr_status sr_dataset_select_features(const sr_dataset *ds, const size_t *cols,
                                      size_t n, sr_dataset **out,
                                      sr_error *err);
+/* A data set of the rows rows[0 .. count) of ds, in that order, in the
+ * same layout, with their labels or targets and every name: folds of a
+ * cross-validation, a held-out part. */
+sr_status sr_dataset_select_rows(const sr_dataset *ds, const size_t *rows,
+                                 size_t count, sr_dataset **out,
+                                 sr_error *err);
 
 /* ---- Training ------------------------------------------------------------ */
 

@@ -139,6 +139,38 @@ static void test_eval_metrics_match_sklearn(void **state)
         assert_true(fabs(mine[i] - theirs[i]) < 1e-6);
     /* a few iterations leave mistakes to score */
     assert_true(theirs[2] < 0.99);
+
+    /* regression: MAE and R^2 of softreg's predictions */
+    snprintf(args, sizeof args,
+             "train %s/diabetes-train.csv --label-col label --model linear "
+             "--quiet -o %s/r.srm", dir, dir);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    snprintf(args, sizeof args,
+             "predict %s/r.srm %s/diabetes-test.csv > %s/rpred.csv", dir, dir,
+             dir);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    snprintf(args, sizeof args, "eval %s/r.srm %s/diabetes-test.csv --json",
+             dir, dir);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    double fit[2] = {last_json("mae"), last_json("r2")};
+    snprintf(args, sizeof args,
+             "/usr/bin/python3 -c 'import csv, sys\n"
+             "from sklearn.metrics import mean_absolute_error, r2_score\n"
+             "y = [float(r[\"label\"]) for r in "
+             "csv.DictReader(open(sys.argv[1]))]\n"
+             "p = [float(r[\"y\"]) for r in csv.DictReader(open(sys.argv[2]))]\n"
+             "print(\"%%.9f %%.9f\" %% (mean_absolute_error(y, p), "
+             "r2_score(y, p)))' %s/diabetes-test.csv %s/rpred.csv", dir, dir);
+    p = popen(args, "r");
+    assert_non_null(p);
+    double want[2];
+    assert_int_equal(fscanf(p, "%lf %lf", &want[0], &want[1]), 2);
+    assert_int_equal(pclose(p), 0);
+    assert_true(fabs(fit[0] - want[0]) < 1e-5 * want[0]);
+    assert_true(fabs(fit[1] - want[1]) < 1e-5);
     remove_sets(dir);
 }
 
@@ -165,6 +197,40 @@ static void test_gradcheck_at_optimum(void **state)
     assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
                      0);
     assert_non_null(strstr(out, "verdict: ok"));
+    remove_sets(dir);
+}
+
+/* --cv K: a row per fold and the mean and deviation; no model is kept. */
+static void test_cross_validation(void **state)
+{
+    (void)state;
+    char dir[256], args[2048];
+    if (!make_sets(dir, sizeof dir)) {
+        print_message("python3-sklearn's data sets are not installed\n");
+        skip();
+    }
+    snprintf(args, sizeof args,
+             "train %s/iris-train.csv --label-col label --cv 5 --json", dir);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    size_t folds = 0;
+    for (const char *p = strstr(out, "{\"fold\": "); p;
+         p = strstr(p + 1, "{\"fold\": "))
+        folds++;
+    assert_int_equal(folds, 5);
+    assert_true(last_json("val_err") < 0.15);
+    assert_true(last_json("val_err_sd") >= 0.0);
+    assert_non_null(strstr(out, "\"folds\": 5"));
+    snprintf(args, sizeof args,
+             "train %s/iris-train.csv --label-col label --cv 5 -o %s/x.srm",
+             dir, dir);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     2);
+    assert_non_null(strstr(errs, "--cv"));
+    snprintf(args, sizeof args,
+             "train %s/iris-train.csv --label-col label --cv 500", dir);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     2);
     remove_sets(dir);
 }
 
@@ -446,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_defaults_match_sklearn),
         cmocka_unit_test(test_eval_metrics_match_sklearn),
         cmocka_unit_test(test_gradcheck_at_optimum),
+        cmocka_unit_test(test_cross_validation),
         cmocka_unit_test(test_options_over_defaults),
         cmocka_unit_test(test_divergence_refused),
         cmocka_unit_test(test_option_spellings_and_warnings),

@@ -483,6 +483,23 @@ sr_status sr_dataset_copy_labels(const sr_dataset *ds, size_t first,
     return SR_OK;
 }
 
+sr_status sr_dataset_copy_targets(const sr_dataset *ds, size_t first,
+                                  size_t count, float *out, sr_error *err)
+{
+    if (!ds || !out)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_dataset_copy_targets: NULL argument");
+    if (!ds->targets)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "the data set has no regression targets");
+    if (first > ds->m || count > ds->m - first)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "rows %zu..%zu are outside the data set's %zu rows",
+                       first, first + count, ds->m);
+    memcpy(out, ds->targets + first * ds->t, count * ds->t * sizeof *out);
+    return SR_OK;
+}
+
 static char *dup_string(const char *s)
 {
     size_t len = strlen(s) + 1;

@@ -280,6 +280,21 @@ const char *sr_dataset_label_name(const sr_dataset *ds)
     return ds ? ds->label_name : NULL;
 }
 
+sr_status sr_dataset_select_rows(const sr_dataset *ds, const size_t *rows,
+                                 size_t count, sr_dataset **out,
+                                 sr_error *err)
+{
+    if (!ds || !out || (count && !rows))
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_dataset_select_rows: NULL argument");
+    for (size_t i = 0; i < count; i++)
+        if (rows[i] >= ds->m)
+            return sr_fail(err, SR_ERR_INVALID_ARG,
+                           "sr_dataset_select_rows: row %zu of %zu", rows[i],
+                           ds->m);
+    return sr_dataset_subset(ds, rows, count, out, err);
+}
+
 sr_status sr_dataset_from_arrays(const float *X, size_t m, size_t n,
                                  const int32_t *y, const float *targets,
                                  size_t t, sr_dataset **out, sr_error *err)
