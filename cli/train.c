@@ -65,6 +65,10 @@ void help_train(void)
         "  --bias, --no-bias    add biases, or not (default: not on IDX images,\n"
         "                       as in the course; on tabular files, yes)\n"
         "  --classes K          number of classes (default: from the data)\n"
+        "  --class-weight W     none (default) or balanced: each example's\n"
+        "                       training loss weighs m / (k m_c) for its class c,\n"
+        "                       as scikit-learn's class_weight=\"balanced\"; the\n"
+        "                       figures reported are not weighted\n"
         "  --poly D             add the powers x^2 .. x^D of every feature\n"
         "  --standardize, --no-standardize  scale features by the training mean\n"
         "                       and deviation (sparse data: by the deviation\n"
@@ -143,7 +147,7 @@ enum {
     OPT_OPTIMIZER, OPT_MOMENTUM, OPT_SHUFFLE, OPT_MAX_ITER, OPT_VAL_SPLIT,
     OPT_EARLY_STOP, OPT_OUT, OPT_WARM_START, OPT_CHECKPOINT, OPT_RESUME,
     OPT_LBFGS_MEMORY, OPT_TOL, OPT_NO_BIAS, OPT_NO_STANDARDIZE, OPT_C,
-    OPT_FEATURES, OPT_VAL_SPLIT_TAIL, OPT_CV,
+    OPT_FEATURES, OPT_VAL_SPLIT_TAIL, OPT_CV, OPT_CLASS_WEIGHT,
     OPT_COUNT
 };
 
@@ -202,6 +206,7 @@ static const struct option long_options[] = {
     {"features", required_argument, 0, OPT_FEATURES},
     {"val-split-tail", no_argument, 0, OPT_VAL_SPLIT_TAIL},
     {"cv", required_argument, 0, OPT_CV},
+    {"class-weight", required_argument, 0, OPT_CLASS_WEIGHT},
     {"l2", required_argument, 0, OPT_L2},
     {"optimizer", required_argument, 0, OPT_OPTIMIZER},
     {"momentum", required_argument, 0, OPT_MOMENTUM},
@@ -258,6 +263,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
     static const char *const inits[] = {NULL, "zeros", "numpy"};
     static const char *const optimizers[] = {"sgd", "gd", "lbfgs", "exact",
                                              "newton"};
+    static const char *const class_weights[] = {"none", "balanced"};
     memset(o, 0, sizeof *o);
     o->params = sr_train_params_default();
     o->data = cli_data_default();
@@ -396,6 +402,11 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case OPT_CV:
             if (!cli_parse_size("cv", optarg, 2, 1000, &o->cv))
                 return 0;
+            break;
+        case OPT_CLASS_WEIGHT:
+            if (!parse_choice("class-weight", optarg, class_weights, 2, &v))
+                return 0;
+            p->class_weight = (sr_class_weight)v;
             break;
         case OPT_DATA: o->data_dir = optarg; break;
         case OPT_TRAIN_IMAGES: o->train_images = optarg; break;
@@ -958,6 +969,8 @@ static void describe_run(const sr_train_params *p, double C)
         fprintf(stderr, ", l2 %g", p->l2);
     if (p->momentum > 0)
         fprintf(stderr, ", momentum %g", p->momentum);
+    if (p->class_weight == SR_CLASS_WEIGHT_BALANCED)
+        fprintf(stderr, ", classes weighted to balance");
     fprintf(stderr, "\n");
     if (p->val_split > 0)
         fprintf(stderr, "validation: %g%% of the training set held out, %s\n",

@@ -319,6 +319,14 @@ typedef enum sr_init {
                             for every weight block in order; biases zero */
 } sr_init;
 
+/* Weights of the classes in the training loss. */
+typedef enum sr_class_weight {
+    SR_CLASS_WEIGHT_NONE = 0,
+    SR_CLASS_WEIGHT_BALANCED = 1 /* class c weighs m / (k m_c) (scikit-learn's
+                                    "balanced"): each class's examples
+                                    together weigh as much as another's */
+} sr_class_weight;
+
 typedef enum sr_optimizer {
     SR_OPTIMIZER_SGD = 0,   /* minibatch SGD (the course's) */
     SR_OPTIMIZER_GD = 1,    /* full-batch gradient descent, one step per epoch */
@@ -395,6 +403,10 @@ typedef struct sr_train_params {
     int keep_on_interrupt;
     /* With val_split: hold out the last rows, in the data's order. */
     int val_tail;
+    /* The training loss weighs each example by its class's weight (the
+     * classifiers); the loss and error reported after each epoch are not
+     * weighted. */
+    sr_class_weight class_weight;
 } sr_train_params;
 
 /* The course's run: softmax regression, 10 epochs, lr 0.2, batch 100. */

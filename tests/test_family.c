@@ -315,6 +315,18 @@ static void test_validation_and_early_stop(void **state)
     sr_dataset_free(ds);
 }
 
+/* 800 examples of class 0 then 200 of class 1, of one zero feature. */
+static sr_dataset *eight_to_two(void)
+{
+    float x[1000] = {0};
+    int32_t y[1000];
+    for (size_t i = 0; i < 1000; i++)
+        y[i] = i < 800 ? 0 : 1;
+    sr_dataset *ds = NULL;
+    assert_sr_ok(sr_dataset_from_arrays(x, 1000, 1, y, NULL, 0, &ds, NULL));
+    return ds;
+}
+
 /* The validation part is stratified: 800 examples of class 0 then 200 of
  * class 1, one zero feature, biases alone. L-BFGS fits the training
  * part's class frequencies, so the validation loss is the cross-entropy
@@ -324,12 +336,7 @@ static void test_validation_and_early_stop(void **state)
 static void test_validation_split_is_stratified(void **state)
 {
     (void)state;
-    float x[1000] = {0};
-    int32_t y[1000];
-    for (size_t i = 0; i < 1000; i++)
-        y[i] = i < 800 ? 0 : 1;
-    sr_dataset *ds = NULL;
-    assert_sr_ok(sr_dataset_from_arrays(x, 1000, 1, y, NULL, 0, &ds, NULL));
+    sr_dataset *ds = eight_to_two();
     for (int tail = 0; tail < 2; tail++) {
         sr_train_params p = sr_train_params_default();
         p.optimizer = SR_OPTIMIZER_LBFGS;
@@ -348,6 +355,38 @@ static void test_validation_split_is_stratified(void **state)
             assert_close(last, 0.500402, 1e-4);
         sr_model_free(m);
     }
+    sr_dataset_free(ds);
+}
+
+/* Balanced class weights: with biases alone on 800 examples of class 0
+ * and 200 of class 1, the weighted optimum gives both classes
+ * probability 1/2, so the (unweighted) training loss is log 2; without
+ * weights it is the entropy of (0.8, 0.2). */
+static void test_balanced_class_weights(void **state)
+{
+    (void)state;
+    sr_dataset *ds = eight_to_two();
+    const sr_model_kind kinds[] = {SR_MODEL_SOFTMAX, SR_MODEL_LOGISTIC};
+    for (size_t i = 0; i < 2; i++)
+        for (int balanced = 0; balanced < 2; balanced++) {
+            sr_train_params p = sr_train_params_default();
+            p.model = kinds[i];
+            p.optimizer = SR_OPTIMIZER_LBFGS;
+            p.bias = 1;
+            p.class_weight = balanced ? SR_CLASS_WEIGHT_BALANCED
+                                      : SR_CLASS_WEIGHT_NONE;
+            sr_model *m = NULL;
+            assert_sr_ok(sr_train(ds, NULL, &p, NULL, NULL, &m, NULL));
+            double loss, e;
+            assert_sr_ok(sr_model_evaluate(m, ds, &loss, &e, NULL));
+            assert_close(loss, balanced ? log(2.0) : 0.500402, 1e-4);
+            sr_model_free(m);
+        }
+    sr_train_params p = sr_train_params_default();
+    p.model = SR_MODEL_LINEAR;
+    p.class_weight = SR_CLASS_WEIGHT_BALANCED;
+    sr_error err;
+    assert_int_equal(sr_train_params_check(&p, &err), SR_ERR_INVALID_ARG);
     sr_dataset_free(ds);
 }
 
@@ -603,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_shuffle_is_seeded),
         cmocka_unit_test(test_validation_and_early_stop),
         cmocka_unit_test(test_validation_split_is_stratified),
+        cmocka_unit_test(test_balanced_class_weights),
         cmocka_unit_test(test_poly_and_standardize),
         cmocka_unit_test(test_warm_start_continues),
         cmocka_unit_test(test_model_round_trip),

@@ -100,6 +100,8 @@ int sr_affine_phase(const sr_head *head, sr_ws *ws, const sr_pass *p,
         else
             head->grad(sr_ws_kernels(ws, ld), ws->Z, ld, k, b, i0, i1,
                        ws->loss, p->probs);
+        sr_weigh_rows(ws, ws->Z, ld, k,
+                      p->mode == SR_PASS_HV ? NULL : ws->loss, b->y, i0, i1);
     }
     return 1;
 }

@@ -7,6 +7,21 @@
 
 size_t sr_padded_width(size_t cols) { return cols == 1 ? 1 : SR_PAD16(cols); }
 
+void sr_weigh_rows(const sr_ws *ws, float *Z, size_t ld, size_t cols,
+                   double *loss, const int32_t *y, size_t i0, size_t i1)
+{
+    if (!ws->class_weight || !y)
+        return;
+    for (size_t i = i0; i < i1; i++) {
+        float w = ws->class_weight[y[i]];
+        float *z = Z + i * ld;
+        for (size_t c = 0; c < cols; c++)
+            z[c] = z[c] * w;
+        if (loss)
+            loss[i] = loss[i] * (double)w;
+    }
+}
+
 /* Every block and W2T in one allocation, each 64-byte aligned. */
 static size_t params_floats(const sr_ws *ws, size_t *at)
 {

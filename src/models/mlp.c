@@ -124,6 +124,7 @@ static int phase(sr_ws *ws, const sr_pass *p, unsigned ph, size_t t,
                      m->bias ? p->in->W[3] : NULL, i0, i1);
         K->softmax_grad(ws->Z + i0 * ldk, ldk, b->y + i0, i1 - i0, m->k,
                         ws->loss + i0);
+        sr_weigh_rows(ws, ws->Z, ldk, m->k, ws->loss, b->y, i0, i1);
         return 1;
     }
     /* The backward pass over this thread's hidden units. */

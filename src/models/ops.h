@@ -84,7 +84,16 @@ typedef struct sr_ws {
     double *loss;        /* (max_rows) */
     float *scratch;      /* per thread: the evaluation's rows */
     size_t scratch_size; /* floats per thread */
+    /* The training loss's weight of each class (k, 2 for logistic), or
+     * NULL: a row's loss and gradient (or curvature) are scaled by its
+     * label's weight. */
+    const float *class_weight;
 } sr_ws;
+
+/* Rows [i0, i1) of Z (row stride ld, `cols` outputs) and their losses
+ * scaled by their labels' weights, when ws has them. */
+void sr_weigh_rows(const sr_ws *ws, float *Z, size_t ld, size_t cols,
+                   double *loss, const int32_t *y, size_t i0, size_t i1);
 
 /* Rows an evaluation hands a model at once. */
 #define SR_EVAL_BLOCK 64

@@ -60,6 +60,12 @@ sr_status sr_train_params_check(const sr_train_params *p, sr_error *err)
     if ((unsigned)p->optimizer > SR_OPTIMIZER_NEWTON)
         return sr_fail(err, SR_ERR_INVALID_ARG, "optimizer: unknown %d",
                        (int)p->optimizer);
+    if ((unsigned)p->class_weight > SR_CLASS_WEIGHT_BALANCED)
+        return sr_fail(err, SR_ERR_INVALID_ARG, "class-weight: unknown %d",
+                       (int)p->class_weight);
+    if (p->class_weight && p->model == SR_MODEL_LINEAR)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "class-weight: linear regression has no classes");
     if (p->optimizer == SR_OPTIMIZER_EXACT && p->model != SR_MODEL_LINEAR)
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "optimizer: the exact solution exists for linear "
@@ -522,6 +528,7 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     sr_model *full = NULL;
     sr_dataset *compacted[3] = {NULL, NULL, NULL};
     int keep; /* the run ends with a model, *out */
+    float *class_weight = NULL;
 
     if (params->val_split > 0.0) {
         size_t *val_rows = NULL, m_fit = 0, m_val = 0;
@@ -567,6 +574,22 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     int use_overlap = sr_overlap_wanted(params, threads);
     st = sr_engine_init(&R.e, R.model, batch, eval_rows, threads,
                         params->momentum > 0.0, err);
+    if (st == SR_OK && params->class_weight) {
+        /* balanced: m / (k m_c) over the rows training sees */
+        size_t classes = sr_model_class_count(R.model);
+        if (!(class_weight = sr_alloc_array(classes, sizeof *class_weight))) {
+            st = sr_fail(err, SR_ERR_NOMEM, "out of memory for class weights");
+        } else {
+            for (size_t c = 0; c < classes; c++) {
+                size_t count = sr_dataset_class_count(R.train, c);
+                class_weight[c] = count ? (float)((double)R.train->m /
+                                                  ((double)classes *
+                                                   (double)count))
+                                        : 0.0f;
+            }
+            R.e.ws.class_weight = class_weight;
+        }
+    }
     if (st == SR_OK && use_overlap)
         st = sr_overlap_init(&R, eval_rows, err);
     /* every set evaluates its rows through the same buffers */
@@ -619,6 +642,7 @@ done:
             *params->outcome = R.out;
     }
     sr_dealloc(R.epoch_params);
+    sr_dealloc(class_weight);
     sr_overlap_release(&R);
     sr_checkpoint_release(&resume);
     sr_engine_release(&R.e);
