@@ -440,6 +440,30 @@ static void test_work_not_lost(void **state)
                      1);
     assert_non_null(strstr(errs, "--lr 0.2, not 0.1"));
     assert_non_null(strstr(errs, "biases off, not on"));
+    /* the same options on other data of the same size */
+    char other[256];
+    test_write_tmp(file, ".csv", WIDE, strlen(WIDE));
+    char *changed = strdup(WIDE);
+    assert_non_null(changed);
+    changed[strlen("a,b,label\n1.2,11")] = '5'; /* 1100 -> 1150 */
+    test_write_tmp(other, ".csv", changed, strlen(changed));
+    free(changed);
+    snprintf(args, sizeof args,
+             "train %s --epochs 2 --lr 0.01 --checkpoint %s --quiet", file,
+             ckpt);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    snprintf(args, sizeof args,
+             "train %s --epochs 3 --lr 0.01 --resume %s --quiet", other, ckpt);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     1);
+    assert_non_null(strstr(errs, "other training data"));
+    snprintf(args, sizeof args,
+             "train %s --epochs 3 --lr 0.01 --resume %s --quiet", file, ckpt);
+    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
+                     0);
+    remove(file);
+    remove(other);
     remove(ckpt);
 }
 

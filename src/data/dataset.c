@@ -2,6 +2,8 @@
 #include <math.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "dataset.h"
 
 #ifdef _OPENMP
@@ -498,6 +500,50 @@ sr_status sr_dataset_copy_targets(const sr_dataset *ds, size_t first,
                        first, first + count, ds->m);
     memcpy(out, ds->targets + first * ds->t, count * ds->t * sizeof *out);
     return SR_OK;
+}
+
+/* zlib's crc32 takes a uInt length; larger arrays go in pieces. */
+static uLong crc_more(uLong crc, const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    while (len > 0) {
+        uInt chunk = len > (1u << 30) ? (1u << 30) : (uInt)len;
+        crc = crc32(crc, b, chunk);
+        b += chunk;
+        len -= chunk;
+    }
+    return crc;
+}
+
+uint32_t sr_dataset_crc(const sr_dataset *ds)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    uint64_t sizes[3] = {ds->m, ds->n, ds->t};
+    crc = crc_more(crc, sizes, sizeof sizes);
+    size_t m = ds->m, n = ds->n;
+    switch (ds->layout) {
+    case SR_FEATURES_F32:
+        crc = crc_more(crc, ds->x_f32, m * n * sizeof(float));
+        break;
+    case SR_FEATURES_U8:
+        crc = crc_more(crc, ds->x_u8, m * n);
+        break;
+    case SR_FEATURES_CSR:
+        crc = crc_more(crc, ds->row_ptr, (m + 1) * sizeof *ds->row_ptr);
+        crc = crc_more(crc, ds->col, ds->row_ptr[m] * sizeof *ds->col);
+        crc = crc_more(crc, ds->val, ds->row_ptr[m] * sizeof *ds->val);
+        break;
+    case SR_FEATURES_U8_SPARSE:
+        crc = crc_more(crc, ds->row_ptr, (m + 1) * sizeof *ds->row_ptr);
+        crc = crc_more(crc, ds->col16, ds->row_ptr[m] * sizeof *ds->col16);
+        crc = crc_more(crc, ds->val8, ds->row_ptr[m]);
+        break;
+    }
+    if (ds->y)
+        crc = crc_more(crc, ds->y, m * sizeof *ds->y);
+    if (ds->targets)
+        crc = crc_more(crc, ds->targets, m * ds->t * sizeof *ds->targets);
+    return (uint32_t)crc;
 }
 
 static char *dup_string(const char *s)

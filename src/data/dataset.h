@@ -56,6 +56,10 @@ struct sr_dataset {
 /* An empty data set with every pointer NULL. */
 sr_dataset *sr_dataset_new(sr_error *err);
 
+/* A CRC-32 of ds's features, labels and targets: whether a checkpoint was
+ * written for these data. */
+uint32_t sr_dataset_crc(const sr_dataset *ds);
+
 /* A copy of `count` strings (NULL gives NULL); sr_free_strings frees it. */
 sr_status sr_copy_strings(char *const *names, size_t count, char ***out,
                           sr_error *err);

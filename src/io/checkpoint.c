@@ -4,8 +4,9 @@
  * i32 has_gauss, f64 gauss), u64 norder + norder u64, u64 nvelocity +
  * f32s, f64 best_loss, u64 since_best, u64 nbest + f32s, (version 2:)
  * u64 lazy steps, u64 nlazy + nlazy u64, u64 model bytes + a model file,
- * and a CRC-32 of everything before it. Version 1 files, without the lazy
- * counters, are read too. */
+ * and a CRC-32 of everything before it. Version 3 adds to the config u32
+ * class_weight and u32 data_crc (after momentum). Versions 1 (without the
+ * lazy counters) and 2 are read too. */
 #include <string.h>
 
 #include <zlib.h>
@@ -14,7 +15,7 @@
 #include "model_file.h"
 
 #define MAGIC "SRCKPT\r\n"
-#define VERSION 2u
+#define VERSION 3u
 
 typedef struct buf {
     uint8_t *p;
@@ -98,6 +99,8 @@ sr_status sr_checkpoint_save(const sr_checkpoint *ck, const char *path,
     put_f64(&b, c->lr);
     put_f64(&b, c->l2);
     put_f64(&b, c->momentum);
+    put_u32(&b, c->class_weight);
+    put_u32(&b, c->data_crc);
     put_u64(&b, ck->epoch);
     put_u64(&b, ck->next_row);
     for (size_t i = 0; i < 624; i++)
@@ -198,7 +201,7 @@ sr_status sr_checkpoint_parse(const uint8_t *data, size_t len, const char *name,
         return sr_fail(err, SR_ERR_FORMAT, "%s: not a softreg checkpoint", name);
     rd r = {data, len - 4, 8, 0};
     uint32_t version = get_u32(&r);
-    if (version != 1 && version != VERSION)
+    if (version < 1 || version > VERSION)
         return sr_fail(err, SR_ERR_FORMAT,
                        "%s: checkpoint version %u is not one this softreg "
                        "reads (1 to %u)", name, version, VERSION);
@@ -221,6 +224,11 @@ sr_status sr_checkpoint_parse(const uint8_t *data, size_t len, const char *name,
     c->lr = get_f64(&r);
     c->l2 = get_f64(&r);
     c->momentum = get_f64(&r);
+    if (version >= 3) {
+        c->class_weight = get_u32(&r);
+        c->data_crc = get_u32(&r);
+        c->has_data = 1;
+    }
     ck.epoch = get_u64(&r);
     ck.next_row = get_u64(&r);
     for (size_t i = 0; i < 624; i++)

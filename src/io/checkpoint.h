@@ -11,6 +11,9 @@ typedef struct sr_checkpoint_config {
     uint32_t kind, optimizer, shuffle, seed;
     uint64_t m, n, batch;
     double lr, l2, momentum;
+    /* version 3: the class weights' rule and a CRC-32 of the training
+     * data (sr_dataset_crc); a version 2 file has_data 0 */
+    uint32_t class_weight, data_crc, has_data;
 } sr_checkpoint_config;
 
 typedef struct sr_checkpoint {

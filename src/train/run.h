@@ -29,6 +29,8 @@ typedef struct run {
     float *epoch_params; /* keep_on_interrupt: the last finished epoch's */
     size_t finished;    /* epochs (or iterations) finished */
     int interrupted;    /* a full-batch optimiser stopped on interrupt */
+    uint32_t data_crc;  /* sr_dataset_crc of train, once asked for */
+    int data_crc_known;
     size_t best_epoch;  /* early stopping: the epoch of `best` */
     sr_train_outcome out;
 } run;

@@ -6,13 +6,18 @@
 
 #include "run.h"
 
-static sr_checkpoint_config config_of(const run *R)
+static sr_checkpoint_config config_of(run *R)
 {
     const sr_train_params *p = R->p;
+    if (!R->data_crc_known) {
+        R->data_crc = sr_dataset_crc(R->train);
+        R->data_crc_known = 1;
+    }
     sr_checkpoint_config c = {(uint32_t)p->model, (uint32_t)p->optimizer,
                               (uint32_t)(p->shuffle != 0), p->seed,
                               R->train->m, R->train->n, p->batch, p->lr, p->l2,
-                              p->momentum};
+                              p->momentum, (uint32_t)p->class_weight,
+                              R->data_crc, 1};
     return c;
 }
 
@@ -82,6 +87,13 @@ sr_status sr_run_restore(run *R, sr_rng *rng, sr_error *err)
             c->shuffle ? "on" : "off", want.shuffle ? "on" : "off");
     DIFFERS(c->seed != want.seed, "--seed %u, not %u", (unsigned)c->seed,
             (unsigned)want.seed);
+    DIFFERS(c->has_data && c->class_weight != want.class_weight,
+            "--class-weight %s, not %s", c->class_weight ? "balanced" : "none",
+            want.class_weight ? "balanced" : "none");
+    DIFFERS(c->has_data && c->m == want.m && c->n == want.n &&
+                c->data_crc != want.data_crc,
+            "other training data (CRC-32 %08lx, not %08lx)",
+            (unsigned long)c->data_crc, (unsigned long)want.data_crc);
     DIFFERS(m->bias != here->bias, "biases %s, not %s",
             m->bias ? "on" : "off", here->bias ? "on" : "off");
     DIFFERS(!m->mean != !here->mean, "--standardize %s, not %s",
