@@ -102,6 +102,11 @@ static void describe_model(const char *path, const sr_model *model)
         }
         printf("\n");
     }
+    if (sr_model_train_options(model))
+        printf("trained with: %s\n", sr_model_train_options(model));
+    uint32_t crc;
+    if (sr_model_data_crc(model, &crc))
+        printf("trained on:   data of CRC-32 %08lx\n", (unsigned long)crc);
     printf("outputs:      %zu\n", sr_model_outputs(model));
     if (kind == SR_MODEL_NN)
         printf("hidden units: %zu\n", sr_model_hidden(model));
@@ -207,6 +212,16 @@ static void model_json(const char *path, const sr_model *model)
         tool_json_string(stdout, sr_model_label_name(model));
     else
         printf("null");
+    printf(", \"train_options\": ");
+    if (sr_model_train_options(model))
+        tool_json_string(stdout, sr_model_train_options(model));
+    else
+        printf("null");
+    uint32_t crc;
+    if (sr_model_data_crc(model, &crc))
+        printf(", \"data_crc\": \"%08lx\"", (unsigned long)crc);
+    else
+        printf(", \"data_crc\": null");
     printf(", \"outputs\": %zu, \"hidden\": %zu, \"bias\": %s, "
            "\"poly\": %u, \"standardized\": %s, \"parameters\": %zu}\n",
            sr_model_outputs(model), sr_model_hidden(model),

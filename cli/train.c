@@ -1075,6 +1075,8 @@ int cmd_train(int argc, char **argv)
             fprintf(stderr, "softreg: %s\n", err.message);
             status = 128 + stop_signal;
             sr_error save_err;
+            if (model)
+                sr_model_set_data_crc(model, train);
             if (model && sr_model_save(model, o.out, &save_err) == SR_OK)
                 fprintf(stderr, "softreg: the model of the last finished "
                                 "epoch (%zu in the table) is saved to %s\n",
@@ -1095,6 +1097,8 @@ int cmd_train(int argc, char **argv)
                             : NULL);
         goto done;
     }
+    if (o.out)
+        sr_model_set_data_crc(model, train);
     if (o.out && sr_model_save(model, o.out, &err)) {
         cli_error(&err, NULL);
         goto done;

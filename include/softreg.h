@@ -460,6 +460,14 @@ int sr_model_is_standardized(const sr_model *model);
  * becomes (x_i - mean[i]) * inv_std[i], each operation in float32. NULL
  * when the model does not standardise. */
 const float *sr_model_mean(const sr_model *model);
+/* How the model was trained: its options as text ("optimizer=lbfgs
+ * l2=0.0095 ..."), or NULL for a model file that does not say; and a
+ * CRC-32 of its training data (returns 0 when unknown). */
+const char *sr_model_train_options(const sr_model *model);
+int sr_model_data_crc(const sr_model *model, uint32_t *crc);
+/* Records in the model the CRC-32 of its training data (a pass over the
+ * data, so sr_train leaves it to callers that keep the model). */
+void sr_model_set_data_crc(sr_model *model, const sr_dataset *train);
 const float *sr_model_inv_std(const sr_model *model);
 
 /* Parameter blocks: theta [b] for the linear family, W1 [b1] W2 [b2] for

@@ -151,6 +151,14 @@ static void assert_same_model(const sr_model *a, const sr_model *b)
         assert_string_equal(a->label_name, b->label_name);
     }
     assert_int_equal(a->label_col, b->label_col);
+    if (!a->train_options || !b->train_options) {
+        assert_null(a->train_options);
+        assert_null(b->train_options);
+    } else {
+        assert_string_equal(a->train_options, b->train_options);
+    }
+    assert_int_equal(a->has_data_crc, b->has_data_crc);
+    assert_int_equal(a->data_crc, b->data_crc);
 }
 
 /* A fresh empty directory under /tmp; `dir` has room for 256 bytes. */
@@ -313,6 +321,9 @@ static void test_round_trip_every_kind(void **state)
     m->feature_names[2] = dup_str("caf\xc3\xa9, \"w\"");
     m->label_name = dup_str("species");
     m->label_col = 0;
+    m->train_options = dup_str("model=softmax l2=0.01");
+    m->data_crc = 0xdeadbeefu;
+    m->has_data_crc = 1;
     round_trip(m);
 }
 
@@ -355,6 +366,8 @@ static void test_exact_bytes(void **state)
         0, 0, 0, 0, 0, 0, 0, 0,                      /* feature names */
         0, 0, 0, 0,                                  /* label name */
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* label column */
+        0, 0, 0, 0,                                  /* training options */
+        0, 0, 0, 0, 0, 0, 0, 0,                      /* data CRC, flag */
     };
     uint8_t want[sizeof body + 4];
     memcpy(want, body, sizeof body);
@@ -362,9 +375,9 @@ static void test_exact_bytes(void **state)
     assert_int_equal(len, sizeof want);
     assert_memory_equal(got, want, sizeof want);
     /* version 1 files, without the column names, still load */
-    size_t v1_len = sizeof body - 20 + 4;
+    size_t v1_len = sizeof body - 32 + 4;
     uint8_t v1[sizeof body + 4];
-    memcpy(v1, body, sizeof body - 20);
+    memcpy(v1, body, sizeof body - 32);
     v1[8] = 1;
     reseal(v1, v1_len);
     sr_model *back = NULL;
@@ -592,7 +605,7 @@ static uint8_t *small_file(size_t *len)
     m->class_names[1] = dup_str("b");
     uint8_t *buf = save_bytes(m, len);
     sr_model_free(m);
-    assert_int_equal(*len, 107 + 16 + 20 + 4);
+    assert_int_equal(*len, 107 + 16 + 32 + 4);
     return buf;
 }
 

@@ -420,7 +420,16 @@ static void test_work_not_lost(void **state)
              "%zu --quiet --out %s", test_mnist_dir(), rows, again);
     assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
                      0);
-    snprintf(args, sizeof args, "cmp -s %s %s", model, again);
+    /* the same parameters, bit for bit (the files differ in the
+     * --epochs their training options record) */
+    for (int i = 0; i < 2; i++) {
+        snprintf(args, sizeof args, "export %s --npy %s.npy",
+                 i ? again : model, i ? again : model);
+        assert_int_equal(test_run_softreg(args, out, sizeof out, errs,
+                                          sizeof errs), 0);
+    }
+    snprintf(args, sizeof args, "diff -r %s.npy %s.npy >/dev/null && rm -r "
+                                "%s.npy %s.npy", model, again, model, again);
     assert_int_equal(system(args), 0);
     remove(model);
     remove(again);

@@ -9,6 +9,8 @@
  *                 * nblocks
  *     (version 2:) nfeatures:u64 { len:u32 bytes[len] } * nfeatures
  *                  label_len:u32 label[label_len] label_col:u64
+ *                  options_len:u32 options[options_len] data_crc:u32
+ *                  has_crc:u32
  *     crc32:u32 (zlib's, over every byte before it)
  *
  * Loading checks, in order, the magic, the version, the minimum length and
@@ -126,6 +128,8 @@ typedef struct layout {
     /* version 2: the training file's column names */
     size_t nfeature_names, feature_names_at;
     size_t label_len, label_at, label_col;
+    size_t options_len, options_at;
+    uint32_t data_crc, has_crc;
     size_t nfloats; /* over all blocks */
 } layout;
 
@@ -288,6 +292,35 @@ static sr_status walk_columns(reader *r, layout *L)
                        "%zu, with a label name", nm, (unsigned long long)col,
                        r->pos, L->n_raw);
     L->label_col = col == NO_COLUMN ? SIZE_MAX : (size_t)col;
+    r->pos += 8;
+    /* the training options, as text, and the training data's CRC-32 */
+    if ((st = need(r, 4, "the options' length", NO_INDEX)) != SR_OK)
+        return st;
+    uint32_t olen = get_u32(r->p + r->pos);
+    if (olen > MAX_COLUMN_NAME)
+        return sr_fail(r->err, SR_ERR_FORMAT,
+                       "%s: training options at offset %zu are %lu bytes "
+                       "long, at most %d", nm, r->pos, (unsigned long)olen,
+                       MAX_COLUMN_NAME);
+    r->pos += 4;
+    if ((st = need(r, olen, "the training options", NO_INDEX)) != SR_OK)
+        return st;
+    if (memchr(r->p + r->pos, 0, olen))
+        return sr_fail(r->err, SR_ERR_FORMAT,
+                       "%s: the training options at offset %zu contain a NUL "
+                       "byte", nm, r->pos);
+    L->options_len = olen;
+    L->options_at = r->pos;
+    r->pos += olen;
+    if ((st = need(r, 8, "the data's CRC-32", NO_INDEX)) != SR_OK)
+        return st;
+    L->data_crc = get_u32(r->p + r->pos);
+    L->has_crc = get_u32(r->p + r->pos + 4);
+    if (L->has_crc > 1 || (!L->has_crc && L->data_crc))
+        return sr_fail(r->err, SR_ERR_FORMAT,
+                       "%s: data CRC flag %lu at offset %zu, expected 1, or "
+                       "0 with a zero CRC", nm, (unsigned long)L->has_crc,
+                       r->pos + 4);
     r->pos += 8;
     return SR_OK;
 }
@@ -452,6 +485,11 @@ static sr_status build_columns(const uint8_t *buf, const layout *L,
                                const char *nm, sr_model *m, sr_error *err)
 {
     m->label_col = L->label_col;
+    m->data_crc = L->data_crc;
+    m->has_data_crc = (int)L->has_crc;
+    if (L->options_len &&
+        !(m->train_options = string_at(buf + L->options_at, L->options_len)))
+        goto nomem;
     if (L->label_len &&
         !(m->label_name = string_at(buf + L->label_at, L->label_len)))
         goto nomem;
@@ -718,6 +756,13 @@ static sr_status file_size(const sr_model *m, const char *path, size_t *size,
     if (add_overflows(&total, 8 + 4 + 8) ||
         (m->label_name && add_overflows(&total, strlen(m->label_name))))
         goto too_big;
+    if (add_overflows(&total, 4 + 8) ||
+        (m->train_options && add_overflows(&total, strlen(m->train_options))))
+        goto too_big;
+    if (m->train_options && strlen(m->train_options) > MAX_COLUMN_NAME)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "%s: the training options are longer than %d bytes",
+                       path, MAX_COLUMN_NAME);
     if (m->label_name && strlen(m->label_name) > MAX_COLUMN_NAME)
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "%s: the label column's name is longer than %d bytes",
@@ -805,6 +850,11 @@ sr_status sr_model_serialize(const sr_model *model, const char *path,
     put_u64(&w, model->label_name && model->label_col != SIZE_MAX
                     ? (uint64_t)model->label_col
                     : NO_COLUMN);
+    size_t olen = model->train_options ? strlen(model->train_options) : 0;
+    put_u32(&w, (uint32_t)olen);
+    put_bytes(&w, model->train_options ? model->train_options : "", olen);
+    put_u32(&w, model->has_data_crc ? model->data_crc : 0);
+    put_u32(&w, model->has_data_crc ? 1 : 0);
     put_u32(&w, crc_of(w.p, w.pos));
     *data = w.p;
     *nbytes = w.pos;

@@ -88,6 +88,7 @@ void sr_model_free(sr_model *model)
         sr_dealloc(model->feature_names);
     }
     sr_dealloc(model->label_name);
+    sr_dealloc(model->train_options);
     sr_dealloc(model);
 }
 
@@ -104,6 +105,27 @@ const char *sr_model_feature_name(const sr_model *model, size_t j)
 const char *sr_model_label_name(const sr_model *model)
 {
     return model ? model->label_name : NULL;
+}
+
+const char *sr_model_train_options(const sr_model *model)
+{
+    return model ? model->train_options : NULL;
+}
+
+int sr_model_data_crc(const sr_model *model, uint32_t *crc)
+{
+    if (!model || !model->has_data_crc)
+        return 0;
+    *crc = model->data_crc;
+    return 1;
+}
+
+void sr_model_set_data_crc(sr_model *model, const sr_dataset *train)
+{
+    if (!model || !train)
+        return;
+    model->data_crc = sr_dataset_crc(train);
+    model->has_data_crc = 1;
 }
 
 const float *sr_model_mean(const sr_model *model)

@@ -70,6 +70,13 @@ struct sr_model {
     char **feature_names;
     char *label_name;
     size_t label_col;
+
+    /* How it was trained: the options as text (sr_train's, every one
+     * that shapes the result) and a CRC-32 of the training data, or NULL
+     * and has_data_crc 0 when unknown (an older file). */
+    char *train_options;
+    uint32_t data_crc;
+    int has_data_crc;
 };
 
 /* Number of class names a model of this kind carries: k, 2 for logistic,

@@ -191,6 +191,32 @@ static sr_status copy_columns(sr_model *m, char *const *features,
     return SR_OK;
 }
 
+/* The options that shape the result, as text kept in the model file. */
+static sr_status note_options(sr_model *m, const sr_train_params *p,
+                              sr_error *err)
+{
+    static const char *const optimizers[] = {"sgd", "gd", "lbfgs", "exact",
+                                             "newton"};
+    char text[512];
+    int len = snprintf(
+        text, sizeof text,
+        "model=%s hidden=%zu bias=%d standardize=%d poly=%u optimizer=%s "
+        "epochs=%zu lr=%.9g batch=%zu l2=%.9g momentum=%.9g shuffle=%d "
+        "seed=%lu max_iter=%zu val_split=%.9g early_stop=%zu class_weight=%s "
+        "warm_start=%d", sr_model_kind_name(p->model),
+        p->model == SR_MODEL_NN ? p->hidden : 0, m->bias, m->mean != NULL,
+        m->poly, optimizers[p->optimizer], p->epochs, p->lr, p->batch, p->l2,
+        p->momentum, p->shuffle != 0, (unsigned long)p->seed, p->max_iter,
+        p->val_split, p->early_stop,
+        p->class_weight ? "balanced" : "none", p->warm_start != NULL);
+    if (len < 0 || (size_t)len >= sizeof text)
+        return SR_OK;
+    if (!(m->train_options = sr_alloc((size_t)len + 1)))
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory");
+    memcpy(m->train_options, text, (size_t)len + 1);
+    return SR_OK;
+}
+
 /* A new model ready to train: from the warm-start model (same kind and
  * sizes, its feature map and classes kept) or fresh. */
 static sr_status make_model(const sr_train_params *p, const sr_dataset *train,
@@ -256,6 +282,8 @@ static sr_status make_model(const sr_train_params *p, const sr_dataset *train,
         if (init == SR_INIT_NUMPY)
             init_numpy(m, p->seed);
     }
+    if (st == SR_OK)
+        st = note_options(m, p, err);
     if (st != SR_OK)
         goto fail;
     *out = m;

@@ -188,7 +188,7 @@ def npy():
 # ---- model files ----------------------------------------------------------------
 
 def model(kind, n, k, d, bias, blocks, version=2, names=None, columns=None,
-          label=None, label_col=None):
+          label=None, label_col=None, options=None, crc=None, crc_flag=None):
     """Version 2 ends with the column names (none unless given); version 1
     has none."""
     out = b"\x89SRM\r\n\x1a\n"
@@ -206,6 +206,9 @@ def model(kind, n, k, d, bias, blocks, version=2, names=None, columns=None,
             out += struct.pack("<I", len(nm)) + nm
         out += struct.pack("<I", len(label or b"")) + (label or b"")
         out += struct.pack("<Q", 2**64 - 1 if label_col is None else label_col)
+        out += struct.pack("<I", len(options or b"")) + (options or b"")
+        flag = (0 if crc is None else 1) if crc_flag is None else crc_flag
+        out += struct.pack("<II", crc or 0, flag)
     return out + struct.pack("<I", zlib.crc32(out) & 0xFFFFFFFF)
 
 
@@ -237,6 +240,9 @@ def models():
     put("model/label-column.srm",
         model(0, 2, 3, 0, 0, [(b"theta", 2, 3, theta)], label=b"kind",
               label_col=3))
+    put("model/options-flag.srm",
+        model(0, 2, 3, 0, 0, [(b"theta", 2, 3, theta)], options=b"lr=1",
+              crc=7, crc_flag=2))
     put("model/column-nul.srm",
         model(0, 2, 3, 0, 0, [(b"theta", 2, 3, theta)], columns=[b"x", b"a\0b"]))
     put("model/huge-block.srm",

@@ -43,6 +43,11 @@ static void check_same(const sr_model *a, const sr_model *b)
     FUZZ_CHECK(!a->label_name == !b->label_name);
     FUZZ_CHECK(!a->label_name || strcmp(a->label_name, b->label_name) == 0);
     FUZZ_CHECK(a->label_col == b->label_col);
+    FUZZ_CHECK(!a->train_options == !b->train_options);
+    FUZZ_CHECK(!a->train_options ||
+               strcmp(a->train_options, b->train_options) == 0);
+    FUZZ_CHECK(a->has_data_crc == b->has_data_crc &&
+               a->data_crc == b->data_crc);
 }
 
 static void round_trip(const uint8_t *data, size_t size, const sr_model *m)

@@ -186,7 +186,7 @@ def npy():
 
 def model(kind, n, k, d, bias, params, n_raw=None, poly=1, mean=None,
           inv_std=None, names=None, version=2, columns=None, label=None,
-          label_col=None):
+          label_col=None, options=None, crc=None):
     """params: list of (name, rows, cols, floats); version 2 ends with the
     column names."""
     out = b"\x89SRM\r\n\x1a\n"
@@ -207,6 +207,8 @@ def model(kind, n, k, d, bias, params, n_raw=None, poly=1, mean=None,
             out += struct.pack("<I", len(nm)) + nm
         out += struct.pack("<I", len(label or b"")) + (label or b"")
         out += struct.pack("<Q", 2**64 - 1 if label_col is None else label_col)
+        out += struct.pack("<I", len(options or b"")) + (options or b"")
+        out += struct.pack("<II", crc or 0, 0 if crc is None else 1)
     return out + struct.pack("<I", zlib.crc32(out) & 0xFFFFFFFF)
 
 
@@ -236,7 +238,7 @@ def models():
     put(t, "columns", model(0, 2, 2, 0, 1, [
         (b"theta", 2, 2, [1, 2, 3, 4]), (b"b", 1, 2, [0.25, -0.25])],
         names=[b"cat", b"dog"], columns=[b"height", b""], label=b"animal",
-        label_col=1))
+        label_col=1, options=b"model=softmax bias=1", crc=0x12345678))
     put(t, "huge_block", model(0, 2, 3, 0, 0, [(b"theta", 2**62, 2**62, [])]))
     put(t, "magic_only", b"\x89SRM\r\n\x1a\n")
 
