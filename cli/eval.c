@@ -32,8 +32,9 @@ void help_eval(void)
     printf(
         "\n"
         "output:\n"
-        "  --json               one JSON object: examples, loss, error (or rmse,\n"
-        "                       mae and r2),\n"
+        "  --json               one JSON object: examples, loss, err (or rmse,\n"
+        "                       mae and r2: train --json's keys without their\n"
+        "                       set's prefix),\n"
         "                       classes, confusion (an array of rows),\n"
         "                       precision, recall, f1 (per class) and\n"
         "                       macro_precision, macro_recall, macro_f1\n"
@@ -187,7 +188,7 @@ static void print_json(const sr_model *model, size_t m, double loss,
                fit->mae, fit->r2);
         return;
     }
-    printf("\"error\": %.9g, \"classes\": [", error);
+    printf("\"err\": %.9g, \"classes\": [", error);
     char buf[24];
     for (size_t c = 0; c < k; c++) {
         printf(c ? ", " : "");
