@@ -9,6 +9,23 @@
 
 static char out[1 << 17], errs[1 << 16];
 
+/* Runs `softreg <args>` (printf's format) into out and errs, and checks
+ * its exit status. */
+static void expect(int status, const char *fmt, ...)
+{
+    char args[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    int got = test_run_softreg(args, out, sizeof out, errs, sizeof errs);
+    if (got != status) {
+        print_error("softreg %s: status %d, expected %d; stderr:\n%s\n", args,
+                    got, status, errs);
+        fail();
+    }
+}
+
 /* The last JSON row's value of `key`. */
 static double last_json(const char *key)
 {
@@ -63,18 +80,15 @@ static const struct {
 static void test_defaults_match_sklearn(void **state)
 {
     (void)state;
-    char dir[256], args[1024];
+    char dir[256];
     if (!make_sets(dir, sizeof dir)) {
         print_message("python3-sklearn's data sets are not installed\n");
         skip();
     }
     for (size_t i = 0; i < sizeof SETS / sizeof *SETS; i++) {
-        snprintf(args, sizeof args,
-                 "train %s/%s-train.csv --test %s/%s-test.csv --label-col "
-                 "label --json %s", dir, SETS[i].name, dir, SETS[i].name,
-                 SETS[i].options);
-        assert_int_equal(test_run_softreg(args, out, sizeof out, errs,
-                                          sizeof errs), 0);
+        expect(0, "train %s/%s-train.csv --test %s/%s-test.csv --label-col "
+               "label --json %s", dir, SETS[i].name, dir, SETS[i].name,
+               SETS[i].options);
         int linear = strstr(SETS[i].options, "linear") != NULL;
         double got = last_json(linear ? "test_rmse" : "test_err");
         double want = SETS[i].sklearn;
@@ -105,20 +119,12 @@ static void test_eval_metrics_match_sklearn(void **state)
         print_message("python3-sklearn is not installed\n");
         skip();
     }
-    snprintf(args, sizeof args,
-             "train %s/digits-train.csv --label-col label --quiet --max-iter 5 "
-             "-o %s/d.srm", dir, dir);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
-    snprintf(args, sizeof args,
-             "predict %s/d.srm - < %s/digits-test.csv > %s/pred.csv", dir, dir,
-             dir);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
-    snprintf(args, sizeof args, "eval %s/d.srm %s/digits-test.csv --json", dir,
-             dir);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "train %s/digits-train.csv --label-col label --quiet "
+           "--max-iter 5 -o %s/d.srm", dir, dir);
+    expect(0, "predict %s/d.srm - < %s/digits-test.csv > %s/pred.csv", dir, dir,
+           dir);
+    expect(0, "eval %s/d.srm %s/digits-test.csv --json", dir,
+           dir);
     double mine[3] = {last_json("macro_precision"), last_json("macro_recall"),
                       last_json("macro_f1")};
     snprintf(args, sizeof args,
@@ -141,20 +147,12 @@ static void test_eval_metrics_match_sklearn(void **state)
     assert_true(theirs[2] < 0.99);
 
     /* regression: MAE and R^2 of softreg's predictions */
-    snprintf(args, sizeof args,
-             "train %s/diabetes-train.csv --label-col label --model linear "
-             "--quiet -o %s/r.srm", dir, dir);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
-    snprintf(args, sizeof args,
-             "predict %s/r.srm %s/diabetes-test.csv > %s/rpred.csv", dir, dir,
-             dir);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
-    snprintf(args, sizeof args, "eval %s/r.srm %s/diabetes-test.csv --json",
-             dir, dir);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "train %s/diabetes-train.csv --label-col label --model linear "
+           "--quiet -o %s/r.srm", dir, dir);
+    expect(0, "predict %s/r.srm %s/diabetes-test.csv > %s/rpred.csv", dir, dir,
+           dir);
+    expect(0, "eval %s/r.srm %s/diabetes-test.csv --json",
+           dir, dir);
     double fit[2] = {last_json("mae"), last_json("r2")};
     snprintf(args, sizeof args,
              "/usr/bin/python3 -c 'import csv, sys\n"
@@ -180,22 +178,16 @@ static void test_eval_metrics_match_sklearn(void **state)
 static void test_gradcheck_at_optimum(void **state)
 {
     (void)state;
-    char dir[256], args[2048];
+    char dir[256];
     if (!make_sets(dir, sizeof dir)) {
         print_message("python3-sklearn's data sets are not installed\n");
         skip();
     }
     /* C = 1 on 105 rows: l2 = 1 / 105 */
-    snprintf(args, sizeof args,
-             "train %s/iris-train.csv --label-col label --quiet -o %s/i.srm",
-             dir, dir);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
-    snprintf(args, sizeof args,
-             "gradcheck %s/iris-train.csv --label-col label --model-file "
-             "%s/i.srm --rows 105 --l2 0.00952380952", dir, dir);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "train %s/iris-train.csv --label-col label --quiet -o %s/i.srm",
+           dir, dir);
+    expect(0, "gradcheck %s/iris-train.csv --label-col label --model-file "
+           "%s/i.srm --rows 105 --l2 0.00952380952", dir, dir);
     assert_non_null(strstr(out, "verdict: ok"));
     remove_sets(dir);
 }
@@ -204,15 +196,12 @@ static void test_gradcheck_at_optimum(void **state)
 static void test_cross_validation(void **state)
 {
     (void)state;
-    char dir[256], args[2048];
+    char dir[256];
     if (!make_sets(dir, sizeof dir)) {
         print_message("python3-sklearn's data sets are not installed\n");
         skip();
     }
-    snprintf(args, sizeof args,
-             "train %s/iris-train.csv --label-col label --cv 5 --json", dir);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "train %s/iris-train.csv --label-col label --cv 5 --json", dir);
     size_t folds = 0;
     for (const char *p = strstr(out, "{\"fold\": "); p;
          p = strstr(p + 1, "{\"fold\": "))
@@ -221,16 +210,10 @@ static void test_cross_validation(void **state)
     assert_true(last_json("val_err") < 0.15);
     assert_true(last_json("val_err_sd") >= 0.0);
     assert_non_null(strstr(out, "\"folds\": 5"));
-    snprintf(args, sizeof args,
-             "train %s/iris-train.csv --label-col label --cv 5 -o %s/x.srm",
-             dir, dir);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     2);
+    expect(2, "train %s/iris-train.csv --label-col label --cv 5 -o %s/x.srm",
+           dir, dir);
     assert_non_null(strstr(errs, "--cv"));
-    snprintf(args, sizeof args,
-             "train %s/iris-train.csv --label-col label --cv 500", dir);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     2);
+    expect(2, "train %s/iris-train.csv --label-col label --cv 500", dir);
     remove_sets(dir);
 }
 
@@ -244,33 +227,25 @@ static const char *WIDE =
 static void test_options_over_defaults(void **state)
 {
     (void)state;
-    char file[256], args[1024];
+    char file[256];
     test_write_tmp(file, ".csv", WIDE, strlen(WIDE));
     /* SGD's options imply SGD, without a penalty */
-    snprintf(args, sizeof args, "train %s --epochs 3", file);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "train %s --epochs 3", file);
     assert_non_null(strstr(errs, "training: SGD, 3 epochs"));
     assert_non_null(strstr(errs, "defaults for a tabular file: --bias "
                                  "--standardize ("));
     /* --C: L2 = 1 / (C m), m = 10 */
-    snprintf(args, sizeof args, "train %s --C 2 --no-bias --standardise", file);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "train %s --C 2 --no-bias --standardise", file);
     assert_non_null(strstr(errs, "l2 0.05 (C 2)"));
     assert_non_null(strstr(errs, "defaults for a tabular file: --optimizer "
                                  "lbfgs --max-iter 1000 ("));
     assert_null(strstr(errs, "with biases"));
     assert_non_null(strstr(errs, "standardised"));
     /* both penalties at once: refused before reading the data */
-    snprintf(args, sizeof args, "train %s --C 2 --l2 0.1", file);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     2);
+    expect(2, "train %s --C 2 --l2 0.1", file);
     assert_non_null(strstr(errs, "--C and --l2"));
     /* an iteration limit reached is said so */
-    snprintf(args, sizeof args, "train %s --max-iter 1 --C 1000", file);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "train %s --max-iter 1 --C 1000", file);
     assert_non_null(strstr(errs, "iteration limit"));
     assert_non_null(strstr(errs, "underfit"));
     remove(file);
@@ -279,23 +254,18 @@ static void test_options_over_defaults(void **state)
 static void test_divergence_refused(void **state)
 {
     (void)state;
-    char file[256], model[300], args[1024];
+    char file[256], model[300];
     test_write_tmp(file, ".csv", WIDE, strlen(WIDE));
     snprintf(model, sizeof model, "%s.srm", file);
-    snprintf(args, sizeof args,
-             "train %s --no-standardize --epochs 20 --out %s", file, model);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     1);
+    expect(1, "train %s --no-standardize --epochs 20 --out %s", file, model);
     assert_non_null(strstr(errs, "diverged"));
     assert_non_null(strstr(errs, "--lr"));
     assert_non_null(strstr(errs, "--standardize"));
     struct stat st;
     assert_int_not_equal(stat(model, &st), 0);
     /* standardised, the same run learns */
-    snprintf(args, sizeof args, "train %s --epochs 20 --out %s --json", file,
-             model);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "train %s --epochs 20 --out %s --json", file,
+           model);
     assert_true(last_json("train_err") < 0.2);
     assert_int_equal(stat(model, &st), 0);
     remove(model);
@@ -306,7 +276,7 @@ static void test_divergence_refused(void **state)
 static void test_option_spellings_and_warnings(void **state)
 {
     (void)state;
-    char file[256], model[300], args[1024];
+    char file[256], model[300];
     struct stat st;
     test_write_tmp(file, ".csv", WIDE, strlen(WIDE));
     snprintf(model, sizeof model, "%s.srm", file);
@@ -314,25 +284,16 @@ static void test_option_spellings_and_warnings(void **state)
     for (size_t i = 0; i < 3; i++) {
         char out_opt[400];
         snprintf(out_opt, sizeof out_opt, outs[i], model);
-        snprintf(args, sizeof args, "train %s --quiet %s", file, out_opt);
-        assert_int_equal(test_run_softreg(args, out, sizeof out, errs,
-                                          sizeof errs), 0);
+        expect(0, "train %s --quiet %s", file, out_opt);
         assert_int_equal(stat(model, &st), 0);
         remove(model);
     }
-    snprintf(args, sizeof args, "train %s --epocs 3", file);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     2);
+    expect(2, "train %s --epocs 3", file);
     assert_non_null(strstr(errs, "did you mean --epochs?"));
-    snprintf(args, sizeof args, "train %s -o", file);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     2);
+    expect(2, "train %s -o", file);
     assert_non_null(strstr(errs, "-o needs a value"));
-    snprintf(args, sizeof args,
-             "train %s --optimizer lbfgs --lr 0.1 --momentum 0.9 --hidden 5",
-             file);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "train %s --optimizer lbfgs --lr 0.1 --momentum 0.9 --hidden 5",
+           file);
     assert_non_null(strstr(errs, "--lr is ignored by --optimizer lbfgs"));
     assert_non_null(strstr(errs, "--momentum is ignored by --optimizer lbfgs"));
     assert_non_null(strstr(errs, "--hidden is ignored by --model softmax"));
@@ -344,20 +305,14 @@ static void test_option_spellings_and_warnings(void **state)
 static void test_empty_classes_refused(void **state)
 {
     (void)state;
-    char args[1024];
-    snprintf(args, sizeof args, "train --data %s --limit 5 --epochs 1",
-             test_mnist_dir());
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     1);
+    expect(1, "train --data %s --limit 5 --epochs 1",
+           test_mnist_dir());
     assert_non_null(strstr(errs, "5 of the training set's 10 classes have no "
                                  "example: 2, 3, 6, 7, 8"));
     assert_non_null(strstr(errs, "--classes 10"));
     assert_null(strstr(out, "Epoch"));
-    snprintf(args, sizeof args,
-             "train --data %s --limit 5 --epochs 1 --classes 10",
-             test_mnist_dir());
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "train --data %s --limit 5 --epochs 1 --classes 10",
+           test_mnist_dir());
 }
 
 /* Work is not lost: --out is checked before training; a model that is
@@ -371,22 +326,16 @@ static void test_work_not_lost(void **state)
     struct stat st;
     test_write_tmp(file, ".csv", WIDE, strlen(WIDE));
     snprintf(path, sizeof path, "%s.d/sub/m.srm", file);
-    snprintf(args, sizeof args, "train %s --quiet --out %s", file, path);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "train %s --quiet --out %s", file, path);
     assert_int_equal(stat(path, &st), 0);
     /* a directory as --out: refused before the table */
     snprintf(path, sizeof path, "%s.d/sub", file);
-    snprintf(args, sizeof args, "train %s --out %s", file, path);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     1);
+    expect(1, "train %s --out %s", file, path);
     assert_non_null(strstr(errs, "is a directory"));
     assert_null(strstr(out, "Epoch"));
     snprintf(args, sizeof args, "rm -r %s.d", file);
     assert_int_equal(system(args), 0);
-    snprintf(args, sizeof args, "train %s", file);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "train %s", file);
     assert_non_null(strstr(errs, "the model was not kept (--out FILE keeps "
                                  "it)"));
     remove(file);
@@ -415,18 +364,13 @@ static void test_work_not_lost(void **state)
     status = strtoul(s + 7, NULL, 10);
     assert_int_equal(status, 130);
     assert_true(rows >= 1);
-    snprintf(args, sizeof args,
-             "train --data %s --limit 10000 --model nn --hidden 32 --epochs "
-             "%zu --quiet --out %s", test_mnist_dir(), rows, again);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "train --data %s --limit 10000 --model nn --hidden 32 --epochs "
+           "%zu --quiet --out %s", test_mnist_dir(), rows, again);
     /* the same parameters, bit for bit (the files differ in the
      * --epochs their training options record) */
     for (int i = 0; i < 2; i++) {
-        snprintf(args, sizeof args, "export %s --npy %s.npy",
-                 i ? again : model, i ? again : model);
-        assert_int_equal(test_run_softreg(args, out, sizeof out, errs,
-                                          sizeof errs), 0);
+        expect(0, "export %s --npy %s.npy",
+               i ? again : model, i ? again : model);
     }
     snprintf(args, sizeof args, "diff -r %s.npy %s.npy >/dev/null && rm -r "
                                 "%s.npy %s.npy", model, again, model, again);
@@ -437,16 +381,10 @@ static void test_work_not_lost(void **state)
     /* --resume with other options names each */
     char ckpt[256];
     snprintf(ckpt, sizeof ckpt, "/tmp/softreg-test-%ld.ckpt", (long)getpid());
-    snprintf(args, sizeof args,
-             "train --data %s --limit 1000 --epochs 1 --checkpoint %s --quiet",
-             test_mnist_dir(), ckpt);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
-    snprintf(args, sizeof args,
-             "train --data %s --limit 1000 --epochs 2 --resume %s --lr 0.1 "
-             "--bias --quiet", test_mnist_dir(), ckpt);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     1);
+    expect(0, "train --data %s --limit 1000 --epochs 1 --checkpoint %s --quiet",
+           test_mnist_dir(), ckpt);
+    expect(1, "train --data %s --limit 1000 --epochs 2 --resume %s --lr 0.1 "
+           "--bias --quiet", test_mnist_dir(), ckpt);
     assert_non_null(strstr(errs, "--lr 0.2, not 0.1"));
     assert_non_null(strstr(errs, "biases off, not on"));
     /* the same options on other data of the same size */
@@ -457,20 +395,11 @@ static void test_work_not_lost(void **state)
     changed[strlen("a,b,label\n1.2,11")] = '5'; /* 1100 -> 1150 */
     test_write_tmp(other, ".csv", changed, strlen(changed));
     free(changed);
-    snprintf(args, sizeof args,
-             "train %s --epochs 2 --lr 0.01 --checkpoint %s --quiet", file,
-             ckpt);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
-    snprintf(args, sizeof args,
-             "train %s --epochs 3 --lr 0.01 --resume %s --quiet", other, ckpt);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     1);
+    expect(0, "train %s --epochs 2 --lr 0.01 --checkpoint %s --quiet", file,
+           ckpt);
+    expect(1, "train %s --epochs 3 --lr 0.01 --resume %s --quiet", other, ckpt);
     assert_non_null(strstr(errs, "other training data"));
-    snprintf(args, sizeof args,
-             "train %s --epochs 3 --lr 0.01 --resume %s --quiet", file, ckpt);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "train %s --epochs 3 --lr 0.01 --resume %s --quiet", file, ckpt);
     remove(file);
     remove(other);
     remove(ckpt);
@@ -483,15 +412,11 @@ static void test_work_not_lost(void **state)
 static void test_columns_matched_by_name(void **state)
 {
     (void)state;
-    char file[256], model[300], moved[256], gone[256], args[2048];
+    char file[256], model[300], moved[256], gone[256];
     test_write_tmp(file, ".csv", WIDE, strlen(WIDE));
     snprintf(model, sizeof model, "%s.srm", file);
-    snprintf(args, sizeof args, "train %s --quiet -o %s", file, model);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
-    snprintf(args, sizeof args, "eval %s %s --json", model, file);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "train %s --quiet -o %s", file, model);
+    expect(0, "eval %s %s --json", model, file);
     double loss = last_json("loss");
     /* label, b, a: the same rows */
     char text[1024] = "label,b,a\n";
@@ -505,31 +430,21 @@ static void test_columns_matched_by_name(void **state)
         p = strchr(p, '\n') + 1;
     }
     test_write_tmp(moved, ".csv", text, strlen(text));
-    snprintf(args, sizeof args, "eval %s %s --json", model, moved);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "eval %s %s --json", model, moved);
     assert_true(last_json("loss") == loss);
     assert_non_null(strstr(errs, "matched to the model's features by name"));
     /* a column renamed: one missing, one not in the model */
     text[strlen("label,b,")] = 'z';
     test_write_tmp(gone, ".csv", text, strlen(text));
-    snprintf(args, sizeof args, "eval %s %s", model, gone);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     1);
+    expect(1, "eval %s %s", model, gone);
     assert_non_null(strstr(errs, "1 missing (\"a\")"));
     assert_non_null(strstr(errs, "1 not in the model (\"z\")"));
-    snprintf(args, sizeof args, "info %s", model);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "info %s", model);
     assert_non_null(strstr(out, "columns:      a, b; label: label (column 2)"));
-    snprintf(args, sizeof args, "info %s --json", model);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "info %s --json", model);
     assert_non_null(strstr(out, "\"feature_names\": [\"a\", \"b\"], "
                                 "\"label\": \"label\""));
-    snprintf(args, sizeof args, "info %s --json --label-col label", moved);
-    assert_int_equal(test_run_softreg(args, out, sizeof out, errs, sizeof errs),
-                     0);
+    expect(0, "info %s --json --label-col label", moved);
     assert_non_null(strstr(out, "\"feature_names\": [\"b\", \"a\"]"));
     assert_non_null(strstr(out, "\"class_names\": [\"x\", \"y\"], "
                                 "\"class_counts\": [5, 5]"));
