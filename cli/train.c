@@ -709,18 +709,15 @@ static int cross_validate(train_opts *o, const sr_dataset *train)
         printf("| Fold | Train Loss | Train %s |   Val Loss |   Val %s |\n", e,
                e);
     for (size_t f = 0; f < K; f++) {
-        size_t a = 0, b = m;
-        /* the training folds' rows first, the held-out fold's after */
+        /* the training folds' rows first, the held-out fold's after, each
+         * in the data's order */
+        size_t a = 0;
         for (size_t r = 0; r < m; r++)
-            if (fold[r] == f)
-                rows[--b] = r;
-            else
+            if (fold[r] != f)
                 rows[a++] = r;
-        for (size_t i = b, j = m - 1; i < j; i++, j--) {
-            size_t t = rows[i];
-            rows[i] = rows[j];
-            rows[j] = t;
-        }
+        for (size_t r = 0, b = a; r < m; r++)
+            if (fold[r] == f)
+                rows[b++] = r;
         sr_dataset *fit = NULL, *held = NULL;
         sr_model *model = NULL;
         sr_error err;

@@ -240,6 +240,33 @@ static sr_status walk_header(reader *r, layout *L)
     return SR_OK;
 }
 
+/* A string of version 2: a u32 length, at most MAX_COLUMN_NAME, then
+ * that many bytes, none of them NUL; *at and *len say where it lies. */
+static sr_status walk_string(reader *r, const char *what, size_t index,
+                             size_t *at, size_t *len)
+{
+    sr_status st;
+    if ((st = need(r, 4, what, index)) != SR_OK)
+        return st;
+    uint32_t n = get_u32(r->p + r->pos);
+    if (n > MAX_COLUMN_NAME)
+        return sr_fail(r->err, SR_ERR_FORMAT,
+                       "%s: the length of %s at offset %zu is %lu bytes, at "
+                       "most %d", r->name, what, r->pos, (unsigned long)n,
+                       MAX_COLUMN_NAME);
+    r->pos += 4;
+    if ((st = need(r, n, what, index)) != SR_OK)
+        return st;
+    if (memchr(r->p + r->pos, 0, n))
+        return sr_fail(r->err, SR_ERR_FORMAT,
+                       "%s: %s at offset %zu contains a NUL byte", r->name,
+                       what, r->pos);
+    *at = r->pos;
+    *len = n;
+    r->pos += n;
+    return SR_OK;
+}
+
 /* Version 2's column names: none, or one per raw feature (any bytes but
  * NUL, at most MAX_COLUMN_NAME), then the label column's name (length 0:
  * none) and position (NO_COLUMN: none). */
@@ -257,32 +284,13 @@ static sr_status walk_columns(reader *r, layout *L)
     r->pos += 8;
     L->nfeature_names = (size_t)count;
     L->feature_names_at = r->pos;
-    for (size_t j = 0; j <= L->nfeature_names; j++) {
-        int label = j == L->nfeature_names;
-        if ((st = need(r, 4, label ? "the label name's length"
-                                   : "the length of feature name",
-                       label ? NO_INDEX : j)) != SR_OK)
+    size_t at, len;
+    for (size_t j = 0; j < L->nfeature_names; j++)
+        if ((st = walk_string(r, "feature name", j, &at, &len)) != SR_OK)
             return st;
-        uint32_t len = get_u32(r->p + r->pos);
-        if (len > MAX_COLUMN_NAME)
-            return sr_fail(r->err, SR_ERR_FORMAT,
-                           "%s: column name at offset %zu is %lu bytes long, "
-                           "at most %d", nm, r->pos, (unsigned long)len,
-                           MAX_COLUMN_NAME);
-        r->pos += 4;
-        if ((st = need(r, len, label ? "the label name" : "feature name",
-                       label ? NO_INDEX : j)) != SR_OK)
-            return st;
-        if (memchr(r->p + r->pos, 0, len))
-            return sr_fail(r->err, SR_ERR_FORMAT,
-                           "%s: column name at offset %zu contains a NUL "
-                           "byte", nm, r->pos);
-        if (label) {
-            L->label_len = len;
-            L->label_at = r->pos;
-        }
-        r->pos += len;
-    }
+    if ((st = walk_string(r, "the label name", NO_INDEX, &L->label_at,
+                          &L->label_len)) != SR_OK)
+        return st;
     if ((st = need(r, 8, "the label column", NO_INDEX)) != SR_OK)
         return st;
     uint64_t col = get_u64(r->p + r->pos);
@@ -294,24 +302,9 @@ static sr_status walk_columns(reader *r, layout *L)
     L->label_col = col == NO_COLUMN ? SIZE_MAX : (size_t)col;
     r->pos += 8;
     /* the training options, as text, and the training data's CRC-32 */
-    if ((st = need(r, 4, "the options' length", NO_INDEX)) != SR_OK)
+    if ((st = walk_string(r, "the training options", NO_INDEX,
+                          &L->options_at, &L->options_len)) != SR_OK)
         return st;
-    uint32_t olen = get_u32(r->p + r->pos);
-    if (olen > MAX_COLUMN_NAME)
-        return sr_fail(r->err, SR_ERR_FORMAT,
-                       "%s: training options at offset %zu are %lu bytes "
-                       "long, at most %d", nm, r->pos, (unsigned long)olen,
-                       MAX_COLUMN_NAME);
-    r->pos += 4;
-    if ((st = need(r, olen, "the training options", NO_INDEX)) != SR_OK)
-        return st;
-    if (memchr(r->p + r->pos, 0, olen))
-        return sr_fail(r->err, SR_ERR_FORMAT,
-                       "%s: the training options at offset %zu contain a NUL "
-                       "byte", nm, r->pos);
-    L->options_len = olen;
-    L->options_at = r->pos;
-    r->pos += olen;
     if ((st = need(r, 8, "the data's CRC-32", NO_INDEX)) != SR_OK)
         return st;
     L->data_crc = get_u32(r->p + r->pos);
