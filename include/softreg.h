@@ -163,6 +163,11 @@ sr_status sr_dataset_copy_features(const sr_dataset *ds, size_t first,
 sr_status sr_dataset_copy_labels(const sr_dataset *ds, size_t first,
                                  size_t count, int32_t *out, sr_error *err);
 
+/* Copy rows [first, first+count) of an image data set's pixels (m, n),
+ * uint8 as the file held them, into out (count, n). */
+sr_status sr_dataset_copy_pixels(const sr_dataset *ds, size_t first,
+                                 size_t count, uint8_t *out, sr_error *err);
+
 /* ---- Tabular data: CSV, LIBSVM, .npy -------------------------------------
  * Class labels may be any integers or strings. A label written as an
  * integer is normalised ("+1", "1" and "1.0" are class "1"). Classes are
@@ -302,6 +307,43 @@ sr_status sr_dataset_select_features(const sr_dataset *ds, const size_t *cols,
 sr_status sr_dataset_select_rows(const sr_dataset *ds, const size_t *rows,
                                  size_t count, sr_dataset **out,
                                  sr_error *err);
+
+/* ---- Data in the caller's memory ---------------------------------------
+ * A data set over the caller's arrays instead of a copy of them, for
+ * bindings (the Python package hands NumPy arrays this way) and programs
+ * that hold their data already. The arrays must stay alive and unchanged
+ * until sr_dataset_free. Labels are either class indices y (m), k = 1 +
+ * the largest, or regression targets (m, t), row-major; NULL for both is
+ * data to predict. Every value is checked as the readers check a file's
+ * (finite, non-negative labels, a well-formed sparse structure), in one
+ * pass over the stored values. Outputs untouched on failure. */
+
+/* Dense float32 features (m, n), row-major. */
+sr_status sr_dataset_view_dense(const float *X, size_t m, size_t n,
+                                const int32_t *y, const float *targets,
+                                size_t t, sr_dataset **out, sr_error *err);
+/* uint8 pixels (m, n), row-major, pixel v worth (float)v / 255.0f as in
+ * IDX files. Images at least half non-zero stay in the caller's memory;
+ * mostly-zero ones get their non-zero pixels listed (a copy, a third the
+ * size, whose products skip the zeros), as sr_dataset_load_idx does. */
+sr_status sr_dataset_view_pixels(const uint8_t *X, size_t m, size_t n,
+                                 const int32_t *y, const float *targets,
+                                 size_t t, sr_dataset **out, sr_error *err);
+/* Compressed sparse rows (SciPy's CSR): row i holds val[p] at column
+ * col[p] for p in [row_ptr[i], row_ptr[i + 1]), columns strictly
+ * increasing and below n; row_ptr has m + 1 entries from 0. */
+sr_status sr_dataset_view_csr(const size_t *row_ptr, const uint32_t *col,
+                              const float *val, size_t m, size_t n,
+                              const int32_t *y, const float *targets, size_t t,
+                              sr_dataset **out, sr_error *err);
+/* Names the k classes (k >= 1 + the largest label; k becomes the data
+ * set's class count) or the n features; the names are copied, and a model
+ * trained on the data set keeps them. */
+sr_status sr_dataset_set_class_names(sr_dataset *ds, const char *const *names,
+                                     size_t k, sr_error *err);
+sr_status sr_dataset_set_feature_names(sr_dataset *ds,
+                                       const char *const *names, size_t n,
+                                       sr_error *err);
 
 /* ---- Training ------------------------------------------------------------ */
 

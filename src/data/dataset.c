@@ -43,17 +43,21 @@ void sr_dataset_free(sr_dataset *ds)
     }
     if (ds->x_map) {
         sr_unmap(ds->x_map, ds->x_map_len);
-    } else {
+    } else if (!(ds->borrows & SR_BORROWS_FEATURES)) {
         sr_dealloc(ds->x_u8);
         sr_dealloc(ds->x_f32);
     }
-    sr_dealloc(ds->row_ptr);
-    sr_dealloc(ds->col);
-    sr_dealloc(ds->val);
+    if (!(ds->borrows & SR_BORROWS_FEATURES)) {
+        sr_dealloc(ds->row_ptr);
+        sr_dealloc(ds->col);
+        sr_dealloc(ds->val);
+    }
     sr_dealloc(ds->col16);
     sr_dealloc(ds->val8);
-    sr_dealloc(ds->y);
-    sr_dealloc(ds->targets);
+    if (!(ds->borrows & SR_BORROWS_LABELS)) {
+        sr_dealloc(ds->y);
+        sr_dealloc(ds->targets);
+    }
     sr_dealloc(ds->labels_file);
     sr_free_strings(ds->class_names, ds->k);
     sr_free_strings(ds->feature_names, ds->n);
@@ -364,8 +368,14 @@ static sr_status set_wide_pixels(sr_dataset *ds, const uint8_t *pixels,
  * mapping when there is one. */
 static sr_status set_dense_pixels(sr_dataset *ds, const uint8_t *pixels,
                                   size_t m, size_t n, sr_file_view *view,
-                                  sr_error *err)
+                                  int borrow, sr_error *err)
 {
+    if (borrow) {
+        ds->x_u8 = (uint8_t *)pixels;
+        ds->borrows |= SR_BORROWS_FEATURES;
+        ds->layout = SR_FEATURES_U8;
+        return SR_OK;
+    }
     if (view && view->mapped) {
         ds->x_u8 = (uint8_t *)pixels;
         ds->x_map = view->mapped;
@@ -392,7 +402,8 @@ static sr_status set_dense_pixels(sr_dataset *ds, const uint8_t *pixels,
 #define DENSE_SHARE 0.5
 
 static sr_status set_pixels(sr_dataset *ds, const uint8_t *pixels, size_t m,
-                            size_t n, sr_file_view *view, sr_error *err)
+                            size_t n, sr_file_view *view, int borrow,
+                            sr_error *err)
 {
     size_t *ptr = sr_alloc_array(m + 1, sizeof *ptr);
     if (!ptr)
@@ -410,7 +421,7 @@ static sr_status set_pixels(sr_dataset *ds, const uint8_t *pixels, size_t m,
     size_t nnz = ptr[m];
     if ((double)nnz >= DENSE_SHARE * (double)m * (double)n && m && n) {
         sr_dealloc(ptr);
-        return set_dense_pixels(ds, pixels, m, n, view, err);
+        return set_dense_pixels(ds, pixels, m, n, view, borrow, err);
     }
     if (n > 65536) {
         sr_dealloc(ptr);
@@ -482,6 +493,33 @@ sr_status sr_dataset_copy_labels(const sr_dataset *ds, size_t first,
                        "rows %zu..%zu are outside the data set's %zu rows",
                        first, first + count, ds->m);
     memcpy(out, ds->y + first, count * sizeof *out);
+    return SR_OK;
+}
+
+sr_status sr_dataset_copy_pixels(const sr_dataset *ds, size_t first,
+                                 size_t count, uint8_t *out, sr_error *err)
+{
+    if (!ds || !out)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_dataset_copy_pixels: NULL argument");
+    if (ds->layout != SR_FEATURES_U8 && ds->layout != SR_FEATURES_U8_SPARSE)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "the data set's features are not uint8 pixels");
+    if (first > ds->m || count > ds->m - first)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "rows %zu..%zu are outside the data set's %zu rows",
+                       first, first + count, ds->m);
+    size_t n = ds->n;
+    if (ds->layout == SR_FEATURES_U8) {
+        memcpy(out, ds->x_u8 + first * n, count * n);
+        return SR_OK;
+    }
+    memset(out, 0, count * n);
+    for (size_t i = 0; i < count; i++) {
+        size_t r = first + i;
+        for (size_t p = ds->row_ptr[r]; p < ds->row_ptr[r + 1]; p++)
+            out[i * n + ds->col16[p]] = ds->val8[p];
+    }
     return SR_OK;
 }
 
@@ -599,14 +637,20 @@ static sr_status copy_header(const sr_dataset *ds, sr_dataset *s,
 sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
                                 size_t m, size_t n, sr_error *err)
 {
-    return set_pixels(ds, pixels, m, n, NULL, err);
+    return set_pixels(ds, pixels, m, n, NULL, 0, err);
+}
+
+sr_status sr_dataset_lend_pixels(sr_dataset *ds, const uint8_t *pixels,
+                                 size_t m, size_t n, sr_error *err)
+{
+    return set_pixels(ds, pixels, m, n, NULL, 1, err);
 }
 
 sr_status sr_dataset_set_pixels_from(sr_dataset *ds, sr_file_view *view,
                                      size_t offset, size_t m, size_t n,
                                      sr_error *err)
 {
-    return set_pixels(ds, view->data + offset, m, n, view, err);
+    return set_pixels(ds, view->data + offset, m, n, view, 0, err);
 }
 
 sr_status sr_dataset_select_features(const sr_dataset *ds, const size_t *cols,

@@ -51,7 +51,13 @@ struct sr_dataset {
     /* When set, every array but the columns (col or col16) is that data
      * set's, which must outlive this one (sr_dataset_remap_columns). */
     const sr_dataset *shares;
+    /* What lies in the caller's memory (sr_dataset_view_*): neither copied
+     * nor freed. */
+    unsigned borrows;
 };
+
+#define SR_BORROWS_FEATURES 1u /* x_f32, x_u8, or row_ptr, col and val */
+#define SR_BORROWS_LABELS 2u   /* y or targets */
 
 /* An empty data set with every pointer NULL. */
 sr_dataset *sr_dataset_new(sr_error *err);
@@ -77,6 +83,10 @@ sr_status sr_dataset_set_labels_file(sr_dataset *ds, const char *path,
  * sr_pixel_scale[v]. */
 sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
                                 size_t m, size_t n, sr_error *err);
+/* The same, except that pixels which stay dense stay in the caller's
+ * memory (SR_BORROWS_FEATURES). */
+sr_status sr_dataset_lend_pixels(sr_dataset *ds, const uint8_t *pixels,
+                                 size_t m, size_t n, sr_error *err);
 /* The same from the view of a file holding them at `offset`: pixels that
  * stay dense stay in the view's mapping, if it has one, which ds then
  * owns (view->mapped becomes NULL). */
