@@ -1,6 +1,6 @@
 # softreg — GNU make. `make`, `make test`, `make run`, `make bench`,
 # `make sanitize`, `make test-portable`, `make test-cpus`,
-# `make install PREFIX=...`. Switches: NO_OMP=1, SANITIZE=1, NATIVE=1,
+# `make python`, `make bench-python`, `make install PREFIX=...`. Switches: NO_OMP=1, SANITIZE=1, NATIVE=1,
 # PORTABLE=1 (the plain C kernels alone, as on a machine other than
 # x86-64), CC=clang.
 CC      ?= cc
@@ -21,6 +21,8 @@ CFLAGS  += -std=c11 $(WARN) -ffp-contract=off -fPIC -Iinclude -D_POSIX_C_SOURCE=
 # LAPACK is not linked: src/optim/lstsq.c opens it when the exact solver
 # first runs (liblapack3 at run time).
 LDLIBS  := -llbfgs -lz -lm -ldl -pthread
+# Debian's Python, with its NumPy, for the Python package's tests.
+PYTHON  ?= /usr/bin/python3
 
 ifeq ($(NO_OMP),)
   CFLAGS += -fopenmp
@@ -52,8 +54,11 @@ CLI_SRC  := $(sort $(wildcard cli/*.c))
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+# The Python package's tests (python/tests), over this build's shared
+# library; not under the sanitizers, whose runtime Python cannot load late.
+PY_TESTS := $(if $(SANITIZE),,python/tests)
 
-.PHONY: check-test-deps all test test-portable test-cpus run bench bench-shapes sanitize valgrind install uninstall clean check-deps examples fuzz fuzz-run fuzz-regress
+.PHONY: python bench-python check-test-deps all test test-portable test-cpus run bench bench-shapes sanitize valgrind install uninstall clean check-deps examples fuzz fuzz-run fuzz-regress
 all: check-deps $(BUILD)/libsoftreg.a $(BUILD)/libsoftreg.so $(BUILD)/softreg
 
 # The Debian packages a build needs: installed when missing (as root),
@@ -66,7 +71,8 @@ check-deps:
 # tabular and install tests python3-sklearn's data sets and pkg-config.
 check-test-deps:
 	@CC=$(CC) bash scripts/need-packages header:cmocka.h=libcmocka-dev \
-	  py:sklearn=python3-sklearn cmd:pkg-config=pkgconf
+	  py:sklearn=python3-sklearn cmd:pkg-config=pkgconf \
+	  py:pytest=python3-pytest py:scipy=python3-scipy
 
 # Objects depend on the flags they were built with: changing CFLAGS (or
 # NO_OMP, NATIVE...) rebuilds them instead of silently mixing old objects.
@@ -128,7 +134,7 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libsoftreg.a tests/testutil.h
 test: check-test-deps all examples $(TEST_BIN)
 	@bash scripts/fetch-mnist
 	@if [ -d /usr/share/datasets/fashion-mnist ]; then bash scripts/fetch-mnist --fashion; fi
-	@BUILD=$(BUILD) bash tests/run.sh $(TEST_BIN)
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) bash tests/run.sh $(TEST_BIN) $(PY_TESTS)
 
 run: all
 	@bash scripts/fetch-mnist
@@ -166,10 +172,28 @@ bench: all $(BENCH_BIN)
 	@bash scripts/fetch-mnist
 	@BUILD=$(BUILD) FULL=$(FULL) REPS=$(or $(REPS),5) python3 bench/run.py
 	@$(SHAPES_ENV) python3 bench/shapes.py
+	@BUILD=$(BUILD) REPS=$(or $(REPS),5) $(PYTHON) bench/python_bench.py
+
+# The Python package against the command and scikit-learn alone.
+bench-python: all
+	@bash scripts/fetch-mnist
+	@BUILD=$(BUILD) REPS=$(or $(REPS),5) $(PYTHON) bench/python_bench.py
 
 bench-shapes: all $(BUILD)/bench/bench $(BUILD)/bench/fma_probe
 	@bash scripts/fetch-mnist
 	@$(SHAPES_ENV) python3 bench/shapes.py
+
+# The Python package (python/), with the library inside it, into the
+# Python that runs it: a virtual environment's when one is active, else
+# Debian's (into /usr/local, beside Debian's own packages, which is why
+# pip is told that this is wanted). Offline: no build isolation.
+PY_TARGET := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV)/bin/python,$(PYTHON))
+python: $(BUILD)/libsoftreg.so
+	SOFTREG_LIB=$(CURDIR)/$(BUILD)/libsoftreg.so $(PY_TARGET) -m pip install -q \
+	  --no-build-isolation --no-deps --root-user-action=ignore \
+	  $(if $(VIRTUAL_ENV),,--break-system-packages) ./python
+	@rm -rf python/build python/softreg.egg-info
+	@cd / && $(PY_TARGET) -c 'import softreg; print("installed", softreg.__file__)'
 
 sanitize:
 	$(MAKE) SANITIZE=1 test
