@@ -12,8 +12,9 @@ get_params, Pipeline, GridSearchCV). `softreg.hw` holds the course's
 homework functions; `softreg.load` reads a model file written by the
 command or by `estimator.save`.
 """
-import ctypes
+import gzip
 import os
+import struct
 
 import numpy as np
 
@@ -34,22 +35,48 @@ def load_mnist(directory, split="train"):
 
     Returns
     -------
-    X : uint8 array (m, 784), the pixels as stored (the estimators read
-        pixel v as v / 255, as the course does)
+    X : uint8 array (m, rows * cols), the pixels as stored (the estimators
+        read pixel v as v / 255, as the course does)
     y : uint8 array (m), the labels
     """
-    handle = ctypes.c_void_p()
-    err = _lib.Error()
-    _lib.check(_lib.lib.sr_dataset_load_mnist(
-        os.fsencode(directory), split.encode(), ctypes.byref(handle),
-        ctypes.byref(err)), err)
-    try:
-        m = _lib.lib.sr_dataset_rows(handle)
-        n = _lib.lib.sr_dataset_features(handle)
-        X = np.empty((m, n), dtype=np.uint8)
-        _lib.check(_lib.lib.sr_dataset_copy_pixels(
-            handle, 0, m, X.ctypes.data_as(_lib.c_uint8_p), ctypes.byref(err)),
-            err)
-        return X, hw._labels(handle, m)
-    finally:
-        _lib.lib.sr_dataset_free(handle)
+    images = _idx_path(directory, f"{split}-images-idx3-ubyte")
+    labels = _idx_path(directory, f"{split}-labels-idx1-ubyte")
+    X = _read_idx(images, 3)
+    y = _read_idx(labels, 1)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"{images} holds {X.shape[0]} images but {labels} "
+                         f"{y.shape[0]} labels")
+    return X.reshape(X.shape[0], -1), y
+
+
+def _idx_path(directory, name):
+    for path in (os.path.join(directory, name),
+                 os.path.join(directory, name + ".gz")):
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError(f"{directory}: no {name} or {name}.gz "
+                            "(scripts/fetch-mnist fetches MNIST)")
+
+
+def _read_idx(path, ndim):
+    """An IDX file of uint8 values (raw or gzip) as an array, read whole
+    into NumPy (no listing of pixels, which training does once itself).
+    Layout: 0, 0, type 0x08 (uint8), ndim; ndim big-endian uint32 sizes;
+    the values."""
+    with open(path, "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
+    if gz:
+        with gzip.open(path, "rb") as f:
+            data = np.frombuffer(bytearray(f.read()), dtype=np.uint8)
+    else:
+        data = np.fromfile(path, dtype=np.uint8)  # writable, one read
+    head = 4 + 4 * ndim
+    magic = data[:4].tobytes()
+    if len(data) < head or magic != bytes([0, 0, 8, ndim]):
+        raise ValueError(f"{path}: not an IDX file of uint8 values with "
+                         f"{ndim} dimension(s) (magic {magic.hex()})")
+    shape = struct.unpack(f">{ndim}I", data[4:head].tobytes())
+    if len(data) - head != int(np.prod(shape, dtype=np.int64)):
+        raise ValueError(f"{path}: {len(data) - head} bytes of values for "
+                         f"shape {shape}")
+    return data[head:].reshape(shape)

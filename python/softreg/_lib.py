@@ -27,6 +27,11 @@ def _candidates():
 
 
 def _load():
+    # OpenMP's threads sleep at once between parallel regions instead of
+    # spinning for milliseconds (libgomp's default), which takes a core
+    # from the thread that goes on alone: the command does the same. It is
+    # read when libgomp is loaded, that is with the library, just below.
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     tried = []
     for path in _candidates():
         if os.path.sep in path and not os.path.exists(path):

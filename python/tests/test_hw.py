@@ -104,3 +104,20 @@ def test_parse_mnist_bad_file(tmp_path):
         hw.parse_mnist(bad, mnist_files()[1])
     with pytest.raises(OSError, match="missing"):
         hw.parse_mnist(tmp_path / "missing", mnist_files()[1])
+
+
+def test_load_mnist(tmp_path, mnist):
+    import softreg
+    (X, y), (Xt, yt) = mnist
+    assert X.dtype == np.uint8 and X.shape == (60000, 784) and X.flags.writeable
+    Xf, yf = hw.parse_mnist(*mnist_files())
+    np.testing.assert_array_equal(X.astype(np.float32) / np.float32(255), Xf)
+    np.testing.assert_array_equal(y, yf)
+    assert Xt.shape == (10000, 784)
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" +
+                                                       b"\x00" * 8)
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01")
+    with pytest.raises(ValueError, match="train-images-idx3-ubyte"):
+        softreg.load_mnist(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no t10k-images"):
+        softreg.load_mnist(tmp_path, "t10k")
