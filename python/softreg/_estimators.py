@@ -141,13 +141,14 @@ class _Softreg(BaseEstimator):
 
     # ---- training -------------------------------------------------------
 
-    def _fit(self, data, m, warm):
+    def _fit(self, data, m, warm, test=None):
         params = self._params(m)
         if warm is not None:
             params.warm_start = warm.handle
         self._extra_params(params)
         try:
-            model, history, outcome = train(data, params, bool(self.verbose))
+            model, history, outcome = train(data, params, bool(self.verbose),
+                                            test)
         except Interrupted as stop:
             if stop.model is not None:
                 self._set_model(stop.model)
@@ -224,7 +225,7 @@ class _Softreg(BaseEstimator):
 
 class _Classifier(ClassifierMixin, _Softreg):
 
-    def fit(self, X, y):
+    def fit(self, X, y, test=None):
         """Trains on X (m, n) and labels y (m) of any kind.
 
         Parameters
@@ -232,6 +233,9 @@ class _Classifier(ClassifierMixin, _Softreg):
         X : array (m, n) of float32/float64/integers, uint8 images (pixel
             v worth v / 255), or a scipy.sparse matrix (CSR)
         y : array (m) of class labels (integers or strings)
+        test : (X_test, y_test) or None
+            Evaluated after every epoch, as the command's --test: its loss
+            and error join history_ (and the table of verbose=1).
 
         Returns
         -------
@@ -239,7 +243,7 @@ class _Classifier(ClassifierMixin, _Softreg):
         """
         X, y = self._check_X_y(X, y, reset=True)
         self.classes_, codes = self._classes(y)
-        return self._fit_codes(X, codes, warm=None)
+        return self._fit_codes(X, codes, warm=None, test=test)
 
     def partial_fit(self, X, y, classes=None):
         """Continues training from the current model (one more run of the
@@ -252,11 +256,7 @@ class _Classifier(ClassifierMixin, _Softreg):
                 raise ValueError("classes must be given on the first call "
                                  "to partial_fit")
             self.classes_ = np.unique(np.asarray(classes))
-        known = np.isin(y, self.classes_)
-        if not known.all():
-            raise ValueError(f"y holds labels not in classes: "
-                             f"{np.unique(np.asarray(y)[~known])}")
-        codes = np.searchsorted(self.classes_, y).astype(np.int32)
+        codes = self._codes(y)
         saved = self.epochs
         try:
             if self.optimizer == "sgd":
@@ -278,11 +278,27 @@ class _Classifier(ClassifierMixin, _Softreg):
                              f"y holds one class ({classes[0]!r})")
         return classes, codes.astype(np.int32)
 
-    def _fit_codes(self, X, codes, warm):
-        with DataSet(X, y=codes, class_names=self.classes_,
-                     feature_names=self._feature_names()) as data:
-            self._fit(data, X.shape[0], warm)
+    def _fit_codes(self, X, codes, warm, test=None):
+        test_set = None
+        if test is not None:
+            Xt, yt = self._check_X_y(test[0], test[1], reset=False)
+            test_set = DataSet(Xt, y=self._codes(yt), class_names=self.classes_)
+        try:
+            with DataSet(X, y=codes, class_names=self.classes_,
+                         feature_names=self._feature_names()) as data:
+                self._fit(data, X.shape[0], warm, test_set)
+        finally:
+            if test_set is not None:
+                test_set.close()
         return self
+
+    def _codes(self, y):
+        """Indices in classes_ of labels y, every one a known class."""
+        known = np.isin(y, self.classes_)
+        if not known.all():
+            raise ValueError(f"y holds labels not in classes: "
+                             f"{np.unique(np.asarray(y)[~known])}")
+        return np.searchsorted(self.classes_, y).astype(np.int32)
 
     def _set_model(self, model):
         super()._set_model(model)

@@ -14,7 +14,8 @@ import numpy as np
 from . import _lib
 from ._model import Model
 
-HISTORY_FIELDS = ("train_loss", "train_err", "val_loss", "val_err", "seconds")
+HISTORY_FIELDS = ("train_loss", "train_err", "test_loss", "test_err",
+                  "val_loss", "val_err", "seconds")
 
 
 class Interrupted(KeyboardInterrupt):
@@ -25,15 +26,18 @@ class Interrupted(KeyboardInterrupt):
         self.model = model
 
 
-def _print_row(stats, with_val):
+def _print_row(stats, with_test, with_val):
     row = f"| {stats.epoch:5d} | {stats.train_loss:10.5f} | {stats.train_err:9.5f} |"
+    if with_test:
+        row += f" {stats.test_loss:9.5f} | {stats.test_err:8.5f} |"
     if with_val:
         row += f" {stats.val_loss:8.5f} | {stats.val_err:7.5f} |"
     print(row, file=sys.stdout, flush=True)
 
 
-def train(data, params, verbose=False):
-    """Runs sr_train; returns (Model, history dict, outcome)."""
+def train(data, params, verbose=False, test=None):
+    """Runs sr_train on `data`, evaluating `test` (a DataSet or None)
+    after every epoch; returns (Model, history dict, outcome)."""
     rows = []
     with_val = params.val_split > 0
 
@@ -41,7 +45,7 @@ def train(data, params, verbose=False):
         s = stats_ptr.contents
         rows.append((s.epoch,) + tuple(getattr(s, f) for f in HISTORY_FIELDS))
         if verbose:
-            _print_row(s, with_val)
+            _print_row(s, test is not None, with_val)
         return 0
 
     callback = _lib.EPOCH_CALLBACK(on_epoch)
@@ -55,6 +59,8 @@ def train(data, params, verbose=False):
                                               ctypes.byref(err)), err)
     if verbose:
         head = "| Epoch | Train Loss | Train Err |"
+        if test is not None:
+            head += " Test Loss | Test Err |"
         print(head + (" Val Loss | Val Err |" if with_val else ""), flush=True)
 
     handle = ctypes.c_void_p()
@@ -65,7 +71,8 @@ def train(data, params, verbose=False):
     def work():
         try:
             result["status"] = _lib.lib.sr_train(
-                data.handle, None, ctypes.byref(params), callback, None,
+                data.handle, test.handle if test is not None else None,
+                ctypes.byref(params), callback, None,
                 ctypes.byref(handle), ctypes.byref(err))
         finally:
             done.set()
@@ -90,4 +97,6 @@ def train(data, params, verbose=False):
         history[name] = table[:, i + 1]
     if not with_val:
         del history["val_loss"], history["val_err"]
+    if test is None:
+        del history["test_loss"], history["test_err"]
     return Model(handle), history, outcome

@@ -294,3 +294,15 @@ def test_ctrl_c_stops_fit_promptly():
     # The signal came about 1 s after the data were loaded; fit returned
     # within a second of it.
     assert float(words[1]) - start < 10
+
+
+def test_test_set_gives_the_commands_table(capfd, mnist):
+    (X, y), (Xt, yt) = mnist
+    softreg.SoftmaxRegression(optimizer="sgd", lr=0.2, epochs=10, batch=100,
+                              C=None, bias=False, standardize=False,
+                              verbose=1).fit(X, y, test=(Xt, yt))
+    ours = capfd.readouterr().out
+    theirs = softreg_command("train", "--data", MNIST).stdout
+    assert ours.splitlines() == theirs.splitlines()[:len(ours.splitlines())]
+    assert ours.splitlines()[-1] == \
+        "|     9 |    0.27887 |   0.07847 |   0.28442 |  0.07970 |"
