@@ -306,3 +306,19 @@ def test_test_set_gives_the_commands_table(capfd, mnist):
     assert ours.splitlines() == theirs.splitlines()[:len(ours.splitlines())]
     assert ours.splitlines()[-1] == \
         "|     9 |    0.27887 |   0.07847 |   0.28442 |  0.07970 |"
+
+
+def test_dataframe_column_names_reach_the_model_file(tmp_path, iris):
+    pd = pytest.importorskip("pandas")
+    X, y = iris
+    cols = ["sepal length", "sepal width", "petal length", "petal width"]
+    frame = pd.DataFrame(X, columns=cols)
+    est = softreg.SoftmaxRegression().fit(frame, y)
+    assert list(est.feature_names_in_) == cols
+    est.save(tmp_path / "m.srm")
+    info = softreg_command("info", tmp_path / "m.srm").stdout
+    assert "petal width" in info
+    # The command matches a file's columns by these names, in any order.
+    shuffled = write_csv(tmp_path / "s.csv", X[:, ::-1], y, names=cols[::-1])
+    labels, proba = command_proba(tmp_path / "m.srm", shuffled)
+    np.testing.assert_array_equal(proba, est.predict_proba(frame))
