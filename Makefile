@@ -189,6 +189,8 @@ bench-shapes: all $(BUILD)/bench/bench $(BUILD)/bench/fma_probe
 # pip is told that this is wanted). Offline: no build isolation.
 PY_TARGET := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV)/bin/python,$(PYTHON))
 python: $(BUILD)/libsoftreg.so
+	@$(if $(VIRTUAL_ENV),true,bash scripts/need-packages py:numpy=python3-numpy \
+	  py:pip=python3-pip py:setuptools=python3-setuptools py:wheel=python3-wheel)
 	SOFTREG_LIB=$(CURDIR)/$(BUILD)/libsoftreg.so $(PY_TARGET) -m pip install -q \
 	  --no-build-isolation --no-deps --root-user-action=ignore \
 	  $(if $(VIRTUAL_ENV),,--break-system-packages) ./python

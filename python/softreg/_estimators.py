@@ -240,6 +240,16 @@ class _Classifier(ClassifierMixin, _Softreg):
         Returns
         -------
         self
+
+        Raises
+        ------
+        ValueError
+            Bad input (NaN, shapes, labels) or a run that diverged, with
+            the library's message.
+        KeyboardInterrupt
+            Ctrl-C: training stops within a minibatch; the estimator keeps
+            the model of its last finished epoch (or iteration), or stays
+            unfitted when none finished.
         """
         X, y = self._check_X_y(X, y, reset=True)
         self.classes_, codes = self._classes(y)
