@@ -40,7 +40,8 @@ class DataSet:
         self.handle = ctypes.c_void_p()
         err = _lib.Error()
         y_ptr, t_ptr, t = self._labels(y, targets)
-        if is_sparse(X):
+        self.sparse = is_sparse(X)
+        if self.sparse:
             st = self._csr(X, y_ptr, t_ptr, t, err)
         else:
             X = np.asarray(X)

@@ -50,10 +50,11 @@ class _Softreg(BaseEstimator):
         biases not decayed); overrides C when given.
     bias : bool
         Fit an intercept per output.
-    standardize : bool
+    standardize : bool or 'auto'
         Scale the features by the training set's mean and deviation (kept
-        in the model and applied to every later input; sparse data are
-        never standardised).
+        in the model and applied to every later input; sparse data by the
+        deviation only, as centring would fill them in). 'auto', as the
+        command does: dense data yes, sparse data no.
     lr, epochs, batch, momentum, shuffle : SGD and GD settings.
     max_iter, tol : L-BFGS and Newton settings (tol: Newton's relative
         gradient-norm test, None = the library's 1e-3).
@@ -76,7 +77,7 @@ class _Softreg(BaseEstimator):
 
     _model_kind = None
 
-    def _params(self, m):
+    def _params(self, m, sparse=False):
         p = _lib.lib.sr_train_params_default()
         p.model = _lib.MODEL[self._model_kind]
         if self.optimizer not in _lib.OPTIMIZER:
@@ -92,7 +93,13 @@ class _Softreg(BaseEstimator):
         else:
             p.l2 = 0.0
         p.bias = int(bool(self.bias))
-        p.standardize = int(bool(self.standardize))
+        if isinstance(self.standardize, str):
+            if self.standardize != "auto":
+                raise ValueError("standardize must be True, False or 'auto', "
+                                 f"not {self.standardize!r}")
+            p.standardize = int(not sparse)
+        else:
+            p.standardize = int(bool(self.standardize))
         p.lr = float(self.lr)
         p.epochs = _count("epochs", self.epochs)
         p.batch = _count("batch", self.batch)
@@ -142,7 +149,7 @@ class _Softreg(BaseEstimator):
     # ---- training -------------------------------------------------------
 
     def _fit(self, data, m, warm, test=None):
-        params = self._params(m)
+        params = self._params(m, data.sparse)
         if warm is not None:
             params.warm_start = warm.handle
         self._extra_params(params)
@@ -361,7 +368,7 @@ class SoftmaxRegression(_Classifier):
     _model_kind = "softmax"
 
     def __init__(self, *, optimizer="lbfgs", C=1.0, l2=None, bias=True,
-                 standardize=True, lr=0.2, epochs=10, batch=100,
+                 standardize="auto", lr=0.2, epochs=10, batch=100,
                  momentum=0.0, shuffle=False, max_iter=1000, tol=None,
                  seed=0, threads=0, early_stop=0, val_split=0.0,
                  class_weight=None, poly=1, verbose=0):
@@ -403,7 +410,7 @@ class MLPClassifier(_Classifier):
     _model_kind = "nn"
 
     def __init__(self, *, hidden=100, optimizer="sgd", C=None, l2=None,
-                 bias=True, standardize=True, lr=0.1, epochs=50, batch=32,
+                 bias=True, standardize="auto", lr=0.1, epochs=50, batch=32,
                  momentum=0.9, shuffle=True, max_iter=1000, tol=None, seed=0,
                  threads=0, early_stop=0, val_split=0.0, class_weight=None,
                  poly=1, verbose=0):
@@ -441,7 +448,7 @@ class LinearRegression(RegressorMixin, _Softreg):
     _model_kind = "linear"
 
     def __init__(self, *, optimizer="exact", C=None, l2=None, bias=True,
-                 standardize=True, lr=0.01, epochs=10, batch=100,
+                 standardize="auto", lr=0.01, epochs=10, batch=100,
                  momentum=0.0, shuffle=False, max_iter=1000, tol=None,
                  seed=0, threads=0, early_stop=0, val_split=0.0, poly=1,
                  verbose=0):
