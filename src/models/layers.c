@@ -57,10 +57,15 @@ void sr_params_free(sr_params *P)
     memset(P, 0, sizeof *P);
 }
 
+size_t sr_params_floats(const sr_ws *ws)
+{
+    size_t at[SR_MAX_BLOCKS + 1];
+    return params_floats(ws, at);
+}
+
 void sr_params_zero(const sr_ws *ws, sr_params *P)
 {
-    size_t at[SR_MAX_BLOCKS + 1], total = params_floats(ws, at);
-    memset(P->W[0], 0, total * sizeof(float));
+    memset(P->W[0], 0, sr_params_floats(ws) * sizeof(float));
 }
 
 const sr_kernel_table *sr_ws_kernels(const sr_ws *ws, size_t ld)
