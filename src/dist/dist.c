@@ -50,6 +50,7 @@ void sr_dist_finalize(void) {}
 int sr_dist_rank(void) { return 0; }
 int sr_dist_size(void) { return 1; }
 int sr_dist_active(void) { return 0; }
+int sr_dist_local_ranks(void) { return 1; }
 
 void sr_dist_abort(int status, const char *message)
 {
@@ -91,6 +92,10 @@ sr_status sr_dist_bcast(void *buf, size_t bytes, sr_error *err)
 /* MPI counts are ints: long buffers go in pieces of this many items. */
 #define PIECE ((size_t)1 << 28)
 
+/* The ranks sharing this machine, counted once when MPI starts (the one
+ * piece of state of the layer; MPI's own is global too). */
+static int local_ranks = 1;
+
 static int started(void)
 {
     int init = 0, fin = 0;
@@ -109,7 +114,15 @@ void sr_dist_init(int *argc, char ***argv)
     /* A failed call stops every rank (the default on MPI_COMM_WORLD; said
      * here because a hang is the alternative). */
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+    MPI_Comm node;
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0,
+                            MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+        MPI_Comm_size(node, &local_ranks);
+        MPI_Comm_free(&node);
+    }
 }
+
+int sr_dist_local_ranks(void) { return started() ? local_ranks : 1; }
 
 void sr_dist_finalize(void)
 {
@@ -145,20 +158,6 @@ void sr_dist_abort(int status, const char *message)
     MPI_Abort(MPI_COMM_WORLD, status ? status : 1);
 }
 
-static void send_floats(const float *buf, size_t len, int to)
-{
-    for (size_t i = 0; i < len; i += PIECE)
-        MPI_Send(buf + i, (int)(len - i < PIECE ? len - i : PIECE), MPI_FLOAT,
-                 to, 1, MPI_COMM_WORLD);
-}
-
-static void recv_floats(float *buf, size_t len, int from)
-{
-    for (size_t i = 0; i < len; i += PIECE)
-        MPI_Recv(buf + i, (int)(len - i < PIECE ? len - i : PIECE), MPI_FLOAT,
-                 from, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-}
-
 sr_status sr_dist_bcast(void *buf, size_t bytes, sr_error *err)
 {
     (void)err;
@@ -168,25 +167,41 @@ sr_status sr_dist_bcast(void *buf, size_t bytes, sr_error *err)
     return SR_OK;
 }
 
+/* The chain goes in segments of this many floats: rank r adds segment s
+ * and passes it on while rank r - 1 works on segment s + 1, so that the
+ * chain costs about one vector's transfer plus N - 1 segments', not N - 1
+ * vectors'. Each float's additions stay those of the whole vector. */
+#define SEGMENT ((size_t)1 << 16)
+
 sr_status sr_dist_fold(float *sum, size_t len, const float *parts,
                        size_t stride, const double *dparts, size_t nparts,
                        double *dsum, sr_error *err)
 {
     (void)err;
     int r = sr_dist_rank(), N = sr_dist_size();
-    if (r == 0) {
-        memset(sum, 0, len * sizeof *sum);
+    double ignored = 0.0;
+    for (size_t i = 0; i < len; i += SEGMENT) {
+        size_t n = len - i < SEGMENT ? len - i : SEGMENT;
+        if (r == 0)
+            memset(sum + i, 0, n * sizeof *sum);
+        else
+            MPI_Recv(sum + i, (int)n, MPI_FLOAT, r - 1, 1, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
+        /* (the doubles go along the chain after the floats) */
+        add_parts(sum + i, n, parts + i, stride, dparts, nparts, &ignored);
+        if (r + 1 < N)
+            MPI_Send(sum + i, (int)n, MPI_FLOAT, r + 1, 1, MPI_COMM_WORLD);
+    }
+    /* the doubles along the same chain */
+    if (r == 0)
         *dsum = 0.0;
-    } else {
-        recv_floats(sum, len, r - 1);
+    else
         MPI_Recv(dsum, 1, MPI_DOUBLE, r - 1, 2, MPI_COMM_WORLD,
                  MPI_STATUS_IGNORE);
-    }
-    add_parts(sum, len, parts, stride, dparts, nparts, dsum);
-    if (r + 1 < N) {
-        send_floats(sum, len, r + 1);
+    for (size_t p = 0; p < nparts; p++)
+        *dsum += dparts[p];
+    if (r + 1 < N)
         MPI_Send(dsum, 1, MPI_DOUBLE, r + 1, 2, MPI_COMM_WORLD);
-    }
     /* the last rank holds the whole fold */
     for (size_t i = 0; i < len; i += PIECE)
         MPI_Bcast(sum + i, (int)(len - i < PIECE ? len - i : PIECE), MPI_FLOAT,

@@ -23,6 +23,10 @@
  * additions). */
 int sr_dist_active(void);
 
+/* The processes of this job on this machine (1 without MPI): the
+ * default thread count divides the cores among them. */
+int sr_dist_local_ranks(void);
+
 /* Rank r's share [*first, *last) of `count` blocks: contiguous, in rank
  * order, sizes differing by at most one; possibly empty. */
 void sr_dist_share(size_t count, size_t *first, size_t *last);

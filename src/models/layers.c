@@ -203,20 +203,16 @@ void sr_layer_backward(const sr_ws *ws, const sr_pass *p, float *W,
     sr_rule rule = p->rule;
     rule.V = Vw;
     if (sr_xview_sparse(b->X) && (b->acc || !b->T)) {
-        /* Scattered into the accumulator (or, for a gradient, into W
-         * itself), lanes split: then every row swept. */
+        /* Scattered into the accumulator, lanes split: then every row
+         * swept. A gradient too: its block's sum from zero, then added,
+         * as every other path sums a block (and a process its share of
+         * the blocks, dist/dist.h). */
         size_t c0, c1;
         lane_share(ld, t, nt, &c0, &c1);
         if (c1 > c0) {
-            const size_t *rows = b->rows;
-            if (rule.kind == SR_RULE_ADD) {
-                K->sparse_scatter(W, ld, b->X, rows, b->first, b->B, G, ld, c0,
-                                  c1);
-            } else {
-                K->sparse_scatter(b->acc, ld, b->X, rows, b->first, b->B, G, ld,
-                                  c0, c1);
-                K->apply_rows(W, ld, b->acc, 0, b->X->n, c0, c1, &rule);
-            }
+            K->sparse_scatter(b->acc, ld, b->X, b->rows, b->first, b->B, G, ld,
+                              c0, c1);
+            K->apply_rows(W, ld, b->acc, 0, b->X->n, c0, c1, &rule);
         }
     } else if (sr_xview_sparse(b->X)) {
         size_t q0, q1;

@@ -497,13 +497,12 @@ static void describe(sr_engine *e, const sr_dataset *ds, const sr_xview *X,
  * read transposes); what they need, allocated. */
 static sr_status prepare_sparse(sr_engine *e, const sr_dataset *ds,
                                 const size_t *order, size_t batch,
-                                int full, int *scatter, sr_error *err)
+                                int *scatter, sr_error *err)
 {
     *scatter = use_accumulator(e, ds, batch);
     if (!*scatter)
         return transposes_build(e, ds, order, batch, err);
-    /* a full gradient scatters straight into the gradient */
-    return full ? SR_OK : need_accumulator(e, err);
+    return need_accumulator(e, err);
 }
 
 /* A sequence of passes over the blocks of rows of ds (SGD's minibatches,
@@ -786,7 +785,7 @@ sr_status sr_engine_sgd_epoch_from(sr_engine *e, sr_model *model,
     int sparse = sr_xview_sparse(&X), scatter = 0;
     sr_status st = SR_OK;
     if (sparse)
-        st = prepare_sparse(e, ds, order, batch, 0, &scatter, err);
+        st = prepare_sparse(e, ds, order, batch, &scatter, err);
     if (st == SR_OK)
         st = need_rows_as_float(e, &X, order, err);
     /* The scatter's sweep moves every row at every step: no lag. */
@@ -921,7 +920,7 @@ sr_status sr_engine_prepare_full(sr_engine *e, const sr_dataset *ds,
     sr_status st = SR_OK;
     int scatter;
     if (sr_xview_sparse(&X))
-        st = prepare_sparse(e, ds, NULL, e->max_rows, 1, &scatter, err);
+        st = prepare_sparse(e, ds, NULL, e->max_rows, &scatter, err);
     if (st == SR_OK)
         st = need_rows_as_float(e, &X, NULL, err);
     if (st == SR_OK && two_phase(e, ds))
@@ -983,7 +982,7 @@ static sr_status full_pass(sr_engine *e, const sr_dataset *ds,
     }
     L.out = &e->Gr;
     *sum = &e->Gr;
-    if (sr_dist_active() && !scatter) {
+    if (sr_dist_active()) {
         /* This rank's blocks, each summed from zero apart, then every
          * rank's folded in block order: the additions of the loop below. */
         size_t b0, b1;
