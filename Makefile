@@ -138,7 +138,7 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libsoftreg.a tests/testutil.h
 # skipped without it).
 test: check-test-deps all examples $(TEST_BIN)
 	@if [ -z "$(MPI)" ] && command -v mpicc >/dev/null 2>&1; then \
-	  $(MAKE) --no-print-directory MPI=1 build/mpi/softreg; fi
+	  $(MAKE) --no-print-directory MPI=1 SANITIZE= PORTABLE= build/mpi/softreg; fi
 	@bash scripts/fetch-mnist
 	@if [ -d /usr/share/datasets/fashion-mnist ]; then bash scripts/fetch-mnist --fashion; fi
 	@BUILD=$(BUILD) bash tests/run.sh $(TEST_BIN)
@@ -187,7 +187,7 @@ bench-shapes: all $(BUILD)/bench/bench $(BUILD)/bench/fma_probe
 # The MPI build's strong scaling (bench/mpi.py): L-BFGS on MNIST, np = 1
 # and 2, seconds per iteration, speed-up, bytes reduced per gradient.
 bench-mpi: all
-	@$(MAKE) --no-print-directory MPI=1 build/mpi/softreg
+	@$(MAKE) --no-print-directory MPI=1 SANITIZE= PORTABLE= build/mpi/softreg
 	@bash scripts/fetch-mnist
 	@BUILD=$(BUILD) MPI_BUILD=build/mpi REPS=$(or $(REPS),3) \
 	  /usr/bin/python3 bench/mpi.py

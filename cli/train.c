@@ -1015,13 +1015,11 @@ int cmd_train(int argc, char **argv)
     sr_dataset *train = NULL, *test = NULL;
     sr_model *model = NULL, *warm = NULL;
     int status = 1;
-    /* More than one process (MPI): rank 0 alone prints and writes files. */
+    /* More than one process (MPI): rank 0 alone reports and writes files
+     * (main.c sends the other ranks' stdout to /dev/null). */
     int rank0 = sr_dist_rank() == 0;
-    if (!rank0) {
+    if (!rank0)
         o.quiet = 1;
-        if (!freopen("/dev/null", "w", stdout))
-            return 1;
-    }
     double t0 = now_seconds();
     cli_path stdin_copy[2];
     const char *given_file = o.file, *given_test = o.test_file;
