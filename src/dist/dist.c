@@ -63,8 +63,6 @@ sr_status sr_dist_fold(float *sum, size_t len, const float *parts,
                        double *dsum, sr_error *err)
 {
     (void)err;
-    memset(sum, 0, len * sizeof *sum);
-    *dsum = 0.0;
     add_parts(sum, len, parts, stride, dparts, nparts, dsum);
     return SR_OK;
 }
@@ -182,9 +180,7 @@ sr_status sr_dist_fold(float *sum, size_t len, const float *parts,
     double ignored = 0.0;
     for (size_t i = 0; i < len; i += SEGMENT) {
         size_t n = len - i < SEGMENT ? len - i : SEGMENT;
-        if (r == 0)
-            memset(sum + i, 0, n * sizeof *sum);
-        else
+        if (r > 0)
             MPI_Recv(sum + i, (int)n, MPI_FLOAT, r - 1, 1, MPI_COMM_WORLD,
                      MPI_STATUS_IGNORE);
         /* (the doubles go along the chain after the floats) */
@@ -193,9 +189,7 @@ sr_status sr_dist_fold(float *sum, size_t len, const float *parts,
             MPI_Send(sum + i, (int)n, MPI_FLOAT, r + 1, 1, MPI_COMM_WORLD);
     }
     /* the doubles along the same chain */
-    if (r == 0)
-        *dsum = 0.0;
-    else
+    if (r > 0)
         MPI_Recv(dsum, 1, MPI_DOUBLE, r - 1, 2, MPI_COMM_WORLD,
                  MPI_STATUS_IGNORE);
     for (size_t p = 0; p < nparts; p++)

@@ -34,8 +34,10 @@ void sr_dist_share(size_t count, size_t *first, size_t *last);
 /* The fold of every rank's blocks' sums in block order, on every rank:
  * sum (len floats) = ((0 + p_0) + p_1) + ... over the blocks of rank 0,
  * then rank 1's, ...: this rank's `nparts` sums are parts[i * stride ..],
- * its blocks' doubles dparts[i]; *dsum receives the doubles'
- * fold (from 0.0). The ranks pass the running sum along a chain (rank
+ * its blocks' doubles dparts[i]; *dsum receives the doubles' fold.
+ * Rank 0 starts from the sum and *dsum it passes in (its own blocks
+ * already folded, from zero); the other ranks' are overwritten. The
+ * ranks pass the running sum along a chain (rank
  * r - 1 to r), then the last broadcasts it: the additions are one
  * process's, whatever the count. */
 sr_status sr_dist_fold(float *sum, size_t len, const float *parts,

@@ -886,13 +886,15 @@ static void my_blocks(const sr_engine *e, const sr_dataset *ds, size_t *b0,
     sr_dist_share((ds->m + e->max_rows - 1) / e->max_rows, b0, b1);
 }
 
-/* Room for this rank's blocks' sums (distributed full passes). */
+/* Room for this rank's blocks' sums (distributed full passes); rank 0
+ * needs none: it adds its blocks into Gr as one process does. */
 static sr_status need_parts(sr_engine *e, const sr_dataset *ds, sr_error *err)
 {
     size_t b0, b1, floats = sr_params_floats(&e->ws);
     my_blocks(e, ds, &b0, &b1);
     size_t count = b1 - b0 ? b1 - b0 : 1;
-    if (e->parts && e->parts_cap >= count)
+    e->part_floats = floats;
+    if (sr_dist_rank() == 0 || (e->parts && e->parts_cap >= count))
         return SR_OK;
     free64(e->parts);
     sr_dealloc(e->part_loss);
@@ -905,7 +907,6 @@ static sr_status need_parts(sr_engine *e, const sr_dataset *ds, sr_error *err)
                        "out of memory for the sums of %zu blocks of %zu "
                        "parameters", count, floats);
     e->parts_cap = count;
-    e->part_floats = floats;
     return SR_OK;
 }
 
@@ -982,32 +983,36 @@ static sr_status full_pass(sr_engine *e, const sr_dataset *ds,
     }
     L.out = &e->Gr;
     *sum = &e->Gr;
-    if (sr_dist_active()) {
-        /* This rank's blocks, each summed from zero apart, then every
-         * rank's folded in block order: the additions of the loop below. */
-        size_t b0, b1;
-        double total;
-        my_blocks(e, ds, &b0, &b1);
-        size_t stride = SR_PAD16(e->part_floats);
-        memset(e->parts, 0, (b1 - b0) * stride * sizeof(float));
+    sr_params_zero(&e->ws, &e->Gr);
+    if (!sr_dist_active()) {
+        run(&L, split);
+        if (loss)
+            *loss = L.total;
+        return SR_OK;
+    }
+    /* Distributed: this rank's share of the blocks. Rank 0 adds its own
+     * into Gr as above; every other rank sums each of its blocks from zero
+     * apart, to be added in block order once the running sum of the ranks
+     * before it arrives: the additions of one process. */
+    size_t b0, b1, stride = SR_PAD16(e->part_floats);
+    my_blocks(e, ds, &b0, &b1);
+    size_t nparts = sr_dist_rank() == 0 ? 0 : b1 - b0;
+    if (nparts) {
+        memset(e->parts, 0, nparts * stride * sizeof(float));
         L.parts = e->parts;
         L.part_loss = e->part_loss;
         L.b0 = b0;
-        L.start = b0 * batch;
-        L.last = b1 * batch < ds->m ? b1 * batch : ds->m;
-        if (b1 > b0)
-            run(&L, split);
-        st = sr_dist_fold(e->Gr.W[0], e->part_floats, e->parts, stride,
-                          e->part_loss, b1 - b0, &total, err);
-        if (loss)
-            *loss = total;
-        return st;
     }
-    sr_params_zero(&e->ws, &e->Gr);
-    run(&L, split);
+    L.start = b0 * batch;
+    L.last = b1 * batch < ds->m ? b1 * batch : ds->m;
+    if (b1 > b0)
+        run(&L, split);
+    double total = L.total;
+    st = sr_dist_fold(e->Gr.W[0], e->part_floats, e->parts, stride,
+                      e->part_loss, nparts, &total, err);
     if (loss)
-        *loss = L.total;
-    return SR_OK;
+        *loss = total;
+    return st;
 }
 
 sr_status sr_engine_full_gradient(sr_engine *e, const sr_dataset *ds,
