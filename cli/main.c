@@ -94,8 +94,24 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     const command *c = find(cmd);
-    if (c)
-        return c->run(argc - 1, argv + 1);
+    if (c) {
+        /* Under mpirun (a build with MPI=1), every process runs the
+         * command; one that fails stops them all, never leaving the
+         * others waiting for it. */
+        sr_dist_init(&argc, &argv);
+        /* rank 0 alone prints results */
+        if (sr_dist_rank() > 0 && !freopen("/dev/null", "w", stdout))
+            sr_dist_abort(1, "cannot redirect its output to /dev/null");
+        int status = c->run(argc - 1, argv + 1);
+        if (status != 0) {
+            char why[64];
+            snprintf(why, sizeof why, "the command failed (status %d)",
+                     status);
+            sr_dist_abort(status, why);
+        }
+        sr_dist_finalize();
+        return status;
+    }
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("softreg %s\n", sr_version());
         return 0;

@@ -867,6 +867,26 @@ static void describe(const char *what, const sr_dataset *ds)
     }
 }
 
+/* More than one process: how they share the rows. */
+static void describe_processes(const sr_train_params *p, const sr_dataset *ds)
+{
+    int N = sr_dist_size();
+    if (N <= 1)
+        return;
+    size_t m = sr_dataset_rows(ds);
+    fprintf(stderr, "processes: %d (MPI); each holds all %zu rows (loading "
+                    "is not sharded) and ", N, m);
+    if (p->optimizer == SR_OPTIMIZER_SGD || p->optimizer == SR_OPTIMIZER_EXACT)
+        fprintf(stderr, "trains on all of them (%s is not distributed); the "
+                        "evaluation is shared: about %zu rows each\n",
+                p->optimizer == SR_OPTIMIZER_SGD ? "SGD" : "the exact solver",
+                (m + (size_t)N - 1) / (size_t)N);
+    else
+        fprintf(stderr, "computes on its share of every full pass's fixed "
+                        "blocks: about %zu rows each\n",
+                (m + (size_t)N - 1) / (size_t)N);
+}
+
 typedef struct report {
     int json, has_test, has_val, regression;
     int header_done; /* the header waits for the first row: a run refused
@@ -995,6 +1015,11 @@ int cmd_train(int argc, char **argv)
     sr_dataset *train = NULL, *test = NULL;
     sr_model *model = NULL, *warm = NULL;
     int status = 1;
+    /* More than one process (MPI): rank 0 alone reports and writes files
+     * (main.c sends the other ranks' stdout to /dev/null). */
+    int rank0 = sr_dist_rank() == 0;
+    if (!rank0)
+        o.quiet = 1;
     double t0 = now_seconds();
     cli_path stdin_copy[2];
     const char *given_file = o.file, *given_test = o.test_file;
@@ -1008,6 +1033,10 @@ int cmd_train(int argc, char **argv)
     o.test_file = cli_data_path(given_test, &stdin_copy[1]);
     if ((given_file && !o.file) || (given_test && !o.test_file))
         goto done;
+    if (!rank0) {
+        o.out = NULL;
+        o.save_dir = NULL;
+    }
     if ((o.out && !check_output("--out", o.out)) ||
         (o.params.checkpoint_path &&
          !check_output("--checkpoint", o.params.checkpoint_path)))
@@ -1053,6 +1082,7 @@ int cmd_train(int argc, char **argv)
         if (test)
             describe("test set", test);
         describe_run(&o.params, o.C);
+        describe_processes(&o.params, train);
         if (chosen[0])
             fprintf(stderr, "defaults for a tabular file:%s (options change "
                             "them: --no-bias, --no-standardize, --optimizer, "

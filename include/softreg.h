@@ -568,6 +568,21 @@ sr_status sr_model_gradcheck(const sr_model *model, const sr_dataset *ds,
 sr_status sr_model_save_npy(const sr_model *model, const char *dir,
                             sr_error *err);
 
+/* ---- More than one process (MPI; a build with `make MPI=1`) ----
+ * sr_dist_init starts MPI (a build without MPI: nothing); then training
+ * and evaluation share their full passes' fixed blocks of rows among the
+ * processes and combine the blocks' sums in block order, so that every
+ * process count gives the bits of one process. Every process must make
+ * the same calls. sr_dist_rank is this process's number (0 in a build
+ * without MPI), sr_dist_size the count (1). sr_dist_abort stops every
+ * process with `status` after printing `message` (naming the rank) to
+ * stderr: for a command whose process failed. */
+void sr_dist_init(int *argc, char ***argv);
+void sr_dist_finalize(void);
+int sr_dist_rank(void);
+int sr_dist_size(void);
+void sr_dist_abort(int status, const char *message);
+
 #ifdef __cplusplus
 }
 #endif

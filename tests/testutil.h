@@ -82,18 +82,17 @@ static inline void test_write_tmp(char *path, const char *suffix,
     fclose(f);
 }
 
-/* Runs `softreg <args>` (args as a shell would split them), capturing
- * stdout and stderr; returns the exit status, or -1 when it was killed
- * by a signal. */
-static inline int test_run_softreg(const char *args, char *out, size_t outsz,
+/* Runs the shell command `cmd`, capturing stdout and
+ * stderr; returns the exit status, or -1 when it was killed by a
+ * signal. */
+static inline int test_run_command(const char *cmd, char *out, size_t outsz,
                                    char *errs, size_t errsz)
 {
-    char cmd[4096], err_path[256];
+    char full[8704], err_path[256];
     snprintf(err_path, sizeof err_path, "/tmp/softreg-test-%ld-stderr.txt",
              (long)getpid());
-    snprintf(cmd, sizeof cmd, "%s %s 2>%s", test_softreg_bin(), args,
-             err_path);
-    FILE *p = popen(cmd, "r");
+    snprintf(full, sizeof full, "%s 2>%s", cmd, err_path);
+    FILE *p = popen(full, "r");
     assert_non_null(p);
     size_t got = fread(out, 1, outsz - 1, p);
     out[got] = '\0';
@@ -107,6 +106,24 @@ static inline int test_run_softreg(const char *args, char *out, size_t outsz,
     if (!WIFEXITED(st))
         return -1;
     return WEXITSTATUS(st);
+}
+
+/* Runs `softreg <args>` (args as a shell would split them), as
+ * test_run_command. */
+static inline int test_run_softreg(const char *args, char *out, size_t outsz,
+                                   char *errs, size_t errsz)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s", test_softreg_bin(), args);
+    return test_run_command(cmd, out, outsz, errs, errsz);
+}
+
+/* rm -rf dir: 0 when done. */
+static inline int test_remove_dir(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
 }
 
 #endif

@@ -57,10 +57,15 @@ void sr_params_free(sr_params *P)
     memset(P, 0, sizeof *P);
 }
 
+size_t sr_params_floats(const sr_ws *ws)
+{
+    size_t at[SR_MAX_BLOCKS + 1];
+    return params_floats(ws, at);
+}
+
 void sr_params_zero(const sr_ws *ws, sr_params *P)
 {
-    size_t at[SR_MAX_BLOCKS + 1], total = params_floats(ws, at);
-    memset(P->W[0], 0, total * sizeof(float));
+    memset(P->W[0], 0, sr_params_floats(ws) * sizeof(float));
 }
 
 const sr_kernel_table *sr_ws_kernels(const sr_ws *ws, size_t ld)
@@ -198,20 +203,16 @@ void sr_layer_backward(const sr_ws *ws, const sr_pass *p, float *W,
     sr_rule rule = p->rule;
     rule.V = Vw;
     if (sr_xview_sparse(b->X) && (b->acc || !b->T)) {
-        /* Scattered into the accumulator (or, for a gradient, into W
-         * itself), lanes split: then every row swept. */
+        /* Scattered into the accumulator, lanes split: then every row
+         * swept. A gradient too: its block's sum from zero, then added,
+         * as every other path sums a block (and a process its share of
+         * the blocks, dist/dist.h). */
         size_t c0, c1;
         lane_share(ld, t, nt, &c0, &c1);
         if (c1 > c0) {
-            const size_t *rows = b->rows;
-            if (rule.kind == SR_RULE_ADD) {
-                K->sparse_scatter(W, ld, b->X, rows, b->first, b->B, G, ld, c0,
-                                  c1);
-            } else {
-                K->sparse_scatter(b->acc, ld, b->X, rows, b->first, b->B, G, ld,
-                                  c0, c1);
-                K->apply_rows(W, ld, b->acc, 0, b->X->n, c0, c1, &rule);
-            }
+            K->sparse_scatter(b->acc, ld, b->X, b->rows, b->first, b->B, G, ld,
+                              c0, c1);
+            K->apply_rows(W, ld, b->acc, 0, b->X->n, c0, c1, &rule);
         }
     } else if (sr_xview_sparse(b->X)) {
         size_t q0, q1;

@@ -154,6 +154,9 @@ size_t sr_padded_width(size_t cols);
 sr_status sr_params_alloc(const sr_ws *ws, sr_params *P, sr_error *err);
 void sr_params_free(sr_params *P);
 void sr_params_zero(const sr_ws *ws, sr_params *P);
+/* The floats of one allocation of ws's working parameters, from P->W[0]
+ * (the blocks and W2T, padding included). */
+size_t sr_params_floats(const sr_ws *ws);
 /* Whether a pass over dense rows splits W's lanes across the nt threads
  * (forward and step) rather than the rows and the features. */
 int sr_layer_lanes_split(const sr_ws *ws, const sr_batch *b, size_t ld,

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../dist/dist.h"
 #include "engine.h"
 
 #ifdef _OPENMP
@@ -109,6 +110,10 @@ void sr_engine_release(sr_engine *e)
     sr_dealloc(e->eval_loss);
     sr_dealloc(e->eval_err);
     sr_dealloc(e->done);
+    free64(e->parts);
+    sr_dealloc(e->part_loss);
+    sr_dealloc(e->dist_loss);
+    sr_dealloc(e->dist_wrong);
     transposes_release(&e->T);
     sr_team_destroy(&e->team);
     memset(e, 0, sizeof *e);
@@ -492,13 +497,12 @@ static void describe(sr_engine *e, const sr_dataset *ds, const sr_xview *X,
  * read transposes); what they need, allocated. */
 static sr_status prepare_sparse(sr_engine *e, const sr_dataset *ds,
                                 const size_t *order, size_t batch,
-                                int full, int *scatter, sr_error *err)
+                                int *scatter, sr_error *err)
 {
     *scatter = use_accumulator(e, ds, batch);
     if (!*scatter)
         return transposes_build(e, ds, order, batch, err);
-    /* a full gradient scatters straight into the gradient */
-    return full ? SR_OK : need_accumulator(e, err);
+    return need_accumulator(e, err);
 }
 
 /* A sequence of passes over the blocks of rows of ds (SGD's minibatches,
@@ -509,6 +513,13 @@ typedef struct loop {
     const sr_xview *X;
     const size_t *order;
     size_t batch, start;
+    size_t last;             /* the row after the loop's last (0: m) */
+    /* Distributed: block b's sum goes to its own zeroed part of `parts`
+     * (part_floats each, from block b0), its loss to part_loss[b - b0],
+     * rather than into `out` */
+    float *parts;
+    double *part_loss;
+    size_t b0;
     sr_pass_mode mode;
     const sr_step *step;     /* SGD */
     const sr_params *in;
@@ -563,13 +574,25 @@ static void catch_up_all(sr_engine *e, const sr_step *step, uint64_t now)
     }
 }
 
+/* The view of `out` (Gr) whose blocks lie at the same places in `base`. */
+static void part_of(const sr_params *out, float *base, sr_params *part)
+{
+    memset(part, 0, sizeof *part);
+    for (size_t i = 0; i < SR_MAX_BLOCKS; i++)
+        if (out->W[i])
+            part->W[i] = base + (out->W[i] - out->W[0]);
+    if (out->W2T)
+        part->W2T = base + (out->W2T - out->W[0]);
+}
+
 static void run_loop(loop *L, sr_member *me)
 {
     sr_engine *e = L->e;
     const sr_dataset *ds = L->ds;
     const sr_model_ops *ops = e->ops;
     sr_ws *ws = &e->ws;
-    size_t m = ds->m, batch = L->batch, b0 = L->start / batch;
+    size_t m = L->last ? L->last : ds->m, batch = L->batch,
+           b0 = L->start / batch;
     int dense_copy = !sr_xview_sparse(L->X) && !rows_in_place(L->X, L->order);
     for (size_t first = L->start; first < m; first += batch) {
         size_t B = m - first < batch ? m - first : batch, b = first / batch;
@@ -604,6 +627,12 @@ static void run_loop(loop *L, sr_member *me)
         p.in = L->in;
         p.out = L->out;
         p.vel = L->vel;
+        sr_params part;
+        if (L->parts) {
+            part_of(L->out,
+                    L->parts + (b - L->b0) * SR_PAD16(e->part_floats), &part);
+            p.out = &part;
+        }
         if (L->mode == SR_PASS_SGD) {
             p.rule = sr_sgd_rule(L->step, B);
         } else {
@@ -649,7 +678,10 @@ static void run_loop(loop *L, sr_member *me)
             sr_member_wait(&e->team, me);
         }
         if (me->t == 0) {
-            L->total += loss;
+            if (L->part_loss)
+                L->part_loss[b - L->b0] = loss;
+            else
+                L->total += loss;
             L->end = first + B;
         }
         if (__atomic_load_n(&L->stop_batch, __ATOMIC_RELAXED) <= b ||
@@ -753,7 +785,7 @@ sr_status sr_engine_sgd_epoch_from(sr_engine *e, sr_model *model,
     int sparse = sr_xview_sparse(&X), scatter = 0;
     sr_status st = SR_OK;
     if (sparse)
-        st = prepare_sparse(e, ds, order, batch, 0, &scatter, err);
+        st = prepare_sparse(e, ds, order, batch, &scatter, err);
     if (st == SR_OK)
         st = need_rows_as_float(e, &X, order, err);
     /* The scatter's sweep moves every row at every step: no lag. */
@@ -826,7 +858,7 @@ static int two_phase(const sr_engine *e, const sr_dataset *ds)
 {
     /* SOFTREG_TWO_PHASE=never: for tests (both ways give the same bits) */
     const char *forced = getenv("SOFTREG_TWO_PHASE");
-    if (forced && !strcmp(forced, "never"))
+    if ((forced && !strcmp(forced, "never")) || sr_dist_active())
         return 0;
     return e->ops->sums_from_head && 2 * ds->m < e->ws.rows[e->ws.xblock];
 }
@@ -847,6 +879,37 @@ static sr_status rows_of_outputs(const sr_engine *e, float **buf,
     return SR_OK;
 }
 
+/* This rank's share of a full pass's blocks over ds. */
+static void my_blocks(const sr_engine *e, const sr_dataset *ds, size_t *b0,
+                      size_t *b1)
+{
+    sr_dist_share((ds->m + e->max_rows - 1) / e->max_rows, b0, b1);
+}
+
+/* Room for this rank's blocks' sums (distributed full passes); rank 0
+ * needs none: it adds its blocks into Gr as one process does. */
+static sr_status need_parts(sr_engine *e, const sr_dataset *ds, sr_error *err)
+{
+    size_t b0, b1, floats = sr_params_floats(&e->ws);
+    my_blocks(e, ds, &b0, &b1);
+    size_t count = b1 - b0 ? b1 - b0 : 1;
+    e->part_floats = floats;
+    if (sr_dist_rank() == 0 || (e->parts && e->parts_cap >= count))
+        return SR_OK;
+    free64(e->parts);
+    sr_dealloc(e->part_loss);
+    e->part_loss = NULL;
+    e->parts_cap = 0;
+    /* each part 64-byte aligned, as Gr's blocks */
+    if (!(e->parts = alloc64(count, SR_PAD16(floats) * sizeof(float))) ||
+        !(e->part_loss = sr_alloc_array(count, sizeof(double))))
+        return sr_fail(err, SR_ERR_NOMEM,
+                       "out of memory for the sums of %zu blocks of %zu "
+                       "parameters", count, floats);
+    e->parts_cap = count;
+    return SR_OK;
+}
+
 sr_status sr_engine_prepare_full(sr_engine *e, const sr_dataset *ds,
                                  int keep_probs, sr_error *err)
 {
@@ -858,7 +921,7 @@ sr_status sr_engine_prepare_full(sr_engine *e, const sr_dataset *ds,
     sr_status st = SR_OK;
     int scatter;
     if (sr_xview_sparse(&X))
-        st = prepare_sparse(e, ds, NULL, e->max_rows, 1, &scatter, err);
+        st = prepare_sparse(e, ds, NULL, e->max_rows, &scatter, err);
     if (st == SR_OK)
         st = need_rows_as_float(e, &X, NULL, err);
     if (st == SR_OK && two_phase(e, ds))
@@ -869,6 +932,8 @@ sr_status sr_engine_prepare_full(sr_engine *e, const sr_dataset *ds,
     if (st == SR_OK && keep_probs)
         st = rows_of_outputs(e, &e->probs, &e->probs_rows, ds->m,
                              "probabilities", err);
+    if (st == SR_OK && sr_dist_active())
+        st = need_parts(e, ds, err);
     return st;
 }
 
@@ -916,13 +981,38 @@ static sr_status full_pass(sr_engine *e, const sr_dataset *ds,
         *sum = &e->P;
         return SR_OK;
     }
-    sr_params_zero(&e->ws, &e->Gr);
     L.out = &e->Gr;
-    run(&L, split);
-    if (loss)
-        *loss = L.total;
     *sum = &e->Gr;
-    return SR_OK;
+    sr_params_zero(&e->ws, &e->Gr);
+    if (!sr_dist_active()) {
+        run(&L, split);
+        if (loss)
+            *loss = L.total;
+        return SR_OK;
+    }
+    /* Distributed: this rank's share of the blocks. Rank 0 adds its own
+     * into Gr as above; every other rank sums each of its blocks from zero
+     * apart, to be added in block order once the running sum of the ranks
+     * before it arrives: the additions of one process. */
+    size_t b0, b1, stride = SR_PAD16(e->part_floats);
+    my_blocks(e, ds, &b0, &b1);
+    size_t nparts = sr_dist_rank() == 0 ? 0 : b1 - b0;
+    if (nparts) {
+        memset(e->parts, 0, nparts * stride * sizeof(float));
+        L.parts = e->parts;
+        L.part_loss = e->part_loss;
+        L.b0 = b0;
+    }
+    L.start = b0 * batch;
+    L.last = b1 * batch < ds->m ? b1 * batch : ds->m;
+    if (b1 > b0)
+        run(&L, split);
+    double total = L.total;
+    st = sr_dist_fold(e->Gr.W[0], e->part_floats, e->parts, stride,
+                      e->part_loss, nparts, &total, err);
+    if (loss)
+        *loss = total;
+    return st;
 }
 
 sr_status sr_engine_full_gradient(sr_engine *e, const sr_dataset *ds,
@@ -1038,11 +1128,34 @@ sr_status sr_engine_prepare_eval(sr_engine *e, const sr_dataset *ds,
     return SR_OK;
 }
 
+/* Room for every chunk's sums of ds (distributed evaluation). */
+static int need_dist_chunks(sr_engine *e, size_t nchunks)
+{
+    if (e->dist_loss && e->dist_chunks >= nchunks)
+        return 1;
+    sr_dealloc(e->dist_loss);
+    sr_dealloc(e->dist_wrong);
+    e->dist_chunks = 0;
+    e->dist_loss = sr_alloc_array(nchunks ? nchunks : 1, sizeof(double));
+    e->dist_wrong = sr_alloc_array(nchunks ? nchunks : 1, sizeof(uint64_t));
+    if (!e->dist_loss || !e->dist_wrong)
+        return 0;
+    e->dist_chunks = nchunks;
+    return 1;
+}
+
 void sr_engine_evaluate(sr_engine *e, const sr_dataset *ds, double *loss,
                         double *error_rate)
 {
     size_t m = ds->m, nchunks = (m + SR_EVAL_CHUNK - 1) / SR_EVAL_CHUNK;
-    if (sr_engine_prepare_eval(e, ds, NULL) != SR_OK) {
+    /* Distributed, this rank evaluates its share of the chunks, and every
+     * rank adds every chunk's sums in chunk order. */
+    int dist = sr_dist_active();
+    size_t first = 0, last = nchunks;
+    if (dist)
+        sr_dist_share(nchunks, &first, &last);
+    if (sr_engine_prepare_eval(e, ds, NULL) != SR_OK ||
+        (dist && !need_dist_chunks(e, nchunks))) {
         *loss = *error_rate = NAN;
         return;
     }
@@ -1052,9 +1165,9 @@ void sr_engine_evaluate(sr_engine *e, const sr_dataset *ds, double *loss,
     size_t wrong = 0;
     /* The chunk sums are added in chunk order; the arrays hold
      * eval_max_chunks at a time. */
-    for (size_t c0 = 0; c0 < nchunks; c0 += e->eval_max_chunks) {
-        size_t c1 = nchunks - c0 < e->eval_max_chunks ? nchunks
-                                                      : c0 + e->eval_max_chunks;
+    for (size_t c0 = first; c0 < last; c0 += e->eval_max_chunks) {
+        size_t c1 = last - c0 < e->eval_max_chunks ? last
+                                                   : c0 + e->eval_max_chunks;
         sr_dataset part = *ds;
         size_t r0 = c0 * SR_EVAL_CHUNK, r1 = c1 * SR_EVAL_CHUNK < m ? c1 * SR_EVAL_CHUNK : m;
         /* a view of rows [r0, r1): the same arrays, shifted */
@@ -1073,8 +1186,23 @@ void sr_engine_evaluate(sr_engine *e, const sr_dataset *ds, double *loss,
         }
         eval_chunks(e, &part, NULL);
         for (size_t c = 0; c < c1 - c0; c++) {
+            if (dist) {
+                e->dist_loss[c0 + c] = e->eval_loss[c];
+                e->dist_wrong[c0 + c] = e->eval_err[c];
+                continue;
+            }
             total += e->eval_loss[c];
             wrong += e->eval_err[c];
+        }
+    }
+    if (dist) {
+        if (sr_dist_gather(e->dist_loss, e->dist_wrong, nchunks, NULL) != SR_OK) {
+            *loss = *error_rate = NAN;
+            return;
+        }
+        for (size_t c = 0; c < nchunks; c++) {
+            total += e->dist_loss[c];
+            wrong += (size_t)e->dist_wrong[c];
         }
     }
     *loss = m ? total / (double)m : 0.0;

@@ -73,6 +73,15 @@ typedef struct sr_engine {
     size_t *eval_err;
     size_t eval_max_chunks;
     sr_transposes T;
+    /* Distributed (dist/dist.h): this rank's full-pass blocks' sums, each
+     * in Gr's layout (part_floats), and their losses; every chunk's
+     * evaluation sums of a data set, gathered from the ranks. */
+    float *parts;
+    double *part_loss;
+    size_t parts_cap, part_floats;
+    double *dist_loss;
+    uint64_t *dist_wrong;
+    size_t dist_chunks;
     /* sparse data, rows updated lazily (optim/sgd.h): the steps taken, and
      * per feature the steps its row has taken */
     uint64_t steps;

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../dist/dist.h"
 #include "../models/feature_map.h"
 #include "compact.h"
 #include "train.h"
@@ -13,8 +14,13 @@
 size_t sr_thread_count(size_t threads)
 {
 #ifdef _OPENMP
-    if (threads == 0)
-        return (size_t)omp_get_num_procs();
+    /* all cores by default, shared among the job's processes on this
+     * machine (MPI) */
+    if (threads == 0) {
+        size_t procs = (size_t)omp_get_num_procs();
+        size_t local = (size_t)sr_dist_local_ranks();
+        return procs / local ? procs / local : 1;
+    }
     return threads;
 #else
     (void)threads;

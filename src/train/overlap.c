@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../dist/dist.h"
 #include "run.h"
 
 /* SGD beside the evaluation. A second core may do more evaluating the
@@ -65,7 +66,8 @@ static void *overlap_main(void *arg)
  * spare thread. */
 int sr_overlap_wanted(const sr_train_params *p, size_t threads)
 {
-    if (overlap_forced("off"))
+    /* distributed evaluations call MPI, which only the main thread may */
+    if (overlap_forced("off") || sr_dist_active())
         return 0;
     return threads >= 2 && p->optimizer == SR_OPTIMIZER_SGD && p->evaluate &&
            p->val_split == 0.0;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../dist/dist.h"
 #include "run.h"
 
 static sr_checkpoint_config config_of(run *R)
@@ -27,6 +28,10 @@ sr_status sr_run_save_checkpoint(run *R, size_t epoch, size_t next_row,
                                  const sr_rng *rng, size_t *order,
                                  sr_error *err)
 {
+    /* More than one process: every rank holds the same state; rank 0
+     * writes it. */
+    if (sr_dist_rank() != 0)
+        return SR_OK;
     sr_checkpoint ck;
     memset(&ck, 0, sizeof ck);
     ck.config = config_of(R);

@@ -1,0 +1,233 @@
+/* The MPI layer (dist.h). Without SR_MPI: one rank, nothing exchanged. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "dist.h"
+
+#ifdef SR_MPI
+#include <mpi.h>
+#endif
+
+/* ---- The rank's share and the fold's arithmetic (both builds) ---- */
+
+static void add_parts(float *sum, size_t len, const float *parts,
+                      size_t stride, const double *dparts, size_t nparts,
+                      double *dsum)
+{
+    for (size_t p = 0; p < nparts; p++) {
+        const float *a = parts + p * stride;
+        for (size_t i = 0; i < len; i++)
+            sum[i] = sum[i] + a[i];
+        *dsum += dparts[p];
+    }
+}
+
+/* Rank r of N's share: [count r / N, count (r + 1) / N), without
+ * overflow. */
+static void share_of(size_t count, size_t r, size_t N, size_t *first,
+                     size_t *last)
+{
+    *first = count / N * r + count % N * r / N;
+    *last = count / N * (r + 1) + count % N * (r + 1) / N;
+}
+
+void sr_dist_share(size_t count, size_t *first, size_t *last)
+{
+    share_of(count, (size_t)sr_dist_rank(), (size_t)sr_dist_size(), first,
+             last);
+}
+
+#ifndef SR_MPI
+
+void sr_dist_init(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+}
+
+void sr_dist_finalize(void) {}
+int sr_dist_rank(void) { return 0; }
+int sr_dist_size(void) { return 1; }
+int sr_dist_active(void) { return 0; }
+int sr_dist_local_ranks(void) { return 1; }
+
+void sr_dist_abort(int status, const char *message)
+{
+    (void)status;
+    (void)message;
+}
+
+sr_status sr_dist_fold(float *sum, size_t len, const float *parts,
+                       size_t stride, const double *dparts, size_t nparts,
+                       double *dsum, sr_error *err)
+{
+    (void)err;
+    add_parts(sum, len, parts, stride, dparts, nparts, dsum);
+    return SR_OK;
+}
+
+sr_status sr_dist_gather(double *loss, uint64_t *wrong, size_t count,
+                         sr_error *err)
+{
+    (void)loss;
+    (void)wrong;
+    (void)count;
+    (void)err;
+    return SR_OK;
+}
+
+sr_status sr_dist_bcast(void *buf, size_t bytes, sr_error *err)
+{
+    (void)buf;
+    (void)bytes;
+    (void)err;
+    return SR_OK;
+}
+
+#else
+
+/* MPI counts are ints: long buffers go in pieces of this many items. */
+#define PIECE ((size_t)1 << 28)
+
+/* The ranks sharing this machine, counted once when MPI starts (the one
+ * piece of state of the layer; MPI's own is global too). */
+static int local_ranks = 1;
+
+static int started(void)
+{
+    int init = 0, fin = 0;
+    MPI_Initialized(&init);
+    MPI_Finalized(&fin);
+    return init && !fin;
+}
+
+void sr_dist_init(int *argc, char ***argv)
+{
+    if (started())
+        return;
+    int provided;
+    /* Only the main thread calls MPI (the engine's threads never do). */
+    MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+    /* A failed call stops every rank (the default on MPI_COMM_WORLD; said
+     * here because a hang is the alternative). */
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+    MPI_Comm node;
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0,
+                            MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+        MPI_Comm_size(node, &local_ranks);
+        MPI_Comm_free(&node);
+    }
+}
+
+int sr_dist_local_ranks(void) { return started() ? local_ranks : 1; }
+
+void sr_dist_finalize(void)
+{
+    if (started())
+        MPI_Finalize();
+}
+
+int sr_dist_rank(void)
+{
+    int r = 0;
+    if (started())
+        MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    return r;
+}
+
+int sr_dist_size(void)
+{
+    int n = 1;
+    if (started())
+        MPI_Comm_size(MPI_COMM_WORLD, &n);
+    return n;
+}
+
+int sr_dist_active(void) { return started(); }
+
+void sr_dist_abort(int status, const char *message)
+{
+    if (!started() || sr_dist_size() <= 1)
+        return;
+    fprintf(stderr, "softreg: rank %d of %d: %s; stopping every rank\n",
+            sr_dist_rank(), sr_dist_size(), message);
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, status ? status : 1);
+}
+
+sr_status sr_dist_bcast(void *buf, size_t bytes, sr_error *err)
+{
+    (void)err;
+    for (size_t i = 0; i < bytes; i += PIECE)
+        MPI_Bcast((char *)buf + i, (int)(bytes - i < PIECE ? bytes - i : PIECE),
+                  MPI_BYTE, 0, MPI_COMM_WORLD);
+    return SR_OK;
+}
+
+/* The chain goes in segments of this many floats: rank r adds segment s
+ * and passes it on while rank r - 1 works on segment s + 1, so that the
+ * chain costs about one vector's transfer plus N - 1 segments', not N - 1
+ * vectors'. Each float's additions stay those of the whole vector. */
+#define SEGMENT ((size_t)1 << 16)
+
+sr_status sr_dist_fold(float *sum, size_t len, const float *parts,
+                       size_t stride, const double *dparts, size_t nparts,
+                       double *dsum, sr_error *err)
+{
+    (void)err;
+    int r = sr_dist_rank(), N = sr_dist_size();
+    double ignored = 0.0;
+    for (size_t i = 0; i < len; i += SEGMENT) {
+        size_t n = len - i < SEGMENT ? len - i : SEGMENT;
+        if (r > 0)
+            MPI_Recv(sum + i, (int)n, MPI_FLOAT, r - 1, 1, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
+        /* (the doubles go along the chain after the floats) */
+        add_parts(sum + i, n, parts + i, stride, dparts, nparts, &ignored);
+        if (r + 1 < N)
+            MPI_Send(sum + i, (int)n, MPI_FLOAT, r + 1, 1, MPI_COMM_WORLD);
+    }
+    /* the doubles along the same chain */
+    if (r > 0)
+        MPI_Recv(dsum, 1, MPI_DOUBLE, r - 1, 2, MPI_COMM_WORLD,
+                 MPI_STATUS_IGNORE);
+    for (size_t p = 0; p < nparts; p++)
+        *dsum += dparts[p];
+    if (r + 1 < N)
+        MPI_Send(dsum, 1, MPI_DOUBLE, r + 1, 2, MPI_COMM_WORLD);
+    /* the last rank holds the whole fold */
+    for (size_t i = 0; i < len; i += PIECE)
+        MPI_Bcast(sum + i, (int)(len - i < PIECE ? len - i : PIECE), MPI_FLOAT,
+                  N - 1, MPI_COMM_WORLD);
+    MPI_Bcast(dsum, 1, MPI_DOUBLE, N - 1, MPI_COMM_WORLD);
+    return SR_OK;
+}
+
+sr_status sr_dist_gather(double *loss, uint64_t *wrong, size_t count,
+                         sr_error *err)
+{
+    int N = sr_dist_size();
+    if (count > (size_t)1 << 30)
+        return sr_fail(err, SR_ERR_TOO_BIG,
+                       "%zu evaluation chunks are more than MPI gathers at "
+                       "once", count);
+    int *counts = sr_alloc_array((size_t)N, 2 * sizeof(int));
+    if (!counts)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for %d ranks", N);
+    int *displs = counts + N;
+    for (int q = 0; q < N; q++) {
+        size_t f, l;
+        share_of(count, (size_t)q, (size_t)N, &f, &l);
+        counts[q] = (int)(l - f);
+        displs[q] = (int)f;
+    }
+    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, loss, counts, displs,
+                   MPI_DOUBLE, MPI_COMM_WORLD);
+    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, wrong, counts, displs,
+                   MPI_UINT64_T, MPI_COMM_WORLD);
+    sr_dealloc(counts);
+    return SR_OK;
+}
+
+#endif

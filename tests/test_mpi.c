@@ -1,0 +1,372 @@
+/* The MPI build (make MPI=1: build/mpi/softreg) against the plain one:
+ * for np = 1, 2, 3, 4 processes, the same model file, byte for byte, and
+ * the same table, for every optimiser: L-BFGS and Newton on MNIST, the
+ * course's SGD job and the network, logistic and linear regression on
+ * tabular CSV files (L-BFGS, Newton, gradient descent, exact least
+ * squares); row counts that the processes do not divide, processes with no
+ * rows; and a failing or killed process stops every process within
+ * seconds. Skipped when mpirun or the MPI build is missing. */
+#include <signal.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "testutil.h"
+
+static char dir[256], sets[300];
+static char out[1 << 18], errs[1 << 16];
+
+static const char *mpi_bin(void)
+{
+    const char *b = getenv("SOFTREG_MPI_BIN");
+    return b ? b : "build/mpi/softreg";
+}
+
+/* mpirun and the MPI build are there; else the test is skipped, loudly. */
+static int have_mpi(void)
+{
+    if (system("command -v mpirun >/dev/null 2>&1") != 0) {
+        print_message("mpirun is not installed (apt-get install openmpi-bin "
+                      "libopenmpi-dev)\n");
+        return 0;
+    }
+    if (access(mpi_bin(), X_OK) != 0) {
+        print_message("%s is not built (make MPI=1)\n", mpi_bin());
+        return 0;
+    }
+    return 1;
+}
+
+#define NEED_MPI()                                                            \
+    do {                                                                      \
+        if (!have_mpi())                                                      \
+            skip();                                                           \
+    } while (0)
+
+/* Runs `cmd` with stdin /dev/null (mpirun forwards stdin to rank 0). */
+static int sh(const char *cmd)
+{
+    char full[8192];
+    snprintf(full, sizeof full, "%s </dev/null", cmd);
+    return test_run_command(full, out, sizeof out, errs, sizeof errs);
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        print_error("cannot read %s\n", path);
+        fail();
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* `softreg train <args> --out F` by the plain build, then by the MPI
+ * build on np = 1 .. 4 processes: the same model file and the same
+ * stdout every time. */
+static void same_as_plain(const char *args)
+{
+    char cmd[4096], model[320];
+    snprintf(model, sizeof model, "%s/plain.srm", dir);
+    snprintf(cmd, sizeof cmd, "%s train %s --out %s", test_softreg_bin(), args,
+             model);
+    if (sh(cmd) != 0) {
+        print_error("%s failed:\n%s\n", cmd, errs);
+        fail();
+    }
+    char *table = strdup(out);
+    assert_non_null(table);
+    size_t want_len, got_len;
+    char *want = read_all(model, &want_len);
+    for (int np = 1; np <= 4; np++) {
+        snprintf(model, sizeof model, "%s/np%d.srm", dir, np);
+        snprintf(cmd, sizeof cmd, "mpirun -np %d %s train %s --out %s", np,
+                 mpi_bin(), args, model);
+        if (sh(cmd) != 0) {
+            print_error("%s failed:\n%s\n", cmd, errs);
+            fail();
+        }
+        if (strcmp(out, table) != 0) {
+            print_error("np=%d printed\n%s\nthe plain build\n%s\n", np, out,
+                        table);
+            fail();
+        }
+        char *got = read_all(model, &got_len);
+        if (got_len != want_len || memcmp(got, want, want_len) != 0) {
+            print_error("%s: the model differs from the plain build's\n", cmd);
+            fail();
+        }
+        free(got);
+        if (np > 1 && !strstr(errs, "processes: ")) {
+            print_error("np=%d: no line on the processes in\n%s\n", np, errs);
+            fail();
+        }
+    }
+    free(want);
+    free(table);
+}
+
+/* MNIST's training rows are sparse (blocks of 4096 rows): 10,000 rows are
+ * three blocks, which 2 and 4 processes do not divide. */
+static void test_lbfgs_mnist(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    same_as_plain("--optimizer lbfgs --max-iter 8 --limit 10000");
+}
+
+static void test_newton_mnist(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    same_as_plain("--optimizer newton --max-iter 3 --limit 5000");
+    same_as_plain("--model nn --hidden 16 --optimizer lbfgs --max-iter 4 "
+                  "--limit 10000");
+}
+
+/* The course's job (SGD runs whole on every process; the evaluation is
+ * shared) and the network, one epoch. */
+static void test_sgd_and_network(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    same_as_plain("--limit 6000 --epochs 3");
+    same_as_plain("--model nn --hidden 32 --epochs 1 --limit 3000");
+}
+
+static int have_sets(void)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "python3 scripts/tabular-sets %s >/dev/null "
+                              "2>&1", sets);
+    if (system(cmd) != 0) {
+        print_message("python3-sklearn's data sets are not installed\n");
+        return 0;
+    }
+    return 1;
+}
+
+/* Tabular files, dense, in blocks of 256 rows: breast cancer's 398
+ * training rows are two blocks (3 and 4 processes leave some with none),
+ * digits' 1,257 five. */
+static void test_tabular(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    if (!have_sets())
+        skip();
+    char args[1024];
+    snprintf(args, sizeof args, "%s/breast_cancer-train.csv --test "
+                                "%s/breast_cancer-test.csv", sets, sets);
+    same_as_plain(args);
+    snprintf(args, sizeof args, "%s/breast_cancer-train.csv --optimizer "
+                                "newton", sets);
+    same_as_plain(args);
+    snprintf(args, sizeof args, "%s/digits-train.csv --test "
+                                "%s/digits-test.csv --optimizer gd --epochs 4 "
+                                "--lr 0.1", sets, sets);
+    same_as_plain(args);
+    snprintf(args, sizeof args, "%s/diabetes-train.csv --test "
+                                "%s/diabetes-test.csv --model linear "
+                                "--optimizer lbfgs", sets, sets);
+    same_as_plain(args);
+    snprintf(args, sizeof args, "%s/diabetes-train.csv --model linear", sets);
+    same_as_plain(args);
+}
+
+/* Fewer rows than processes: 3 rows, 4 processes. */
+static void test_more_processes_than_rows(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    char path[320], args[512];
+    snprintf(path, sizeof path, "%s/three.csv", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("a,b,label\n0.5,1.0,x\n-1.0,0.25,y\n2.0,-0.5,x\n", f);
+    fclose(f);
+    snprintf(args, sizeof args, "%s --max-iter 5", path);
+    same_as_plain(args);
+}
+
+static void nap(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* One process fails: rank 0, which alone writes --out and cannot; rank 1,
+ * given a data file that is not there (mpirun's A : B runs a different
+ * command line per rank): every process stops, non-zero, naming the
+ * rank, rather than wait for the failed one. */
+static void test_failing_rank(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "timeout 30 mpirun -np 3 %s train --optimizer "
+                              "lbfgs --max-iter 1000 --out /proc/none/m.srm",
+             mpi_bin());
+    double t0 = seconds();
+    int st = sh(cmd);
+    assert_true(st != 0 && st != 124);
+    assert_true(seconds() - t0 < 10.0);
+    if (!strstr(errs, "rank 0 of 3")) {
+        print_error("no rank named in\n%s\n", errs);
+        fail();
+    }
+    snprintf(cmd, sizeof cmd, "timeout 30 mpirun -np 1 %s train --optimizer "
+                              "lbfgs --max-iter 1000 : -np 1 %s train "
+                              "%s/missing.csv", mpi_bin(), mpi_bin(), dir);
+    t0 = seconds();
+    st = sh(cmd);
+    assert_true(st != 0 && st != 124);
+    assert_true(seconds() - t0 < 10.0);
+    if (!strstr(errs, "rank 1 of 2") || !strstr(errs, "missing.csv")) {
+        print_error("no rank or file named in\n%s\n", errs);
+        fail();
+    }
+}
+
+/* A process killed in the middle of gradient descent with --checkpoint:
+ * mpirun and every other process exit within 10 s, mpirun non-zero; then
+ * --resume on another process count ends with the model of the plain
+ * build's uninterrupted run. */
+#define GD_JOB "train --optimizer gd --epochs 600 --lr 0.5 --limit 10000"
+static void test_killed_rank(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    char ck[320], cmd2[2048], plain[320], resumed[320];
+    snprintf(ck, sizeof ck, "%s/gd.ck", dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setpgid(0, 0);
+        if (!freopen("/dev/null", "w", stdout) ||
+            !freopen("/dev/null", "w", stderr))
+            _exit(126);
+        execlp("mpirun", "mpirun", "-np", "3", mpi_bin(), "train",
+               "--optimizer", "gd", "--epochs", "600", "--lr", "0.5",
+               "--limit", "10000", "--checkpoint", ck, (char *)NULL);
+        _exit(127);
+    }
+    /* the ranks: mpirun's children, once they are training */
+    char cmd[128], line[64];
+    long ranks[8];
+    int nranks = 0;
+    snprintf(cmd, sizeof cmd, "pgrep -P %ld", (long)pid);
+    for (int tries = 0; tries < 100 && nranks < 3; tries++) {
+        nap(0.1);
+        nranks = 0;
+        FILE *p = popen(cmd, "r");
+        assert_non_null(p);
+        while (nranks < 8 && fgets(line, sizeof line, p))
+            ranks[nranks++] = strtol(line, NULL, 10);
+        pclose(p);
+    }
+    assert_int_equal(nranks, 3);
+    sleep(1);
+    assert_int_equal(kill((pid_t)ranks[1], SIGKILL), 0);
+    double t0 = seconds();
+    int status = 0, done = 0;
+    while (seconds() - t0 < 10.0) {
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            done = 1;
+            break;
+        }
+        nap(0.05);
+    }
+    if (!done) {
+        kill(-pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        print_error("mpirun still ran 10 s after a rank was killed\n");
+        fail();
+    }
+    assert_true(!WIFEXITED(status) || WEXITSTATUS(status) != 0);
+    /* no rank outlives mpirun for long */
+    for (int i = 0; i < nranks; i++) {
+        int alive = 1;
+        for (int w = 0; w < 50 && alive; w++) {
+            alive = kill((pid_t)ranks[i], 0) == 0;
+            if (alive)
+                nap(0.1);
+        }
+        assert_false(alive);
+    }
+    if (access(ck, R_OK) != 0) {
+        print_error("no checkpoint %s before the kill\n", ck);
+        fail();
+    }
+    snprintf(resumed, sizeof resumed, "%s/resumed.srm", dir);
+    snprintf(cmd2, sizeof cmd2, "mpirun -np 2 %s " GD_JOB " --resume %s "
+                                "--out %s", mpi_bin(), ck, resumed);
+    if (sh(cmd2) != 0) {
+        print_error("%s failed:\n%s\n", cmd2, errs);
+        fail();
+    }
+    snprintf(plain, sizeof plain, "%s/uninterrupted.srm", dir);
+    snprintf(cmd2, sizeof cmd2, "%s " GD_JOB " --out %s", test_softreg_bin(),
+             plain);
+    assert_int_equal(sh(cmd2), 0);
+    size_t la, lb;
+    char *a = read_all(plain, &la), *b = read_all(resumed, &lb);
+    assert_true(la == lb && memcmp(a, b, la) == 0);
+    free(a);
+    free(b);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/softreg-test-%ld-mpi", (long)getpid());
+    snprintf(sets, sizeof sets, "%s/sets", dir);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", sets);
+    if (system(cmd) != 0)
+        return -1;
+    /* loopback runs as any user, more processes than cores */
+    setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
+    setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
+    setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 0);
+    /* make test-portable: the plain build has the portable kernels alone;
+     * the MPI build (with the x86 kernels) is told to use them too */
+    const char *b = getenv("BUILD");
+    if (b && strstr(b, "portable"))
+        setenv("SOFTREG_ARCH", "ref", 1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return test_remove_dir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lbfgs_mnist),
+        cmocka_unit_test(test_newton_mnist),
+        cmocka_unit_test(test_sgd_and_network),
+        cmocka_unit_test(test_tabular),
+        cmocka_unit_test(test_more_processes_than_rows),
+        cmocka_unit_test(test_failing_rank),
+        cmocka_unit_test(test_killed_rank),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
