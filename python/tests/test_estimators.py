@@ -322,3 +322,27 @@ def test_dataframe_column_names_reach_the_model_file(tmp_path, iris):
     shuffled = write_csv(tmp_path / "s.csv", X[:, ::-1], y, names=cols[::-1])
     labels, proba = command_proba(tmp_path / "m.srm", shuffled)
     np.testing.assert_array_equal(proba, est.predict_proba(frame))
+
+
+def test_linear_with_two_targets_is_least_squares():
+    from sklearn.linear_model import LinearRegression as SkLinear
+    rng = np.random.RandomState(4)
+    X = rng.randn(100, 3).astype(np.float32)
+    Y = np.stack([X @ [1, 2, 3] + 0.5, X @ [-1, 0, 4] - 2], axis=1) + \
+        0.01 * rng.randn(100, 2)
+    est = softreg.LinearRegression().fit(X, Y)
+    sk = SkLinear().fit(X, Y)
+    assert est.predict(X).shape == (100, 2)
+    np.testing.assert_allclose(est.coef_, sk.coef_, atol=1e-4)
+    np.testing.assert_allclose(est.intercept_, sk.intercept_, atol=1e-4)
+    assert est.score(X, Y) > 0.999
+
+
+def test_network_probabilities_match_the_command(tmp_path, iris):
+    X, y = iris
+    csv = write_csv(tmp_path / "iris.csv", X, y)
+    est = softreg.MLPClassifier(hidden=6, epochs=3, seed=1).fit(X, y)
+    est.save(tmp_path / "nn.srm")
+    labels, proba = command_proba(tmp_path / "nn.srm", csv)
+    np.testing.assert_array_equal(proba, est.predict_proba(X))
+    np.testing.assert_array_equal(np.array(labels, dtype=int), est.predict(X))
