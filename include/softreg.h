@@ -146,6 +146,9 @@ void sr_dataset_free(sr_dataset *ds);
 size_t sr_dataset_rows(const sr_dataset *ds);     /* m */
 size_t sr_dataset_features(const sr_dataset *ds); /* n */
 size_t sr_dataset_classes(const sr_dataset *ds);  /* k: 1 + largest label */
+/* The image shape of IDX data (n = rows cols, row-major pixels): returns 1
+ * and fills rows and cols; returns 0 for data that are not images. */
+int sr_dataset_image_shape(const sr_dataset *ds, size_t *rows, size_t *cols);
 /* Number of examples whose label is `cls`. */
 size_t sr_dataset_class_count(const sr_dataset *ds, size_t cls);
 /* Smallest and largest feature value. */
