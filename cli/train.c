@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "data.h"
+#include "progress.h"
 #include "report.h"
 #include "tools.h"
 
@@ -142,7 +143,9 @@ void help_train(void)
         "                       true, the residuals and the fitted curve; of the\n"
         "                       test set (the training set without one)\n"
         "  --svg-dir DIR        the report's figures as separate SVG files in DIR\n"
-        "  --quiet              no data summary on stderr\n"
+        "  --quiet              no data summary on stderr (and no progress bar,\n"
+        "                       which shows on a terminal when an epoch takes\n"
+        "                       more than a second)\n"
         "  --json               one JSON object per epoch instead of the table\n"
         "  -h, --help           this help\n");
 }
@@ -838,6 +841,7 @@ typedef struct report {
                       * before training prints no table at all */
     report_history *history; /* rows kept for --report, or NULL */
     int history_lost;        /* out of memory for them */
+    progress_bar *bar;       /* the row replaces it */
 } report;
 
 static void print_header(const report *r)
@@ -853,6 +857,7 @@ static void print_header(const report *r)
 static int print_epoch(const sr_epoch_stats *s, void *user)
 {
     report *r = user;
+    progress_clear(r->bar);
     if (r->history && !report_history_add(r->history, s))
         r->history_lost = 1;
     if (!r->json && !r->header_done) {
@@ -996,6 +1001,7 @@ int cmd_train(int argc, char **argv)
     sr_dataset *train = NULL, *test = NULL;
     sr_model *model = NULL, *warm = NULL;
     report_history history = {NULL, 0, 0};
+    progress_bar bar;
     int status = 1;
     double t0 = now_seconds(), t_train = 0;
     cli_path stdin_copy[2];
@@ -1064,7 +1070,12 @@ int cmd_train(int argc, char **argv)
 
     report r = {o.json, test != NULL, o.params.val_split > 0.0,
                 o.params.model == SR_MODEL_LINEAR, 0,
-                o.report || o.svg_dir ? &history : NULL, 0};
+                o.report || o.svg_dir ? &history : NULL, 0, &bar};
+    progress_init(&bar, o.quiet || o.json);
+    if (bar.enabled) {
+        o.params.progress = progress_update;
+        o.params.progress_user = &bar;
+    }
     catch_stop_signals();
     o.params.interrupt = &stop_signal;
     sr_train_outcome outcome;
@@ -1072,7 +1083,10 @@ int cmd_train(int argc, char **argv)
     o.params.outcome = &outcome;
     o.params.keep_on_interrupt = o.out != NULL;
     t_train = now_seconds();
-    if (sr_train(train, test, &o.params, print_epoch, &r, &model, &err)) {
+    int trained = sr_train(train, test, &o.params, print_epoch, &r, &model,
+                           &err) == SR_OK;
+    progress_clear(&bar); /* a run that stopped within an epoch */
+    if (!trained) {
         if (err.code == SR_ERR_INTERRUPTED) {
             fprintf(stderr, "softreg: %s\n", err.message);
             status = 128 + stop_signal;

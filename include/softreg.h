@@ -354,6 +354,18 @@ typedef struct sr_train_outcome {
     char reason[200];   /* why it stopped, one sentence without a period */
 } sr_train_outcome;
 
+/* Progress within an SGD epoch, for a progress bar. */
+typedef struct sr_progress {
+    size_t epoch;    /* 0-based */
+    size_t done;     /* examples of the epoch done so far */
+    size_t total;    /* examples in the epoch (the training set's m) */
+    double seconds;  /* since the epoch began */
+} sr_progress;
+
+/* Called before every SGD minibatch on the thread that called sr_train; it
+ * must return quickly and must not use the model or the data sets. */
+typedef void (*sr_progress_callback)(const sr_progress *progress, void *user);
+
 typedef struct sr_train_params {
     sr_model_kind model;
     size_t hidden;   /* d, for SR_MODEL_NN */
@@ -410,6 +422,10 @@ typedef struct sr_train_params {
      * classifiers); the loss and error reported after each epoch are not
      * weighted. */
     sr_class_weight class_weight;
+    /* Progress within SGD epochs (may be NULL), with progress_user; the
+     * full-batch optimisers report each iteration as an epoch. */
+    sr_progress_callback progress;
+    void *progress_user;
 } sr_train_params;
 
 /* The course's run: softmax regression, 10 epochs, lr 0.2, batch 100. */

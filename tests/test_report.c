@@ -474,6 +474,56 @@ static void test_bad_input(void **state)
     assert_int_equal(atoi(n), 0);
 }
 
+/* ---- The progress bar ----------------------------------------------------- */
+
+/* The output of `sh -c cmd` under a pseudo-terminal (script(1)), in out[]. */
+static void run_in_terminal(const char *cmd)
+{
+    char line[4096];
+    snprintf(line, sizeof line, "script -qec '%s' /dev/null", cmd);
+    FILE *p = popen(line, "r");
+    assert_non_null(p);
+    size_t got = fread(out, 1, sizeof out - 1, p);
+    out[got] = '\0';
+    assert_int_equal(pclose(p), 0);
+}
+
+/* Under a terminal the bar shows within the epochs (SOFTREG_PROGRESS_AFTER=0
+ * shows it at once) and each row replaces it; never in a pipe, nor with
+ * --quiet or --json. */
+static void test_progress_bar(void **state)
+{
+    (void)state;
+    if (system("command -v script >/dev/null 2>&1") != 0) {
+        print_error("script(1) is missing (apt-get install bsdutils)\n");
+        fail();
+    }
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "SOFTREG_PROGRESS_AFTER=0 %s train --epochs 2 "
+             "--limit 5000", test_softreg_bin());
+    run_in_terminal(cmd);
+    assert_contains(out, "epoch 0 [");
+    assert_contains(out, "/5000 examples");
+    assert_contains(out, "examples/s");
+    /* the bar's line is cleared before the row */
+    assert_contains(out, "\r\033[K| ");
+    assert_contains(out, "|     1 |");
+    snprintf(cmd, sizeof cmd, "SOFTREG_PROGRESS_AFTER=0 %s train --epochs 2 "
+             "--limit 5000 --quiet", test_softreg_bin());
+    run_in_terminal(cmd);
+    assert_null(strstr(out, "examples/s"));
+    snprintf(cmd, sizeof cmd, "SOFTREG_PROGRESS_AFTER=0 %s train --epochs 2 "
+             "--limit 5000 --json", test_softreg_bin());
+    run_in_terminal(cmd);
+    assert_null(strstr(out, "examples/s"));
+    /* a pipe: stderr is not a terminal */
+    setenv("SOFTREG_PROGRESS_AFTER", "0", 1);
+    expect_run(0, "train --epochs 2 --limit 5000");
+    unsetenv("SOFTREG_PROGRESS_AFTER");
+    assert_null(strstr(errs, "examples/s"));
+    assert_contains(errs, "training set");
+}
+
 /* ---- Headless Chromium ---------------------------------------------------- */
 
 /* Opens the page, requires no console message, and keeps a screenshot in
@@ -556,6 +606,7 @@ int main(void)
         cmocka_unit_test(test_tabular_page),
         cmocka_unit_test(test_regression_page),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_progress_bar),
         cmocka_unit_test(test_browser),
     };
     return cmocka_run_group_tests_name("report", tests, setup, teardown) ? 1 : 0;
