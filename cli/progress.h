@@ -12,13 +12,14 @@ typedef struct progress_bar {
     double last_draw; /* when it was last drawn (seconds into the epoch) */
     size_t epoch;     /* of the last drawing */
     int shown;        /* a bar is on stderr's line */
+    double load_t0;   /* when the load being shown began (monotonic) */
 } progress_bar;
 
 /* `quiet` (--quiet or --json) disables the bar. The delay is 1 s, or
  * $SOFTREG_PROGRESS_AFTER seconds. */
 void progress_init(progress_bar *bar, int quiet);
 
-/* The training's progress callback (user = the bar). */
+/* The progress callback of training and loads (user = the bar). */
 void progress_update(const sr_progress *p, void *user);
 
 /* Removes the bar from its line, before the table row is printed. */

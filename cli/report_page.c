@@ -220,6 +220,12 @@ static void section_curves(page *pg, const report_input *in)
         return;
     }
     size_t n = h->count;
+    if (n < 2 && pf)
+        fputs("<p class=\"note\">One step (an exact solution or a single "
+              "epoch): its figures are in the table above; a curve needs "
+              "two.</p>\n", pf);
+    if (n < 2)
+        return;
     double *v = malloc(6 * n * sizeof *v);
     if (!v)
         return;
@@ -442,32 +448,37 @@ static int section_weights(page *pg, const report_input *in, size_t ih,
     pictures_emit(pg, nn ? "filters" : "weights",
                   nn ? "First-layer filters" : "Weights", &p, 84);
     if (nn) {
-        /* the second layer, W2 (d, k), as a heat map */
-        size_t d, k;
+        /* the second layer, W2 (d, k), as a heat map: a row per class */
+        size_t d = 0, k = 0, r, c;
         const float *W2 = NULL;
-        for (size_t b = 1; b < sr_model_param_count(in->model); b++) {
-            const float *B = sr_model_param(in->model, b, &pname, &d, &k);
-            if (!strcmp(pname, "W2"))
+        for (size_t blk = 1; blk < sr_model_param_count(in->model); blk++) {
+            const float *B = sr_model_param(in->model, blk, &pname, &r, &c);
+            if (!strcmp(pname, "W2")) {
                 W2 = B;
+                d = r;
+                k = c;
+            }
         }
         if (W2) {
             pictures q;
-            if (!(ok = pictures_init(&q, 1, k, d))) {
+            if (!(ok = pictures_init(&q, 1, d, k))) {
                 pictures_free(&q);
                 goto done;
             }
             double s2 = 0;
             for (size_t i = 0; i < d * k; i++)
                 s2 = fmax(s2, fabs((double)W2[i]));
-            for (size_t i = 0; i < d * k; i++)
-                svg_diverging(W2[i] / (s2 > 0 ? s2 : 1), q.rgb[0] + 3 * i);
-            snprintf(q.captions[0], 96, "W2: %zu units x %zu classes, |w| up "
-                                        "to %.3g", d, k, s2);
+            for (size_t cls = 0; cls < k; cls++)
+                for (size_t j = 0; j < d; j++)
+                    svg_diverging(W2[j * k + cls] / (s2 > 0 ? s2 : 1),
+                                  q.rgb[0] + 3 * (cls * d + j));
+            snprintf(q.captions[0], 96, "W2: a row per class, a column per "
+                                        "unit, |w| up to %.3g", s2);
             snprintf(q.attrs[0], 96, "class=\"layer2\" data-scale=\"%.9g\"", s2);
             if (pg->f)
                 fputs("<h2>Second layer</h2>\n", pg->f);
             pictures_emit(pg, "layer2", "Second layer W2", &q,
-                          k * 24 < 480 ? (double)k * 24 : 480);
+                          d * 10 < 1000 ? (double)d * 10 : 1000);
             pictures_free(&q);
         }
     }

@@ -120,7 +120,8 @@ void help_train(void)
         "                       loss and keep the best parameters\n"
         "  --threads N          threads (default: all cores); results are\n"
         "                       identical for any count\n"
-        "\n"
+        "\n");
+    printf(
         "output:\n"
         "  --checkpoint FILE    write the full training state to FILE after every\n"
         "                       epoch (sgd, gd), atomically; on SIGINT or SIGTERM\n"
@@ -144,8 +145,9 @@ void help_train(void)
         "                       test set (the training set without one)\n"
         "  --svg-dir DIR        the report's figures as separate SVG files in DIR\n"
         "  --quiet              no data summary on stderr (and no progress bar,\n"
-        "                       which shows on a terminal when an epoch takes\n"
-        "                       more than a second)\n"
+        "                       which shows on a terminal when an epoch, or\n"
+        "                       parsing a CSV or LIBSVM file, takes more than\n"
+        "                       a second)\n"
         "  --json               one JSON object per epoch instead of the table\n"
         "  -h, --help           this help\n");
 }
@@ -1028,7 +1030,16 @@ int cmd_train(int argc, char **argv)
         }
         o.params.warm_start = warm;
     }
-    if (!load_data(&o, &train, &test))
+    progress_init(&bar, o.quiet || o.json);
+    if (bar.enabled) {
+        o.params.progress = progress_update;
+        o.params.progress_user = &bar;
+        o.data.progress = progress_update;
+        o.data.progress_user = &bar;
+    }
+    int loaded = load_data(&o, &train, &test);
+    progress_clear(&bar);
+    if (!loaded)
         goto done;
     if (!check_empty_classes(&o, train))
         goto done;
@@ -1071,11 +1082,7 @@ int cmd_train(int argc, char **argv)
     report r = {o.json, test != NULL, o.params.val_split > 0.0,
                 o.params.model == SR_MODEL_LINEAR, 0,
                 o.report || o.svg_dir ? &history : NULL, 0, &bar};
-    progress_init(&bar, o.quiet || o.json);
-    if (bar.enabled) {
-        o.params.progress = progress_update;
-        o.params.progress_user = &bar;
-    }
+
     catch_stop_signals();
     o.params.interrupt = &stop_signal;
     sr_train_outcome outcome;

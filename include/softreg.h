@@ -193,6 +193,25 @@ typedef enum sr_csv_header {
     SR_CSV_HEADER_NO = 2
 } sr_csv_header;
 
+/* Progress of long work, for a progress bar. */
+typedef enum sr_progress_kind {
+    SR_PROGRESS_EPOCH = 0, /* an SGD epoch: done and total count examples */
+    SR_PROGRESS_LOAD = 1   /* a CSV or LIBSVM file parsed: they count bytes */
+} sr_progress_kind;
+
+typedef struct sr_progress {
+    size_t epoch;    /* 0-based (0 for a load) */
+    size_t done;     /* examples of the epoch, or bytes, done so far */
+    size_t total;    /* examples in the epoch (m), or bytes in the file */
+    double seconds;  /* since the epoch began (0 for a load) */
+    sr_progress_kind kind;
+} sr_progress;
+
+/* Called on the thread that called sr_train or the loader, now and then
+ * (before every SGD minibatch; every megabyte of a file, from 0); it must
+ * return quickly and must not use the model or the data sets. */
+typedef void (*sr_progress_callback)(const sr_progress *progress, void *user);
+
 typedef struct sr_tabular_options {
     sr_task task;
     /* CSV: the label column, as a header name or a 0-based index ("4"); a
@@ -216,6 +235,9 @@ typedef struct sr_tabular_options {
      * sr_dataset_ignored_entries, and n = features even if the file's
      * indices stop short. CSV: a different column count is an error. */
     size_t features;
+    /* Progress of the parse (may be NULL), with progress_user. */
+    sr_progress_callback progress;
+    void *progress_user;
 } sr_tabular_options;
 
 /* Classification, label in the last column, header and delimiter detected,
@@ -353,18 +375,6 @@ typedef struct sr_train_outcome {
                            kept; SIZE_MAX when the last epoch's were */
     char reason[200];   /* why it stopped, one sentence without a period */
 } sr_train_outcome;
-
-/* Progress within an SGD epoch, for a progress bar. */
-typedef struct sr_progress {
-    size_t epoch;    /* 0-based */
-    size_t done;     /* examples of the epoch done so far */
-    size_t total;    /* examples in the epoch (the training set's m) */
-    double seconds;  /* since the epoch began */
-} sr_progress;
-
-/* Called before every SGD minibatch on the thread that called sr_train; it
- * must return quickly and must not use the model or the data sets. */
-typedef void (*sr_progress_callback)(const sr_progress *progress, void *user);
 
 typedef struct sr_train_params {
     sr_model_kind model;

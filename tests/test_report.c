@@ -298,6 +298,44 @@ static void test_mnist_page(void **state)
     free(html);
 }
 
+/* The learning curves hold the table's numbers (each point's hover title
+ * against the printed row), the validation set's among them, and the
+ * early-stopping epoch is marked. */
+static void test_curves_early_stopping(void **state)
+{
+    (void)state;
+    char page[300];
+    path_in_dir(page, sizeof page, "stopped.html");
+    expect_run(0, "train --limit 3000 --epochs 15 --val-split 0.3 "
+                  "--early-stop 2 --lr 3 --report %s", page);
+    assert_contains(errs, "early stopping");
+    char *html = read_all(page, NULL);
+    check_self_contained(page);
+    assert_contains(html, "<line class=\"mark\"");
+    assert_contains(html, "data-name=\"validation\"");
+    size_t epochs = 0;
+    for (const char *row = strstr(out, "\n|"); row; row = strstr(row + 1, "\n|")) {
+        size_t epoch;
+        double train_loss, train_err, val_loss;
+        if (sscanf(row, "\n| %zu | %lf | %lf | %lf |", &epoch, &train_loss,
+                   &train_err, &val_loss) != 4)
+            continue;
+        assert_int_equal(epoch, epochs);
+        char key[64];
+        /* the first chart is the loss's */
+        snprintf(key, sizeof key, "train, epoch %zu: ", epoch);
+        const char *t = strstr(html, key);
+        assert_non_null(t);
+        assert_close(strtod(t + strlen(key), NULL), train_loss, 1e-5);
+        snprintf(key, sizeof key, "validation, epoch %zu: ", epoch);
+        assert_non_null(t = strstr(html, key));
+        assert_close(strtod(t + strlen(key), NULL), val_loss, 1e-5);
+        epochs++;
+    }
+    assert_true(epochs >= 3 && epochs < 15);
+    free(html);
+}
+
 /* softreg report MODEL DATA: the same pictures from a saved model; by
  * default beside the model, MODEL.html. */
 static void test_report_command(void **state)
@@ -516,11 +554,27 @@ static void test_progress_bar(void **state)
              "--limit 5000 --json", test_softreg_bin());
     run_in_terminal(cmd);
     assert_null(strstr(out, "examples/s"));
+    /* a CSV file over a megabyte shows its parse */
+    char csv[300];
+    path_in_dir(csv, sizeof csv, "big.csv");
+    FILE *f = fopen(csv, "w");
+    assert_non_null(f);
+    fputs("a,b,c,label\n", f);
+    for (int i = 0; i < 60000; i++)
+        fprintf(f, "%d.25,%d.5,%d,%c\n", i % 97, i % 13, i % 7, "xyz"[i % 3]);
+    assert_int_equal(fclose(f), 0);
+    snprintf(cmd, sizeof cmd, "SOFTREG_PROGRESS_AFTER=0 %s train %s "
+             "--epochs 1", test_softreg_bin(), csv);
+    run_in_terminal(cmd);
+    assert_contains(out, "loading [");
+    assert_contains(out, " MB");
     /* a pipe: stderr is not a terminal */
     setenv("SOFTREG_PROGRESS_AFTER", "0", 1);
     expect_run(0, "train --epochs 2 --limit 5000");
-    unsetenv("SOFTREG_PROGRESS_AFTER");
     assert_null(strstr(errs, "examples/s"));
+    expect_run(0, "train %s --epochs 1", csv);
+    unsetenv("SOFTREG_PROGRESS_AFTER");
+    assert_null(strstr(errs, "loading ["));
     assert_contains(errs, "training set");
 }
 
@@ -601,6 +655,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mnist_page),
+        cmocka_unit_test(test_curves_early_stopping),
         cmocka_unit_test(test_report_command),
         cmocka_unit_test(test_network_page),
         cmocka_unit_test(test_tabular_page),

@@ -143,7 +143,7 @@ static void progress(void *user, size_t done)
 {
     run *R = user;
     sr_progress pr = {R->progress_epoch, done, R->train->m,
-                      sr_run_seconds() - R->progress_t0};
+                      sr_run_seconds() - R->progress_t0, SR_PROGRESS_EPOCH};
     R->p->progress(&pr, R->p->progress_user);
 }
 
