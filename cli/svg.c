@@ -255,21 +255,34 @@ void svg_confusion(FILE *f, int standalone, const size_t *counts, size_t k,
                    const char *const *names)
 {
     double cell = k <= 12 ? 40 : k <= 30 ? 20 : 480.0 / (double)k;
-    double left = 80, top = 60, side = cell * (double)k;
+    /* names wider than a cell are written aslant above the columns */
+    size_t longest = 1;
+    for (size_t c = 0; c < k; c++)
+        longest = strlen(names[c]) > longest ? strlen(names[c]) : longest;
+    longest = longest > 24 ? 24 : longest;
+    int aslant = 6.0 * (double)longest > cell - 4;
+    double left = 20 + 6.5 * (double)longest, side = cell * (double)k;
+    double top = aslant ? 50 + 4.6 * (double)longest : 60;
+    left = left < 80 ? 80 : left;
     size_t max = 1;
     for (size_t i = 0; i < k * k; i++)
         max = counts[i] > max ? counts[i] : max;
-    svg_begin(f, standalone, left + side + 20, top + side + 40,
+    svg_begin(f, standalone, left + side + 20 + (aslant ? top - 50 : 0),
+              top + side + 40,
               "Confusion matrix");
     heading(f, left + side / 2, "Confusion matrix");
-    text(f, left + side / 2, 36, "middle", NULL, "predicted class");
+    text(f, left + side / 2, 34, "middle", NULL, "predicted class");
     char rot[96];
     snprintf(rot, sizeof rot, " transform=\"rotate(-90 14 %.1f)\"",
              top + side / 2);
     text(f, 14, top + side / 2, "middle", rot, "true class");
     for (size_t c = 0; c < k && cell >= 12; c++) {
-        text(f, left + cell * ((double)c + 0.5), top - 6, "middle", NULL,
-             names[c]);
+        double x = left + cell * ((double)c + 0.5);
+        char turn[96] = "";
+        if (aslant)
+            snprintf(turn, sizeof turn, " transform=\"rotate(-40 %.1f %.1f)\"",
+                     x, top - 6);
+        text(f, x, top - 6, aslant ? "start" : "middle", turn, names[c]);
         text(f, left - 6, top + cell * ((double)c + 0.5) + 4, "end", NULL,
              names[c]);
     }
