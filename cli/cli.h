@@ -35,5 +35,8 @@ int cmd_gradcheck(int argc, char **argv);
 void help_gradcheck(void);
 int cmd_export(int argc, char **argv);
 void help_export(void);
+/* The report page of a model on a data file (cli/report.c). */
+int cmd_report(int argc, char **argv);
+void help_report(void);
 
 #endif

@@ -9,7 +9,7 @@
 
 cli_data cli_data_default(void)
 {
-    cli_data d = {SR_FORMAT_AUTO, NULL, SR_CSV_HEADER_AUTO, 0};
+    cli_data d = {SR_FORMAT_AUTO, NULL, SR_CSV_HEADER_AUTO, 0, NULL, NULL};
     return d;
 }
 
@@ -98,6 +98,8 @@ int cli_load_file(const char *path, const char *labels, const cli_data *d,
     opt.label_col = d->label_col;
     opt.header = d->header;
     opt.delimiter = d->delimiter;
+    opt.progress = d->progress;
+    opt.progress_user = d->progress_user;
     if (ref && task == SR_TASK_CLASSIFICATION && ref->classes) {
         opt.classes = ref->classes;
         opt.k = ref->k;

@@ -11,6 +11,8 @@ typedef struct cli_data {
     const char *label_col;
     sr_csv_header header;
     char delimiter;
+    sr_progress_callback progress; /* of CSV and LIBSVM loads, or NULL */
+    void *progress_user;
 } cli_data;
 
 cli_data cli_data_default(void);

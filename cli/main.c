@@ -25,6 +25,8 @@ static const command commands[] = {
      "compare the analytic gradient with central differences"},
     {"export", cmd_export, help_export,
      "write a model's parameters as .npy files or a C header"},
+    {"report", cmd_report, help_report,
+     "a self-contained HTML page of a model's pictures on a data file"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof *commands)

@@ -633,3 +633,56 @@ const char *tool_class_label(const sr_model *model, size_t c, char *buf,
     snprintf(buf, size, "%zu", c);
     return buf;
 }
+
+/* The directory of `path` is created (with its parents) when missing and
+ * must be writable, so that --out fails before training, not after.
+ * Returns 0 after the message. */
+int tool_check_output(const char *opt, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "softreg: %s %s: that is a directory; give a file "
+                        "name\n", opt, path);
+        return 0;
+    }
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t len = slash ? (size_t)(slash - path) : 1;
+    if (len >= sizeof dir) {
+        fprintf(stderr, "softreg: %s: the path is too long\n", opt);
+        return 0;
+    }
+    memcpy(dir, slash ? path : ".", len);
+    dir[len ? len : 1] = '\0';
+    if (slash == path)
+        strcpy(dir, "/");
+    /* each missing ancestor in turn, then the directory itself */
+    for (char *p = dir + 1;; p++) {
+        int end = *p == '\0';
+        if (*p == '/' || end) {
+            char keep = *p;
+            *p = '\0';
+            if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+                fprintf(stderr, "softreg: %s %s: cannot create the directory "
+                                "%s: %s\n", opt, path, dir, strerror(errno));
+                return 0;
+            }
+            *p = keep;
+        }
+        if (end)
+            break;
+    }
+    /* a file made and removed: access() lets root pass where the file
+     * system refuses */
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/.softreg-XXXXXX", dir);
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        fprintf(stderr, "softreg: %s %s: cannot write in %s: %s\n", opt, path,
+                dir, strerror(errno));
+        return 0;
+    }
+    close(fd);
+    unlink(probe);
+    return 1;
+}

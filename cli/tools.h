@@ -101,6 +101,11 @@ int tool_out_commit(tool_out *o);
 /* Abandons the output: the temporary file is removed, `path` untouched. */
 void tool_out_abort(tool_out *o);
 
+/* The directory of `path` is created (with its parents) when missing and
+ * must be writable, so that an output option (`opt`, for the message)
+ * fails before the work, not after. Returns 0 after the message. */
+int tool_check_output(const char *opt, const char *path);
+
 /* Flushes stdout; on a write error (a full disk, a closed pipe) prints it
  * and returns 0. */
 int tool_stdout_done(void);

@@ -13,6 +13,8 @@
 
 #include "cli.h"
 #include "data.h"
+#include "progress.h"
+#include "report.h"
 #include "tools.h"
 
 void help_train(void)
@@ -118,7 +120,8 @@ void help_train(void)
         "                       loss and keep the best parameters\n"
         "  --threads N          threads (default: all cores); results are\n"
         "                       identical for any count\n"
-        "\n"
+        "\n");
+    printf(
         "output:\n"
         "  --checkpoint FILE    write the full training state to FILE after every\n"
         "                       epoch (sgd, gd), atomically; on SIGINT or SIGTERM\n"
@@ -133,7 +136,18 @@ void help_train(void)
         "  --save-weights DIR   write the parameters as .npy files (theta.npy, or\n"
         "                       W1.npy and W2.npy, and biases; mean.npy and\n"
         "                       inv_std.npy when standardised) to DIR\n"
-        "  --quiet              no data summary on stderr\n"
+        "  --report FILE        write a report page: one self-contained HTML file\n"
+        "                       of the learning curves, the weights as pictures\n"
+        "                       (image data), the mean image of each class, the\n"
+        "                       confusion matrix, the most confidently wrong\n"
+        "                       examples, or for regression predicted against\n"
+        "                       true, the residuals and the fitted curve; of the\n"
+        "                       test set (the training set without one)\n"
+        "  --svg-dir DIR        the report's figures as separate SVG files in DIR\n"
+        "  --quiet              no data summary on stderr (and no progress bar,\n"
+        "                       which shows on a terminal when an epoch, or\n"
+        "                       parsing a CSV or LIBSVM file, takes more than\n"
+        "                       a second)\n"
         "  --json               one JSON object per epoch instead of the table\n"
         "  -h, --help           this help\n");
 }
@@ -148,6 +162,7 @@ enum {
     OPT_EARLY_STOP, OPT_OUT, OPT_WARM_START, OPT_CHECKPOINT, OPT_RESUME,
     OPT_LBFGS_MEMORY, OPT_TOL, OPT_NO_BIAS, OPT_NO_STANDARDIZE, OPT_C,
     OPT_FEATURES, OPT_VAL_SPLIT_TAIL, OPT_CV, OPT_CLASS_WEIGHT,
+    OPT_REPORT, OPT_SVG_DIR,
     OPT_COUNT
 };
 
@@ -158,6 +173,7 @@ typedef struct train_opts {
     const char *data_dir;
     const char *train_images, *train_labels, *test_images;
     const char *save_dir, *out, *warm_start, *checkpoint, *resume;
+    const char *report, *svg_dir; /* --report, --svg-dir */
     size_t limit, features, cv;
     int quiet, json;
     /* Options the user gave, which the defaults for tabular files leave
@@ -220,6 +236,8 @@ static const struct option long_options[] = {
     {"warm-start", required_argument, 0, OPT_WARM_START},
     {"checkpoint", required_argument, 0, OPT_CHECKPOINT},
     {"resume", required_argument, 0, OPT_RESUME},
+    {"report", required_argument, 0, OPT_REPORT},
+    {"svg-dir", required_argument, 0, OPT_SVG_DIR},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
 
@@ -421,6 +439,8 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case OPT_WARM_START: o->warm_start = optarg; break;
         case OPT_CHECKPOINT: p->checkpoint_path = optarg; break;
         case OPT_RESUME: p->resume_path = optarg; break;
+        case OPT_REPORT: o->report = optarg; break;
+        case OPT_SVG_DIR: o->svg_dir = optarg; break;
         case OPT_QUIET: o->quiet = 1; break;
         case OPT_JSON: o->json = 1; break;
         case 'h': return -1;
@@ -447,11 +467,13 @@ static int parse_args(int argc, char **argv, train_opts *o)
         return 0;
     }
     if (o->cv && (o->out || o->save_dir || o->params.checkpoint_path ||
+                  o->report || o->svg_dir ||
                   o->params.resume_path || o->test_file ||
                   o->params.val_split > 0.0)) {
         fprintf(stderr, "softreg: --cv trains one model per fold and keeps "
                         "none: it does not go with --out, --save-weights, "
-                        "--checkpoint, --resume, --test or --val-split\n");
+                        "--checkpoint, --resume, --test, --val-split, "
+                        "--report or --svg-dir\n");
         return 0;
     }
     if (o->C > 0.0 && o->given_l2) {
@@ -524,58 +546,6 @@ static void tabular_defaults(train_opts *o, const sr_dataset *train,
 #undef CHOSE
 }
 
-/* The directory of `path` is created (with its parents) when missing and
- * must be writable, so that --out fails before training, not after.
- * Returns 0 after the message. */
-static int check_output(const char *opt, const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "softreg: %s %s: that is a directory; give a file "
-                        "name\n", opt, path);
-        return 0;
-    }
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    size_t len = slash ? (size_t)(slash - path) : 1;
-    if (len >= sizeof dir) {
-        fprintf(stderr, "softreg: %s: the path is too long\n", opt);
-        return 0;
-    }
-    memcpy(dir, slash ? path : ".", len);
-    dir[len ? len : 1] = '\0';
-    if (slash == path)
-        strcpy(dir, "/");
-    /* each missing ancestor in turn, then the directory itself */
-    for (char *p = dir + 1;; p++) {
-        int end = *p == '\0';
-        if (*p == '/' || end) {
-            char keep = *p;
-            *p = '\0';
-            if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-                fprintf(stderr, "softreg: %s %s: cannot create the directory "
-                                "%s: %s\n", opt, path, dir, strerror(errno));
-                return 0;
-            }
-            *p = keep;
-        }
-        if (end)
-            break;
-    }
-    /* a file made and removed: access() lets root pass where the file
-     * system refuses */
-    char probe[4200];
-    snprintf(probe, sizeof probe, "%s/.softreg-XXXXXX", dir);
-    int fd = mkstemp(probe);
-    if (fd < 0) {
-        fprintf(stderr, "softreg: %s %s: cannot write in %s: %s\n", opt, path,
-                dir, strerror(errno));
-        return 0;
-    }
-    close(fd);
-    unlink(probe);
-    return 1;
-}
 
 /* Options that the chosen model or optimiser does not use: each named in
  * a warning, so that a run is not taken for what it is not. */
@@ -891,6 +861,9 @@ typedef struct report {
     int json, has_test, has_val, regression;
     int header_done; /* the header waits for the first row: a run refused
                       * before training prints no table at all */
+    report_history *history; /* rows kept for --report, or NULL */
+    int history_lost;        /* out of memory for them */
+    progress_bar *bar;       /* the row replaces it */
 } report;
 
 static void print_header(const report *r)
@@ -906,6 +879,9 @@ static void print_header(const report *r)
 static int print_epoch(const sr_epoch_stats *s, void *user)
 {
     report *r = user;
+    progress_clear(r->bar);
+    if (r->history && !report_history_add(r->history, s))
+        r->history_lost = 1;
     if (!r->json && !r->header_done) {
         print_header(r);
         r->header_done = 1;
@@ -996,6 +972,38 @@ static void describe_run(const sr_train_params *p, double C)
                             : "a random part stratified by class (--seed)");
 }
 
+/* --report and --svg-dir, of the test set when there is one. */
+static int write_report(const train_opts *o, int argc, char **argv,
+                        const sr_dataset *train, const sr_dataset *test,
+                        const sr_model *model, const report *r,
+                        const sr_train_outcome *outcome, double seconds)
+{
+    char command[2048] = "softreg", train_name[1100], test_name[1100];
+    for (int i = 0; i < argc; i++) {
+        size_t len = strlen(command);
+        snprintf(command + len, sizeof command - len, " %s", argv[i]);
+    }
+    if (o->file)
+        snprintf(train_name, sizeof train_name, "%s", o->file);
+    else
+        snprintf(train_name, sizeof train_name, "%s",
+                 o->train_images ? o->train_images : o->data_dir);
+    if (o->test_file || o->test_images)
+        snprintf(test_name, sizeof test_name, "test set %s",
+                 o->test_file ? o->test_file : o->test_images);
+    else
+        snprintf(test_name, sizeof test_name, "test set %s/t10k",
+                 o->data_dir);
+    if (r->history_lost)
+        fprintf(stderr, "softreg: out of memory for the epoch table: the "
+                        "report has no learning curves\n");
+    report_input in = {model, train, train_name, test ? test : train,
+                       test ? test_name : "training set",
+                       r->history_lost ? NULL : r->history,
+                       outcome->kept_epoch, outcome->reason, command, seconds};
+    return report_write(&in, o->report, o->svg_dir);
+}
+
 int cmd_train(int argc, char **argv)
 {
     train_opts o;
@@ -1014,13 +1022,15 @@ int cmd_train(int argc, char **argv)
 
     sr_dataset *train = NULL, *test = NULL;
     sr_model *model = NULL, *warm = NULL;
+    report_history history = {NULL, 0, 0};
+    progress_bar bar;
     int status = 1;
     /* More than one process (MPI): rank 0 alone reports and writes files
      * (main.c sends the other ranks' stdout to /dev/null). */
     int rank0 = sr_dist_rank() == 0;
     if (!rank0)
         o.quiet = 1;
-    double t0 = now_seconds();
+    double t0 = now_seconds(), t_train = 0;
     cli_path stdin_copy[2];
     const char *given_file = o.file, *given_test = o.test_file;
     if (o.file && o.test_file && !strcmp(o.file, "-") &&
@@ -1036,10 +1046,13 @@ int cmd_train(int argc, char **argv)
     if (!rank0) {
         o.out = NULL;
         o.save_dir = NULL;
+        o.report = NULL;
+        o.svg_dir = NULL;
     }
-    if ((o.out && !check_output("--out", o.out)) ||
+    if ((o.out && !tool_check_output("--out", o.out)) ||
         (o.params.checkpoint_path &&
-         !check_output("--checkpoint", o.params.checkpoint_path)))
+         !tool_check_output("--checkpoint", o.params.checkpoint_path)) ||
+        !report_check_outputs(o.report, o.svg_dir))
         goto done;
     if (o.warm_start) {
         if (sr_model_load(o.warm_start, &warm, &err)) {
@@ -1048,7 +1061,16 @@ int cmd_train(int argc, char **argv)
         }
         o.params.warm_start = warm;
     }
-    if (!load_data(&o, &train, &test))
+    progress_init(&bar, o.quiet || o.json);
+    if (bar.enabled) {
+        o.params.progress = progress_update;
+        o.params.progress_user = &bar;
+        o.data.progress = progress_update;
+        o.data.progress_user = &bar;
+    }
+    int loaded = load_data(&o, &train, &test);
+    progress_clear(&bar);
+    if (!loaded)
         goto done;
     if (!check_empty_classes(&o, train))
         goto done;
@@ -1090,14 +1112,20 @@ int cmd_train(int argc, char **argv)
     }
 
     report r = {o.json, test != NULL, o.params.val_split > 0.0,
-                o.params.model == SR_MODEL_LINEAR, 0};
+                o.params.model == SR_MODEL_LINEAR, 0,
+                o.report || o.svg_dir ? &history : NULL, 0, &bar};
+
     catch_stop_signals();
     o.params.interrupt = &stop_signal;
     sr_train_outcome outcome;
     memset(&outcome, 0, sizeof outcome);
     o.params.outcome = &outcome;
     o.params.keep_on_interrupt = o.out != NULL;
-    if (sr_train(train, test, &o.params, print_epoch, &r, &model, &err)) {
+    t_train = now_seconds();
+    int trained = sr_train(train, test, &o.params, print_epoch, &r, &model,
+                           &err) == SR_OK;
+    progress_clear(&bar); /* a run that stopped within an epoch */
+    if (!trained) {
         if (err.code == SR_ERR_INTERRUPTED) {
             fprintf(stderr, "softreg: %s\n", err.message);
             status = 128 + stop_signal;
@@ -1124,6 +1152,7 @@ int cmd_train(int argc, char **argv)
                             : NULL);
         goto done;
     }
+    t_train = now_seconds() - t_train;
     if (o.out)
         sr_model_set_data_crc(model, train);
     if (o.out && sr_model_save(model, o.out, &err)) {
@@ -1141,9 +1170,15 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
+    if ((o.report || o.svg_dir) &&
+        !write_report(&o, argc, argv, train, test, model, &r, &outcome,
+                      t_train))
+        goto done;
     if (!o.quiet) {
         if (outcome.reason[0])
             fprintf(stderr, "training ended: %s\n", outcome.reason);
+        if (o.report)
+            fprintf(stderr, "report written to %s\n", o.report);
         if (o.out)
             fprintf(stderr, "model saved to %s\n", o.out);
         else if (!o.save_dir)
@@ -1154,6 +1189,7 @@ int cmd_train(int argc, char **argv)
 done:
     cli_data_path_done(&stdin_copy[0]);
     cli_data_path_done(&stdin_copy[1]);
+    report_history_free(&history);
     sr_model_free(model);
     sr_model_free(warm);
     sr_dataset_free(test);

@@ -146,6 +146,9 @@ void sr_dataset_free(sr_dataset *ds);
 size_t sr_dataset_rows(const sr_dataset *ds);     /* m */
 size_t sr_dataset_features(const sr_dataset *ds); /* n */
 size_t sr_dataset_classes(const sr_dataset *ds);  /* k: 1 + largest label */
+/* The image shape of IDX data (n = rows cols, row-major pixels): returns 1
+ * and fills rows and cols; returns 0 for data that are not images. */
+int sr_dataset_image_shape(const sr_dataset *ds, size_t *rows, size_t *cols);
 /* Number of examples whose label is `cls`. */
 size_t sr_dataset_class_count(const sr_dataset *ds, size_t cls);
 /* Smallest and largest feature value. */
@@ -195,6 +198,25 @@ typedef enum sr_csv_header {
     SR_CSV_HEADER_NO = 2
 } sr_csv_header;
 
+/* Progress of long work, for a progress bar. */
+typedef enum sr_progress_kind {
+    SR_PROGRESS_EPOCH = 0, /* an SGD epoch: done and total count examples */
+    SR_PROGRESS_LOAD = 1   /* a CSV or LIBSVM file parsed: they count bytes */
+} sr_progress_kind;
+
+typedef struct sr_progress {
+    size_t epoch;    /* 0-based (0 for a load) */
+    size_t done;     /* examples of the epoch, or bytes, done so far */
+    size_t total;    /* examples in the epoch (m), or bytes in the file */
+    double seconds;  /* since the epoch began (0 for a load) */
+    sr_progress_kind kind;
+} sr_progress;
+
+/* Called on the thread that called sr_train or the loader, now and then
+ * (before every SGD minibatch; every megabyte of a file, from 0); it must
+ * return quickly and must not use the model or the data sets. */
+typedef void (*sr_progress_callback)(const sr_progress *progress, void *user);
+
 typedef struct sr_tabular_options {
     sr_task task;
     /* CSV: the label column, as a header name or a 0-based index ("4"); a
@@ -218,6 +240,9 @@ typedef struct sr_tabular_options {
      * sr_dataset_ignored_entries, and n = features even if the file's
      * indices stop short. CSV: a different column count is an error. */
     size_t features;
+    /* Progress of the parse (may be NULL), with progress_user. */
+    sr_progress_callback progress;
+    void *progress_user;
 } sr_tabular_options;
 
 /* Classification, label in the last column, header and delimiter detected,
@@ -449,6 +474,10 @@ typedef struct sr_train_params {
      * classifiers); the loss and error reported after each epoch are not
      * weighted. */
     sr_class_weight class_weight;
+    /* Progress within SGD epochs (may be NULL), with progress_user; the
+     * full-batch optimisers report each iteration as an epoch. */
+    sr_progress_callback progress;
+    void *progress_user;
 } sr_train_params;
 
 /* The course's run: softmax regression, 10 epochs, lr 0.2, batch 100. */

@@ -80,6 +80,7 @@ class TrainParams(ctypes.Structure):
         ("outcome", ctypes.POINTER(TrainOutcome)),
         ("keep_on_interrupt", ctypes.c_int), ("val_tail", ctypes.c_int),
         ("class_weight", ctypes.c_int),
+        ("progress", ctypes.c_void_p), ("progress_user", ctypes.c_void_p),
     ]
 
 

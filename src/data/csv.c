@@ -504,7 +504,9 @@ sr_status sr_csv_parse(const char *buf, size_t len, const char *name,
         goto fail;
     if (second && (st = add_row(&t, &rec[1], err)) != SR_OK)
         goto fail;
+    size_t next_progress = 0;
     for (;;) {
+        sr_tab_progress(&opt, rd.pos, len, &next_progress);
         if ((st = next_record(&rd, &rec[1], &got, err)) != SR_OK)
             goto fail;
         if (!got)

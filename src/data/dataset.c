@@ -69,6 +69,15 @@ size_t sr_dataset_rows(const sr_dataset *ds) { return ds ? ds->m : 0; }
 size_t sr_dataset_features(const sr_dataset *ds) { return ds ? ds->n : 0; }
 size_t sr_dataset_classes(const sr_dataset *ds) { return ds ? ds->k : 0; }
 
+int sr_dataset_image_shape(const sr_dataset *ds, size_t *rows, size_t *cols)
+{
+    if (!ds || !ds->rows || !ds->cols || ds->rows * ds->cols != ds->n)
+        return 0;
+    *rows = ds->rows;
+    *cols = ds->cols;
+    return 1;
+}
+
 size_t sr_dataset_class_count(const sr_dataset *ds, size_t cls)
 {
     if (!ds || !ds->y)

@@ -12,6 +12,19 @@
 /* Longest label shown in a message; longer ones are cut. */
 #define LABEL_SHOWN 60
 
+void sr_tab_progress(const sr_tabular_options *opt, size_t done, size_t total,
+                     size_t *next)
+{
+    if (!opt->progress || done < *next)
+        return;
+    /* the first call says the parse starts (done 0: the caller's clock) */
+    if (*next == 0)
+        done = 0;
+    *next = done + (1u << 20);
+    sr_progress p = {0, done, total, 0.0, SR_PROGRESS_LOAD};
+    opt->progress(&p, opt->progress_user);
+}
+
 sr_tabular_options sr_tabular_options_default(void)
 {
     sr_tabular_options opt;

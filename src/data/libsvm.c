@@ -243,8 +243,9 @@ sr_status sr_libsvm_parse(const char *buf, size_t len, const char *name,
     }
     s.row_ptr[0] = 0;
 
-    size_t pos = 0;
+    size_t pos = 0, next_progress = 0;
     for (size_t line = 1; pos < len; line++) {
+        sr_tab_progress(&opt, pos, len, &next_progress);
         const char *nl = memchr(buf + pos, '\n', len - pos);
         size_t eol = nl ? (size_t)(nl - buf) : len;
         const char *hash = memchr(buf + pos, '#', eol - pos);

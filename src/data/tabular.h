@@ -38,6 +38,12 @@ sr_status sr_libsvm_parse(const char *buf, size_t len, const char *name,
                           const sr_tabular_options *opt, sr_dataset **out,
                           sr_error *err);
 
+/* The parse's progress at byte `done` of `total`, when opt asks for it
+ * and `done` has reached *next (then moved a megabyte on); the first call
+ * (*next = 0) reports byte 0, the start, whatever `done`. */
+void sr_tab_progress(const sr_tabular_options *opt, size_t done, size_t total,
+                     size_t *next);
+
 /* Reads all of the NUL-terminated, non-empty `s` as a finite float32.
  * Returns NULL, or why not as a phrase to follow the quoted text ("is not a
  * number", "is not finite", "is out of float32 range"). */

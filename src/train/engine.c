@@ -599,6 +599,8 @@ static void run_loop(loop *L, sr_member *me)
         if (me->t == 0 && L->interrupt && *L->interrupt &&
             __atomic_load_n(&L->stop_batch, __ATOMIC_RELAXED) == SIZE_MAX)
             __atomic_store_n(&L->stop_batch, b, __ATOMIC_RELAXED);
+        if (me->t == 0 && L->mode == SR_PASS_SGD && e->progress)
+            e->progress(e->progress_user, first);
         if (L->mode == SR_PASS_SGD)
             sr_member_probe(&e->team, me, b);
         sr_batch bt;

@@ -87,6 +87,10 @@ typedef struct sr_engine {
     uint64_t steps;
     uint64_t *done;
     sr_team team;
+    /* Called by thread 0 (the caller's) before every SGD minibatch with
+     * the rows of the epoch done, when set (the run's progress). */
+    void (*progress)(void *user, size_t done);
+    void *progress_user;
 } sr_engine;
 
 sr_status sr_engine_init(sr_engine *e, const sr_model *model,

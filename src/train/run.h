@@ -33,6 +33,8 @@ typedef struct run {
     int data_crc_known;
     size_t best_epoch;  /* early stopping: the epoch of `best` */
     sr_train_outcome out;
+    size_t progress_epoch; /* the SGD epoch sr_train_params.progress hears of */
+    double progress_t0;    /* and when it began */
 } run;
 
 double sr_run_seconds(void);

@@ -143,6 +143,15 @@ sr_status sr_run_interrupted(run *R, size_t epoch, size_t row, sr_error *err)
                    "interrupted in epoch %zu after %zu examples", epoch, row);
 }
 
+/* The engine's minibatch hook, as the public progress callback. */
+static void progress(void *user, size_t done)
+{
+    run *R = user;
+    sr_progress pr = {R->progress_epoch, done, R->train->m,
+                      sr_run_seconds() - R->progress_t0, SR_PROGRESS_EPOCH};
+    R->p->progress(&pr, R->p->progress_user);
+}
+
 sr_status sr_run_sgd(run *R, sr_error *err)
 {
     const sr_train_params *p = R->p;
@@ -170,6 +179,12 @@ sr_status sr_run_sgd(run *R, sr_error *err)
         /* Mid-epoch resumes keep the epoch's order, already drawn. */
         if (order && start == 0)
             sr_rng_permutation(&rng, order, m);
+        if (p->progress) {
+            R->e.progress = progress;
+            R->e.progress_user = R;
+            R->progress_epoch = epoch;
+            R->progress_t0 = t0;
+        }
         st = sr_engine_sgd_epoch_from(&R->e, R->model, R->train, order, batch,
                                       &step, epoch, start, p->interrupt, &end,
                                       &loss, err);
