@@ -196,6 +196,129 @@ static void test_more_processes_than_rows(void **state)
     same_as_plain(args);
 }
 
+/* ---- Sharded loading ---- */
+
+/* An IDX pair of m images of side x side pixels, about `fill` of them
+ * non-zero, and labels 0 .. k - 1 (class k - 1 only in the rows from
+ * `late` on: it appears on the last ranks alone). */
+static void write_idx(const char *images, const char *labels, size_t m,
+                      size_t side, double fill, int k, size_t late)
+{
+    FILE *f = fopen(images, "wb"), *g = fopen(labels, "wb");
+    assert_non_null(f);
+    assert_non_null(g);
+    unsigned char h[16] = {0, 0, 8, 3};
+    size_t dims[3] = {m, side, side};
+    for (int d = 0; d < 3; d++)
+        for (int b = 0; b < 4; b++)
+            h[4 + 4 * d + b] = (unsigned char)(dims[d] >> (24 - 8 * b));
+    fwrite(h, 1, 16, f);
+    h[3] = 1;
+    fwrite(h, 1, 8, g);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < m; i++) {
+        for (size_t j = 0; j < side * side; j++) {
+            x = x * 1664525u + 1013904223u;
+            unsigned char v = (double)(x >> 8) / 16777216.0 < fill
+                                  ? (unsigned char)(x >> 24 | 1) : 0;
+            fputc(v, f);
+        }
+        x = x * 1664525u + 1013904223u;
+        int c = (int)((x >> 16) % (unsigned)(i >= late ? k : k - 1));
+        fputc(c, g);
+    }
+    fclose(f);
+    fclose(g);
+}
+
+/* The "rank R: rows A..B of M (C rows), N bytes read (what)" lines of
+ * --verbose: the ranks' rows follow each other from 0 to M, each starting
+ * at a multiple of 4096 (or at M: no rows), and each rank read its rows' bytes and the two
+ * headers (16 + 8 bytes), no more: `row_bytes` a row. */
+static void check_shards(const char *what, int np, size_t M,
+                         size_t row_bytes)
+{
+    size_t first[16], last[16];
+    unsigned long long bytes[16];
+    int seen = 0;
+    for (const char *p = errs; (p = strstr(p, "rank ")) != NULL; p++) {
+        int r;
+        size_t a, b, total, rows;
+        unsigned long long n;
+        char kind[64];
+        if (sscanf(p, "rank %d: rows %zu..%zu of %zu (%zu rows), %llu bytes "
+                      "read (%63[^)])", &r, &a, &b, &total, &rows, &n,
+                   kind) != 7 || strcmp(kind, what) != 0)
+            continue;
+        assert_true(r >= 0 && r < np && r < 16);
+        assert_int_equal(total, M);
+        assert_int_equal(b - a, rows);
+        first[r] = a;
+        last[r] = b;
+        bytes[r] = n;
+        seen++;
+    }
+    if (seen != np) {
+        print_error("%d of %d ranks said which rows of the %s they read:\n"
+                    "%s\n", seen, np, what, errs);
+        fail();
+    }
+    for (int r = 0; r < np; r++) {
+        assert_int_equal(first[r], r ? last[r - 1] : 0);
+        assert_true(first[r] % 4096 == 0 || first[r] == M);
+        assert_int_equal(bytes[r], 24 + (last[r] - first[r]) * row_bytes);
+    }
+    assert_int_equal(last[np - 1], M);
+}
+
+/* MNIST whole (60,000 rows: 15 blocks of 4096, the last short), read in
+ * shards: each rank reads its rows' bytes alone, and the model is the
+ * plain build's. */
+static void test_idx_shards(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    same_as_plain("--optimizer lbfgs --max-iter 2");
+    for (int np = 2; np <= 4; np += 2) {
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "mpirun -np %d %s train --optimizer lbfgs "
+                                  "--max-iter 1 --verbose", np, mpi_bin());
+        if (sh(cmd) != 0) {
+            print_error("%s failed:\n%s\n", cmd, errs);
+            fail();
+        }
+        check_shards("training set", np, 60000, 785);
+        check_shards("test set", np, 10000, 785);
+    }
+}
+
+/* IDX files of other shapes: 9,000 dense rows (blocks of 256; 3 shards
+ * of 4096 that 2 and 4 processes do not divide), a class found in the
+ * last rows alone; 300 sparse rows (one shard: every process but one
+ * holds none). */
+static void test_idx_shapes(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    char img[320], lab[320], timg[320], tlab[320], args[2048];
+    snprintf(img, sizeof img, "%s/dense-images", dir);
+    snprintf(lab, sizeof lab, "%s/dense-labels", dir);
+    snprintf(timg, sizeof timg, "%s/small-images", dir);
+    snprintf(tlab, sizeof tlab, "%s/small-labels", dir);
+    write_idx(img, lab, 9000, 6, 0.8, 4, 8500);
+    write_idx(timg, tlab, 300, 6, 0.2, 3, 0);
+    snprintf(args, sizeof args, "--train-images %s --train-labels %s "
+                                "--test-images %s --test-labels %s --classes 4 "
+                                "--optimizer lbfgs --max-iter 5", img, lab,
+             timg, tlab);
+    same_as_plain(args);
+    snprintf(args, sizeof args, "--train-images %s --train-labels %s "
+                                "--test-images %s --test-labels %s --classes 4 "
+                                "--optimizer gd --epochs 3 --lr 0.5", timg, tlab,
+             img, lab);
+    same_as_plain(args);
+}
+
 static void nap(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
@@ -365,6 +488,8 @@ int main(void)
         cmocka_unit_test(test_sgd_and_network),
         cmocka_unit_test(test_tabular),
         cmocka_unit_test(test_more_processes_than_rows),
+        cmocka_unit_test(test_idx_shards),
+        cmocka_unit_test(test_idx_shapes),
         cmocka_unit_test(test_failing_rank),
         cmocka_unit_test(test_killed_rank),
     };

@@ -68,13 +68,46 @@ sr_status sr_dist_fold(float *sum, size_t len, const float *parts,
 }
 
 sr_status sr_dist_gather(double *loss, uint64_t *wrong, size_t count,
-                         sr_error *err)
+                         size_t first, size_t last, sr_error *err)
 {
     (void)loss;
     (void)wrong;
     (void)count;
+    (void)first;
+    (void)last;
     (void)err;
     return SR_OK;
+}
+
+uint64_t sr_dist_exscan(uint64_t v)
+{
+    (void)v;
+    return 0;
+}
+
+void sr_dist_chain_take(double *buf, size_t len)
+{
+    (void)buf;
+    (void)len;
+}
+
+void sr_dist_chain_give(double *buf, size_t len)
+{
+    (void)buf;
+    (void)len;
+}
+
+void sr_dist_reduce_u64(uint64_t *buf, size_t count, int max)
+{
+    (void)buf;
+    (void)count;
+    (void)max;
+}
+
+void sr_dist_allgather_u64(const uint64_t *mine, size_t count, uint64_t *all)
+{
+    if (count)
+        memcpy(all, mine, count * sizeof *all);
 }
 
 sr_status sr_dist_bcast(void *buf, size_t bytes, sr_error *err)
@@ -205,7 +238,7 @@ sr_status sr_dist_fold(float *sum, size_t len, const float *parts,
 }
 
 sr_status sr_dist_gather(double *loss, uint64_t *wrong, size_t count,
-                         sr_error *err)
+                         size_t first, size_t last, sr_error *err)
 {
     int N = sr_dist_size();
     if (count > (size_t)1 << 30)
@@ -216,18 +249,57 @@ sr_status sr_dist_gather(double *loss, uint64_t *wrong, size_t count,
     if (!counts)
         return sr_fail(err, SR_ERR_NOMEM, "out of memory for %d ranks", N);
     int *displs = counts + N;
-    for (int q = 0; q < N; q++) {
-        size_t f, l;
-        share_of(count, (size_t)q, (size_t)N, &f, &l);
-        counts[q] = (int)(l - f);
-        displs[q] = (int)f;
-    }
+    int mine = (int)(last - first);
+    MPI_Allgather(&mine, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD);
+    for (int q = 0, at = 0; q < N; at += counts[q++])
+        displs[q] = at;
     MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, loss, counts, displs,
                    MPI_DOUBLE, MPI_COMM_WORLD);
     MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, wrong, counts, displs,
                    MPI_UINT64_T, MPI_COMM_WORLD);
     sr_dealloc(counts);
     return SR_OK;
+}
+
+uint64_t sr_dist_exscan(uint64_t v)
+{
+    uint64_t before = 0;
+    MPI_Exscan(&v, &before, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    /* (MPI leaves rank 0's result undefined) */
+    return sr_dist_rank() == 0 ? 0 : before;
+}
+
+void sr_dist_chain_take(double *buf, size_t len)
+{
+    int r = sr_dist_rank();
+    for (size_t i = 0; r > 0 && i < len; i += PIECE)
+        MPI_Recv(buf + i, (int)(len - i < PIECE ? len - i : PIECE), MPI_DOUBLE,
+                 r - 1, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+}
+
+void sr_dist_chain_give(double *buf, size_t len)
+{
+    int r = sr_dist_rank(), N = sr_dist_size();
+    for (size_t i = 0; r + 1 < N && i < len; i += PIECE)
+        MPI_Send(buf + i, (int)(len - i < PIECE ? len - i : PIECE), MPI_DOUBLE,
+                 r + 1, 3, MPI_COMM_WORLD);
+    for (size_t i = 0; i < len; i += PIECE)
+        MPI_Bcast(buf + i, (int)(len - i < PIECE ? len - i : PIECE),
+                  MPI_DOUBLE, N - 1, MPI_COMM_WORLD);
+}
+
+void sr_dist_reduce_u64(uint64_t *buf, size_t count, int max)
+{
+    for (size_t i = 0; i < count; i += PIECE)
+        MPI_Allreduce(MPI_IN_PLACE, buf + i,
+                      (int)(count - i < PIECE ? count - i : PIECE),
+                      MPI_UINT64_T, max ? MPI_MAX : MPI_SUM, MPI_COMM_WORLD);
+}
+
+void sr_dist_allgather_u64(const uint64_t *mine, size_t count, uint64_t *all)
+{
+    MPI_Allgather(mine, (int)count, MPI_UINT64_T, all, (int)count,
+                  MPI_UINT64_T, MPI_COMM_WORLD);
 }
 
 #endif
