@@ -831,7 +831,7 @@ static int load_data(const train_opts *o, sr_dataset **train, sr_dataset **test)
                                                           : SR_TASK_CLASSIFICATION;
         cli_reference width = {NULL, 0, o->features};
         if (!cli_load_file(o->file, o->labels, &o->data, task,
-                           o->features ? &width : NULL, train))
+                           o->features ? &width : NULL, shard_train, train))
             return 0;
         if (o->test_file) {
             cli_reference ref;
@@ -841,7 +841,7 @@ static int load_data(const train_opts *o, sr_dataset **train, sr_dataset **test)
                 return 0;
             }
             int ok = cli_load_file(o->test_file, o->test_labels, &o->data, task,
-                                   &ref, test);
+                                   &ref, shard, test);
             free(names);
             if (!ok)
                 return 0;

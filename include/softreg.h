@@ -282,6 +282,16 @@ typedef enum sr_format {
 sr_status sr_dataset_load(const char *path, const char *labels_path,
                           sr_format format, const sr_tabular_options *opt,
                           sr_dataset **out, sr_error *err);
+/* Its counterpart for several processes (sr_dataset_load_idx_shard):
+ * this process's share of the rows. IDX by offset; CSV and LIBSVM from
+ * this process's share of the bytes, cut where rows start (a CSV newline
+ * in quotes is not one), the rows then moved to their shards, the
+ * classes, the width and the class counts agreed; .npy and gzip files
+ * read whole. Every process calls it. */
+sr_status sr_dataset_load_shard(const char *path, const char *labels_path,
+                                sr_format format,
+                                const sr_tabular_options *opt,
+                                sr_dataset **out, sr_error *err);
 
 /* What a file holds, judged from its first bytes and its name. */
 sr_format sr_format_detect(const char *path, sr_error *err);

@@ -7,6 +7,7 @@
  * rows; and a failing or killed process stops every process within
  * seconds. Skipped when mpirun or the MPI build is missing. */
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -319,6 +320,114 @@ static void test_idx_shapes(void **state)
     same_as_plain(args);
 }
 
+/* The --verbose lines of a text file's shards: the ranks' rows follow
+ * each other from 0 to M, and every rank read at most its share of the
+ * bytes plus `slack` (the first rows, which every rank reads for the
+ * header, and the end of its last row). */
+static void check_text_shards(int np, size_t M, size_t size, size_t slack)
+{
+    size_t next = 0;
+    for (int r = 0; r < np; r++) {
+        char want[32];
+        snprintf(want, sizeof want, "rank %d: rows ", r);
+        const char *p = strstr(errs, want);
+        size_t a, b, total, rows;
+        unsigned long long n;
+        if (!p || sscanf(p, "rank %*d: rows %zu..%zu of %zu (%zu rows), %llu "
+                            "bytes read", &a, &b, &total, &rows, &n) != 5) {
+            print_error("rank %d did not say which rows it read:\n%s\n", r,
+                        errs);
+            fail();
+        }
+        assert_int_equal(a, next);
+        assert_int_equal(total, M);
+        assert_true(n <= size / (size_t)np + 1 + slack);
+        next = b;
+    }
+    assert_int_equal(next, M);
+}
+
+/* One L-BFGS iteration on `path` by np processes, --verbose: the
+ * shards' rows and bytes (check_text_shards; 16 kB of slack: the first
+ * rows, read in 4 kB pieces, and a last row's end). */
+static void text_shards(const char *path, int np, size_t M)
+{
+    char cmd[1024];
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    snprintf(cmd, sizeof cmd, "mpirun -np %d %s train %s --max-iter 1 "
+                              "--verbose", np, mpi_bin(), path);
+    if (sh(cmd) != 0) {
+        print_error("%s failed:\n%s\n", cmd, errs);
+        fail();
+    }
+    check_text_shards(np, M, (size_t)st.st_size, 16384);
+}
+
+/* A CSV file whose string labels are quoted and hold a newline followed
+ * by what looks like a row: a shard cut at a newline in quotes would read
+ * rows that are not there. One class is in the last rows alone. 9,000
+ * rows: three shards of 4096 rows. */
+static void test_csv_shards(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    char path[320], args[512];
+    snprintf(path, sizeof path, "%s/quoted.csv", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("x1,x2,\"the\nlabel\"\n", f);
+    uint32_t x = 7;
+    for (int i = 0; i < 9000; i++) {
+        x = x * 1664525u + 1013904223u;
+        int c = (int)(x >> 16) % (i >= 8800 ? 4 : 3);
+        static const char *const names[4] = {
+            "\"cat\n1,2,\"\"a\"\"\"", "\"dog\n3,4,b\"", "\"eel, \"\"x\"\"\n\"",
+            "\"late\nonly\""};
+        fprintf(f, "%.3f,%d,%s\n", (double)(x >> 8) / 16777216.0 + c,
+                (int)(x >> 28) - c, names[c]);
+        if (i % 1000 == 999)
+            fputs("\n", f); /* a blank line now and then */
+    }
+    fclose(f);
+    snprintf(args, sizeof args, "%s --max-iter 5", path);
+    same_as_plain(args);
+    for (int np = 2; np <= 3; np++)
+        text_shards(path, np, 9000);
+}
+
+/* A LIBSVM file whose largest feature index is in its last row alone,
+ * and one class in the last rows alone; comments and blank lines. */
+static void test_libsvm_shards(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    char path[320], args[512];
+    snprintf(path, sizeof path, "%s/wide.svm", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("# a comment first\n", f);
+    uint32_t x = 11;
+    for (int i = 0; i < 10000; i++) {
+        x = x * 1664525u + 1013904223u;
+        int c = (int)(x >> 16) % (i >= 9500 ? 3 : 2);
+        fprintf(f, "%d", c ? 2 * c + 1 : -1);
+        for (int j = 1 + (int)(x >> 29); j <= 40; j += 1 + (int)(x >> 28) % 7)
+            fprintf(f, " %d:%.2f", j, (double)((x >> (j % 16)) & 255) / 64.0 - c);
+        if (i == 9999)
+            fputs(" 5000:1.5", f);
+        fputs(i % 777 == 0 ? " # note\n\n" : "\n", f);
+    }
+    fclose(f);
+    snprintf(args, sizeof args, "%s --max-iter 5", path);
+    same_as_plain(args);
+    text_shards(path, 4, 10000);
+    if (!strstr(errs, "5000 features")) {
+        print_error("the width is not the largest index:\n%s\n", errs);
+        fail();
+    }
+}
+
 static void nap(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
@@ -490,6 +599,8 @@ int main(void)
         cmocka_unit_test(test_more_processes_than_rows),
         cmocka_unit_test(test_idx_shards),
         cmocka_unit_test(test_idx_shapes),
+        cmocka_unit_test(test_csv_shards),
+        cmocka_unit_test(test_libsvm_shards),
         cmocka_unit_test(test_failing_rank),
         cmocka_unit_test(test_killed_rank),
     };

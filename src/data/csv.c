@@ -204,6 +204,14 @@ static sr_status next_record(struct reader *rd, struct record *rec, int *got,
 }
 
 /* See sr_tabular_options.delimiter. */
+static char detect_delimiter(const char *b, size_t len, size_t pos);
+
+char sr_csv_delimiter(const char *buf, size_t len)
+{
+    size_t pos = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    return detect_delimiter(buf, len, pos);
+}
+
 static char detect_delimiter(const char *b, size_t len, size_t pos)
 {
     static const char cand[3] = {',', ';', '\t'};

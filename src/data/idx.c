@@ -308,20 +308,10 @@ static sr_status part_open(const char *path, part_file *f, sr_error *err)
 static sr_status part_read(const part_file *f, void *dst, size_t len,
                            uint64_t at, uint64_t *bytes, sr_error *err)
 {
-    for (size_t done = 0; done < len;) {
-        ssize_t got = pread(f->fd, (char *)dst + done, len - done,
-                            (off_t)(at + done));
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            return sr_fail(err, SR_ERR_IO, "%s: cannot read %zu bytes at "
-                           "offset %llu: %s", f->path, len - done,
-                           (unsigned long long)(at + done),
-                           got < 0 ? strerror(errno) : "the file is shorter");
-        done += (size_t)got;
-    }
-    *bytes += len;
-    return SR_OK;
+    sr_status st = sr_read_at(f->fd, f->path, dst, len, at, err);
+    if (st == SR_OK)
+        *bytes += len;
+    return st;
 }
 
 /* The header of an IDX file: its first `header` bytes (fewer if the file

@@ -124,6 +124,40 @@ sr_status sr_dataset_load(const char *path, const char *labels_path,
     }
 }
 
+sr_status sr_dataset_load_shard(const char *path, const char *labels_path,
+                                sr_format format,
+                                const sr_tabular_options *opt,
+                                sr_dataset **out, sr_error *err)
+{
+    if (!path || !out)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_dataset_load_shard: NULL argument");
+    if (format == SR_FORMAT_AUTO) {
+        format = sr_format_detect(path, err);
+        if (format == SR_FORMAT_AUTO)
+            return err ? err->code : SR_ERR_IO;
+    }
+    sr_status st;
+    if (format == SR_FORMAT_IDX && labels_path)
+        return sr_dataset_load_idx_shard(path, labels_path, out, err);
+    if (format == SR_FORMAT_CSV || format == SR_FORMAT_LIBSVM) {
+        st = sr_text_load_shard(path, format == SR_FORMAT_CSV, opt, out, err);
+        if (st != SR_TEXT_WHOLE)
+            return st;
+    }
+    /* the others: every row read, this process's share kept */
+    sr_dataset *ds = NULL;
+    if ((st = sr_dataset_load(path, labels_path, format, opt, &ds, err)) !=
+        SR_OK)
+        return st;
+    if ((st = sr_dataset_keep_shard(ds, err)) != SR_OK) {
+        sr_dataset_free(ds);
+        return st;
+    }
+    *out = ds;
+    return SR_OK;
+}
+
 /* Integer labels become classes through the same mapping as CSV's, so the
  * order of classes follows one documented rule everywhere. */
 static sr_status npy_classes(const sr_npy_array *arr, const char *path,

@@ -110,6 +110,29 @@ void sr_dist_allgather_u64(const uint64_t *mine, size_t count, uint64_t *all)
         memcpy(all, mine, count * sizeof *all);
 }
 
+sr_status sr_dist_allgather_bytes(const void *mine, size_t len, uint8_t **all,
+                                  uint64_t *lens, sr_error *err)
+{
+    uint8_t *a = sr_alloc(len ? len : 1);
+    if (!a)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for %zu bytes", len);
+    if (len)
+        memcpy(a, mine, len);
+    *all = a;
+    lens[0] = len;
+    return SR_OK;
+}
+
+sr_status sr_dist_exchange(const void *out, const uint64_t *send, void *in,
+                           const uint64_t *recv, size_t size, sr_error *err)
+{
+    (void)recv;
+    (void)err;
+    if (send[0])
+        memcpy(in, out, (size_t)send[0] * size);
+    return SR_OK;
+}
+
 sr_status sr_dist_bcast(void *buf, size_t bytes, sr_error *err)
 {
     (void)buf;
@@ -300,6 +323,69 @@ void sr_dist_allgather_u64(const uint64_t *mine, size_t count, uint64_t *all)
 {
     MPI_Allgather(mine, (int)count, MPI_UINT64_T, all, (int)count,
                   MPI_UINT64_T, MPI_COMM_WORLD);
+}
+
+/* Byte counts and displacements of items for MPI (ints): *fit 0 when
+ * they do not fit. */
+static int *byte_counts(const uint64_t *items, size_t size, int N)
+{
+    int *c = sr_alloc_array((size_t)N, 2 * sizeof *c);
+    if (!c)
+        return NULL;
+    uint64_t at = 0;
+    for (int q = 0; q < N; q++) {
+        uint64_t b = items[q] * size;
+        if (b > INT32_MAX || at > INT32_MAX) {
+            sr_dealloc(c);
+            return NULL;
+        }
+        c[q] = (int)b;
+        c[N + q] = (int)at;
+        at += b;
+    }
+    return c;
+}
+
+sr_status sr_dist_allgather_bytes(const void *mine, size_t len, uint8_t **all,
+                                  uint64_t *lens, sr_error *err)
+{
+    int N = sr_dist_size();
+    uint64_t l = len;
+    sr_dist_allgather_u64(&l, 1, lens);
+    uint64_t total = 0;
+    for (int q = 0; q < N; q++)
+        total += lens[q];
+    int *c = byte_counts(lens, 1, N);
+    uint8_t *a = c ? sr_alloc(total ? (size_t)total : 1) : NULL;
+    if (!a) {
+        sr_dealloc(c);
+        return sr_fail(err, SR_ERR_TOO_BIG, "%llu bytes to gather are more "
+                       "than MPI sends at once, or than memory holds",
+                       (unsigned long long)total);
+    }
+    MPI_Allgatherv(mine, (int)len, MPI_BYTE, a, c, c + N, MPI_BYTE,
+                   MPI_COMM_WORLD);
+    sr_dealloc(c);
+    *all = a;
+    return SR_OK;
+}
+
+sr_status sr_dist_exchange(const void *out, const uint64_t *send, void *in,
+                           const uint64_t *recv, size_t size, sr_error *err)
+{
+    int N = sr_dist_size();
+    int *s = byte_counts(send, size, N), *r = byte_counts(recv, size, N);
+    if (!s || !r) {
+        sr_dealloc(s);
+        sr_dealloc(r);
+        return sr_fail(err, SR_ERR_TOO_BIG, "rows to move between processes "
+                       "are more than MPI sends at once (2 GB)");
+    }
+    MPI_Alltoallv(out, s, s + N, MPI_BYTE, in, r, r + N, MPI_BYTE,
+                  MPI_COMM_WORLD);
+    sr_dealloc(s);
+    sr_dealloc(r);
+    return SR_OK;
 }
 
 #endif

@@ -69,6 +69,17 @@ void sr_dist_reduce_u64(uint64_t *buf, size_t count, int max);
 void sr_dist_allgather_u64(const uint64_t *mine, size_t count,
                            uint64_t *all);
 
+/* Every rank's `len` bytes, one after the other in rank order, into a new
+ * *all (sr_dealloc) on every rank; lens[r] is rank r's length. */
+sr_status sr_dist_allgather_bytes(const void *mine, size_t len, uint8_t **all,
+                                  uint64_t *lens, sr_error *err);
+
+/* Items of `size` bytes from this rank to every rank: send[q] of them
+ * to rank q (in rank order from `out`), recv[q] from rank q (into `in`,
+ * in rank order). */
+sr_status sr_dist_exchange(const void *out, const uint64_t *send, void *in,
+                           const uint64_t *recv, size_t size, sr_error *err);
+
 /* buf (bytes) from rank 0 to every rank. */
 sr_status sr_dist_bcast(void *buf, size_t bytes, sr_error *err);
 
