@@ -4,7 +4,10 @@
  * course's SGD job and the network, logistic and linear regression on
  * tabular CSV files (L-BFGS, Newton, gradient descent, exact least
  * squares); row counts that the processes do not divide, processes with no
- * rows; and a failing or killed process stops every process within
+ * rows; sharded loading (each process reads its rows alone: IDX and .npy
+ * by offset, CSV and LIBSVM from byte ranges cut where rows start, with
+ * quoted newlines at the cuts, classes and widths found on one process
+ * only); and a failing or killed process stops every process within
  * seconds. Skipped when mpirun or the MPI build is missing. */
 #include <signal.h>
 #include <sys/stat.h>
@@ -428,6 +431,80 @@ static void test_libsvm_shards(void **state)
     }
 }
 
+/* An .npy file (version 1.0, little-endian) of `count` items of `size`
+ * bytes; its header padded so that the data start at byte 128. */
+static void write_npy(const char *path, const char *descr, size_t rows,
+                      size_t cols, const void *data, size_t size)
+{
+    char dict[128], shape[64];
+    if (cols)
+        snprintf(shape, sizeof shape, "(%zu, %zu)", rows, cols);
+    else
+        snprintf(shape, sizeof shape, "(%zu,)", rows);
+    int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': "
+                                          "False, 'shape': %s, }", descr, shape);
+    assert_true(len > 0 && len < 117);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 118, 0};
+    fwrite(pre, 1, 10, f);
+    fprintf(f, "%-117s\n", dict);
+    fwrite(data, size, rows * (cols ? cols : 1), f);
+    fclose(f);
+}
+
+/* .npy features and labels, read by offset: 9,000 rows of 20 floats, a
+ * class in the last rows alone; each rank reads the two headers and its
+ * rows (80 + 8 bytes each), and the model is the plain build's. */
+static void test_npy_shards(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    enum { M = 9000, N = 20 };
+    float *X = malloc(M * N * sizeof *X);
+    int64_t *y = malloc(M * sizeof *y);
+    assert_non_null(X);
+    assert_non_null(y);
+    uint32_t x = 3;
+    for (int i = 0; i < M; i++) {
+        x = x * 1664525u + 1013904223u;
+        y[i] = i >= 8800 && (x >> 31) ? 7 : (int64_t)((x >> 16) % 3);
+        for (int j = 0; j < N; j++) {
+            x = x * 1664525u + 1013904223u;
+            X[i * N + j] = (float)((double)(x >> 8) / 16777216.0 - 0.5) +
+                           (j == 0 ? (float)y[i] : 0.0f);
+        }
+    }
+    char xp[320], yp[320], args[1024], cmd[1280];
+    snprintf(xp, sizeof xp, "%s/X.npy", dir);
+    snprintf(yp, sizeof yp, "%s/y.npy", dir);
+    write_npy(xp, "<f4", M, N, X, sizeof *X);
+    write_npy(yp, "<i8", M, 0, y, sizeof *y);
+    free(X);
+    free(y);
+    snprintf(args, sizeof args, "%s --labels %s --max-iter 5", xp, yp);
+    same_as_plain(args);
+    snprintf(cmd, sizeof cmd, "mpirun -np 3 %s train %s --verbose", mpi_bin(),
+             args);
+    if (sh(cmd) != 0) {
+        print_error("%s failed:\n%s\n", cmd, errs);
+        fail();
+    }
+    /* check_shards' 24 header bytes are IDX's: here 2 x 128 */
+    int seen = 0;
+    for (const char *p = errs; (p = strstr(p, "rank ")) != NULL; p++) {
+        size_t a, b, total, rows;
+        unsigned long long n;
+        if (sscanf(p, "rank %*d: rows %zu..%zu of %zu (%zu rows), %llu bytes",
+                   &a, &b, &total, &rows, &n) != 5)
+            continue;
+        assert_int_equal(total, M);
+        assert_int_equal(n, 256 + rows * (N * 4 + 8));
+        seen++;
+    }
+    assert_int_equal(seen, 3);
+}
+
 static void nap(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
@@ -601,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_idx_shapes),
         cmocka_unit_test(test_csv_shards),
         cmocka_unit_test(test_libsvm_shards),
+        cmocka_unit_test(test_npy_shards),
         cmocka_unit_test(test_failing_rank),
         cmocka_unit_test(test_killed_rank),
     };

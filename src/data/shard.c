@@ -102,14 +102,14 @@ sr_status sr_dataset_keep_shard(sr_dataset *ds, sr_error *err)
         return st;
     /* part takes ds's place; ds's arrays go with the shell */
     char *labels_file = ds->labels_file;
-    uint64_t bytes = ds->bytes_read;
+    size_t ignored = ds->ignored;
     ds->labels_file = NULL;
     sr_dataset keep = *ds;
     *ds = *part;
     *part = keep;
     sr_dataset_free(part);
     ds->labels_file = labels_file;
-    ds->bytes_read = bytes;
+    ds->ignored = ignored; /* (counted over the whole file) */
     return sr_dataset_agree_shard(ds, first, err);
 }
 
