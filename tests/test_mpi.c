@@ -505,6 +505,41 @@ static void test_npy_shards(void **state)
     assert_int_equal(seen, 3);
 }
 
+/* The first "softreg: " line of errs (copied into line). */
+static void first_message(char *line, size_t size)
+{
+    const char *p = strstr(errs, "softreg: ");
+    assert_non_null(p);
+    size_t n = strcspn(p, "\n");
+    snprintf(line, size, "%.*s", (int)n, p);
+}
+
+/* A bad value in a row that a later process reads: every process stops,
+ * and the message names the file's line as one process does. */
+static void test_shard_errors(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    char path[320], cmd[1024], want[512], got[512];
+    snprintf(path, sizeof path, "%s/bad.csv", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("a,b,label\n", f);
+    for (int i = 0; i < 9000; i++)
+        fprintf(f, i == 8498 ? "abc,%d,\"x\ny\"\n" : "%d.5,1,\"x\ny\"\n", i % 7);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s train %s", test_softreg_bin(), path);
+    assert_int_not_equal(sh(cmd), 0);
+    first_message(want, sizeof want);
+    assert_non_null(strstr(want, "bad.csv:16998:"));
+    snprintf(cmd, sizeof cmd, "timeout 30 mpirun -np 3 %s train %s",
+             mpi_bin(), path);
+    int st = sh(cmd);
+    assert_true(st != 0 && st != 124);
+    first_message(got, sizeof got);
+    assert_string_equal(got, want);
+}
+
 static void nap(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
@@ -679,6 +714,7 @@ int main(void)
         cmocka_unit_test(test_csv_shards),
         cmocka_unit_test(test_libsvm_shards),
         cmocka_unit_test(test_npy_shards),
+        cmocka_unit_test(test_shard_errors),
         cmocka_unit_test(test_failing_rank),
         cmocka_unit_test(test_killed_rank),
     };

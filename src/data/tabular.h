@@ -37,6 +37,14 @@ sr_status sr_csv_parse(const char *buf, size_t len, const char *name,
 sr_status sr_libsvm_parse(const char *buf, size_t len, const char *name,
                           const sr_tabular_options *opt, sr_dataset **out,
                           sr_error *err);
+/* The same for a part of a file whose first line is line `line0` of it
+ * (messages name the file's lines). */
+sr_status sr_csv_parse_part(const char *buf, size_t len, const char *name,
+                            size_t line0, const sr_tabular_options *opt,
+                            sr_dataset **out, sr_error *err);
+sr_status sr_libsvm_parse_part(const char *buf, size_t len, const char *name,
+                               size_t line0, const sr_tabular_options *opt,
+                               sr_dataset **out, sr_error *err);
 
 /* Reads all of the NUL-terminated, non-empty `s` as a finite float32.
  * Returns NULL, or why not as a phrase to follow the quoted text ("is not a

@@ -197,11 +197,11 @@ static sr_status next_row(text_file *f, const scanner *sc, int s, uint64_t at,
 }
 
 /* This process's rows' bytes, whole rows, read into *buf (*len bytes,
- * from offset *at of the file). `from` is where the rows begin (after a
- * BOM); s0 the scanner's state there. */
+ * from offset *at of the file, after *lines newlines). `from` is where
+ * the rows begin (after a BOM); s0 the scanner's state there. */
 static sr_status my_rows(text_file *f, const scanner *sc, uint64_t from,
                          int s0, uint8_t **buf, size_t *len, uint64_t *at,
-                         sr_error *err)
+                         uint64_t *lines, sr_error *err)
 {
     size_t a, b;
     sr_dist_share((size_t)(f->size - from), &a, &b);
@@ -243,6 +243,13 @@ static sr_status my_rows(text_file *f, const scanner *sc, uint64_t from,
     /* rows [first, end): the last runs on to the next row's start */
     size_t start = (size_t)first[s];
     int end_state = (int)table[s];
+    /* the newlines before them: the other processes', then this one's */
+    uint64_t mine = 0, before = 0;
+    for (size_t i = 0; i < n; i++) {
+        mine += bytes[i] == '\n';
+        before += i < start && bytes[i] == '\n';
+    }
+    *lines = sr_dist_exscan(mine) + before;
     if (start == n) {
         *len = 0;
         *buf = bytes;
@@ -615,7 +622,9 @@ sr_status sr_text_load_shard(const char *path, int csv,
                                               : head_len;
         opt.header = header ? SR_CSV_HEADER_YES : SR_CSV_HEADER_NO;
     }
-    if ((st = my_rows(&f, &sc, from, 0, &buf, &len, &at, err)) != SR_OK)
+    uint64_t lines = 0;
+    if ((st = my_rows(&f, &sc, from, 0, &buf, &len, &at, &lines, err)) !=
+        SR_OK)
         goto done;
     if (csv) {
         /* the first rows, then this process's rows beyond them; the first
@@ -631,14 +640,20 @@ sr_status sr_text_load_shard(const char *path, int csv,
         }
         memcpy(joined, head, head_len);
         memcpy(joined + head_len, buf + skip, len - skip);
-        if ((st = sr_csv_parse((const char *)joined, total, path, &opt, &ds,
-                               err)) != SR_OK)
+        /* numbered so that this process's rows have the file's lines */
+        size_t head_lines = 0;
+        for (size_t i = 0; i < head_len; i++)
+            head_lines += head[i] == '\n';
+        size_t line0 = skip || !len ? 1 : 1 + (size_t)lines - head_lines;
+        if ((st = sr_csv_parse_part((const char *)joined, total, path, line0,
+                                    &opt, &ds, err)) != SR_OK)
             goto done;
         if (!keep)
             drop_first_row(ds);
     } else if (len) {
-        if ((st = sr_libsvm_parse((const char *)buf, len, path, &opt, &ds,
-                                  err)) != SR_OK)
+        if ((st = sr_libsvm_parse_part((const char *)buf, len, path,
+                                       1 + (size_t)lines, &opt, &ds, err)) !=
+            SR_OK)
             goto done;
     } else if ((st = empty_rows(&ds, 1, 0, opt.task == SR_TASK_CLASSIFICATION,
                                 opt.task == SR_TASK_REGRESSION, err)) != SR_OK ||
