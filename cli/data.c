@@ -91,7 +91,8 @@ int cli_parse_delimiter(const char *text, char *out)
 }
 
 int cli_load_file(const char *path, const char *labels, const cli_data *d,
-                  sr_task task, const cli_reference *ref, sr_dataset **out)
+                  sr_task task, const cli_reference *ref, int shard,
+                  sr_dataset **out)
 {
     sr_tabular_options opt = sr_tabular_options_default();
     opt.task = task;
@@ -114,7 +115,9 @@ int cli_load_file(const char *path, const char *labels, const cli_data *d,
         goto fail;
     if (f != SR_FORMAT_LIBSVM)
         opt.features = 0;
-    if (sr_dataset_load(path, labels, f, &opt, out, &err) != SR_OK)
+    if ((shard ? sr_dataset_load_shard : sr_dataset_load)(path, labels, f,
+                                                          &opt, out, &err) !=
+        SR_OK)
         goto fail;
     return 1;
 fail:

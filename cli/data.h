@@ -38,10 +38,12 @@ typedef struct cli_reference {
     size_t features;
 } cli_reference;
 
-/* Loads `path` (with `labels` beside an .npy or IDX file). On failure
+/* Loads `path` (with `labels` beside an .npy or IDX file); with `shard`,
+ * this process's share of the rows (sr_dataset_load_shard). On failure
  * prints the error (with a hint where one helps) and returns 0. */
 int cli_load_file(const char *path, const char *labels, const cli_data *d,
-                  sr_task task, const cli_reference *ref, sr_dataset **out);
+                  sr_task task, const cli_reference *ref, int shard,
+                  sr_dataset **out);
 
 /* The class names of a data set or a model as a reference for another
  * file; *names must be freed with free(). Returns 0 when out of memory. */

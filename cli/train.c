@@ -148,6 +148,8 @@ void help_train(void)
         "                       which shows on a terminal when an epoch, or\n"
         "                       parsing a CSV or LIBSVM file, takes more than\n"
         "                       a second)\n"
+        "  --verbose            (MPI) every process says which rows it holds\n"
+        "                       and how many bytes it read\n"
         "  --json               one JSON object per epoch instead of the table\n"
         "  -h, --help           this help\n");
 }
@@ -161,7 +163,7 @@ enum {
     OPT_OPTIMIZER, OPT_MOMENTUM, OPT_SHUFFLE, OPT_MAX_ITER, OPT_VAL_SPLIT,
     OPT_EARLY_STOP, OPT_OUT, OPT_WARM_START, OPT_CHECKPOINT, OPT_RESUME,
     OPT_LBFGS_MEMORY, OPT_TOL, OPT_NO_BIAS, OPT_NO_STANDARDIZE, OPT_C,
-    OPT_FEATURES, OPT_VAL_SPLIT_TAIL, OPT_CV, OPT_CLASS_WEIGHT,
+    OPT_FEATURES, OPT_VAL_SPLIT_TAIL, OPT_CV, OPT_CLASS_WEIGHT, OPT_VERBOSE,
     OPT_REPORT, OPT_SVG_DIR,
     OPT_COUNT
 };
@@ -175,7 +177,7 @@ typedef struct train_opts {
     const char *save_dir, *out, *warm_start, *checkpoint, *resume;
     const char *report, *svg_dir; /* --report, --svg-dir */
     size_t limit, features, cv;
-    int quiet, json;
+    int quiet, json, verbose;
     /* Options the user gave, which the defaults for tabular files leave
      * alone; C = 0 when --C is not given. */
     int given_bias, given_standardize, given_optimizer, given_l2;
@@ -203,6 +205,7 @@ static const struct option long_options[] = {
     {"test-labels", required_argument, 0, OPT_TEST_LABELS},
     {"save-weights", required_argument, 0, OPT_SAVE},
     {"quiet", no_argument, 0, OPT_QUIET},
+    {"verbose", no_argument, 0, OPT_VERBOSE},
     {"json", no_argument, 0, OPT_JSON},
     {"test", required_argument, 0, OPT_TEST},
     {"labels", required_argument, 0, OPT_LABELS},
@@ -442,6 +445,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case OPT_REPORT: o->report = optarg; break;
         case OPT_SVG_DIR: o->svg_dir = optarg; break;
         case OPT_QUIET: o->quiet = 1; break;
+        case OPT_VERBOSE: o->verbose = 1; break;
         case OPT_JSON: o->json = 1; break;
         case 'h': return -1;
         default:
@@ -752,20 +756,54 @@ static void apply_C(train_opts *o, const sr_dataset *train)
 {
     if (o->C == 0.0)
         return;
-    size_t m = sr_dataset_rows(train);
+    size_t m;
+    sr_dataset_shard(train, NULL, &m, NULL);
     m -= (size_t)((double)m * o->params.val_split);
     o->params.l2 = 1.0 / (o->C * (double)(m ? m : 1));
+}
+
+/* Whether the processes (more than one) share the rows rather than each
+ * hold all: when the optimiser is a full-batch one (gradient descent,
+ * L-BFGS, Newton), once the tabular defaults are applied, without
+ * validation rows or cross-validation (which pick rows from all). */
+static int sharded_run(const train_opts *o)
+{
+    /* A report page describes every row, and rank 0 alone draws it. */
+    if (sr_dist_size() <= 1 || o->cv || o->params.val_split > 0.0 ||
+        o->report || o->svg_dir)
+        return 0;
+    sr_optimizer opt = o->params.optimizer;
+    if (is_tabular(o) && !o->given_optimizer && !o->given_sgd &&
+        o->params.model != SR_MODEL_NN)
+        opt = o->params.model == SR_MODEL_LINEAR ? SR_OPTIMIZER_EXACT
+                                                 : SR_OPTIMIZER_LBFGS;
+    return opt == SR_OPTIMIZER_GD || opt == SR_OPTIMIZER_LBFGS ||
+           opt == SR_OPTIMIZER_NEWTON;
+}
+
+/* A set of every row made this process's share (readers that cannot read
+ * a part, and --limit). */
+static int keep_shard(sr_dataset *ds)
+{
+    sr_error err;
+    if (sr_dataset_keep_shard(ds, &err) == SR_OK)
+        return 1;
+    cli_error(&err, NULL);
+    return 0;
 }
 
 static int load_data(const train_opts *o, sr_dataset **train, sr_dataset **test)
 {
     sr_error err;
+    int shard = sharded_run(o);
+    /* --limit counts the rows of the whole file: read whole, then shared */
+    int shard_train = shard && !o->limit;
     if (o->file) {
         sr_task task = o->params.model == SR_MODEL_LINEAR ? SR_TASK_REGRESSION
                                                           : SR_TASK_CLASSIFICATION;
         cli_reference width = {NULL, 0, o->features};
         if (!cli_load_file(o->file, o->labels, &o->data, task,
-                           o->features ? &width : NULL, train))
+                           o->features ? &width : NULL, shard_train, train))
             return 0;
         if (o->test_file) {
             cli_reference ref;
@@ -775,7 +813,7 @@ static int load_data(const train_opts *o, sr_dataset **train, sr_dataset **test)
                 return 0;
             }
             int ok = cli_load_file(o->test_file, o->test_labels, &o->data, task,
-                                   &ref, test);
+                                   &ref, shard, test);
             free(names);
             if (!ok)
                 return 0;
@@ -785,12 +823,26 @@ static int load_data(const train_opts *o, sr_dataset **train, sr_dataset **test)
                            "(--fashion: Fashion-MNIST into data/fashion-mnist)";
         if (o->train_images) {
             hint = NULL;
-            if (sr_dataset_load_idx(o->train_images, o->train_labels, train, &err) ||
+            if ((shard_train
+                     ? sr_dataset_load_idx_shard(o->train_images,
+                                                 o->train_labels, train, &err)
+                     : sr_dataset_load_idx(o->train_images, o->train_labels,
+                                           train, &err)) ||
                 (o->test_images &&
-                 sr_dataset_load_idx(o->test_images, o->test_labels, test, &err)))
+                 (shard ? sr_dataset_load_idx_shard(o->test_images,
+                                                    o->test_labels, test, &err)
+                        : sr_dataset_load_idx(o->test_images, o->test_labels,
+                                              test, &err))))
                 goto fail_hint;
-        } else if (sr_dataset_load_mnist(o->data_dir, "train", train, &err) ||
-                   sr_dataset_load_mnist(o->data_dir, "t10k", test, &err)) {
+        } else if ((shard_train
+                        ? sr_dataset_load_mnist_shard(o->data_dir, "train",
+                                                      train, &err)
+                        : sr_dataset_load_mnist(o->data_dir, "train", train,
+                                                &err)) ||
+                   (shard ? sr_dataset_load_mnist_shard(o->data_dir, "t10k",
+                                                        test, &err)
+                          : sr_dataset_load_mnist(o->data_dir, "t10k", test,
+                                                  &err))) {
             goto fail_hint;
         }
         goto loaded;
@@ -803,16 +855,43 @@ loaded:
         fprintf(stderr, "softreg: --limit: %s\n", err.message);
         return 0;
     }
+    if (shard && !sr_dataset_shard(*train, NULL, NULL, NULL) &&
+        !keep_shard(*train))
+        return 0;
+    if (shard && *test && !sr_dataset_shard(*test, NULL, NULL, NULL) &&
+        !keep_shard(*test))
+        return 0;
     return 1;
+}
+
+/* --verbose, more than one process: each says which rows it holds. */
+static void describe_shard(const char *what, const sr_dataset *ds)
+{
+    size_t first, total, m = sr_dataset_rows(ds);
+    uint64_t bytes;
+    if (!sr_dataset_shard(ds, &first, &total, &bytes))
+        return;
+    /* one write a line: the ranks' lines interleave whole */
+    char line[256], read[64] = "every row read, its share kept";
+    if (bytes)
+        snprintf(read, sizeof read, "%llu bytes read",
+                 (unsigned long long)bytes);
+    snprintf(line, sizeof line, "rank %d: rows %zu..%zu of %zu (%zu rows), "
+             "%s (%s)\n", sr_dist_rank(), first, first + m, total, m, read,
+             what);
+    fputs(line, stderr);
+    fflush(stderr);
 }
 
 static void describe(const char *what, const sr_dataset *ds)
 {
     float lo, hi;
+    size_t rows;
     sr_dataset_value_range(ds, &lo, &hi);
+    sr_dataset_shard(ds, NULL, &rows, NULL);
     size_t k = sr_dataset_classes(ds), t = sr_dataset_targets(ds);
-    fprintf(stderr, "%s: %zu examples, %zu features%s, ", what,
-            sr_dataset_rows(ds), sr_dataset_features(ds),
+    fprintf(stderr, "%s: %zu examples, %zu features%s, ", what, rows,
+            sr_dataset_features(ds),
             sr_dataset_is_sparse(ds) ? " (sparse)" : "");
     if (t)
         fprintf(stderr, "%zu regression target%s, ", t, t == 1 ? "" : "s");
@@ -843,9 +922,16 @@ static void describe_processes(const sr_train_params *p, const sr_dataset *ds)
     int N = sr_dist_size();
     if (N <= 1)
         return;
-    size_t m = sr_dataset_rows(ds);
-    fprintf(stderr, "processes: %d (MPI); each holds all %zu rows (loading "
-                    "is not sharded) and ", N, m);
+    size_t m, first;
+    if (sr_dataset_shard(ds, &first, &m, NULL)) {
+        fprintf(stderr, "processes: %d (MPI); each reads, holds and "
+                        "computes on its share of the %zu rows, in whole "
+                        "blocks of 4096 (rank 0: %zu rows; --verbose: every "
+                        "rank's)\n", N, m, sr_dataset_rows(ds));
+        return;
+    }
+    fprintf(stderr, "processes: %d (MPI); each holds all %zu rows and ", N,
+            m);
     if (p->optimizer == SR_OPTIMIZER_SGD || p->optimizer == SR_OPTIMIZER_EXACT)
         fprintf(stderr, "trains on all of them (%s is not distributed); the "
                         "evaluation is shared: about %zu rows each\n",
@@ -1046,13 +1132,11 @@ int cmd_train(int argc, char **argv)
     if (!rank0) {
         o.out = NULL;
         o.save_dir = NULL;
-        o.report = NULL;
-        o.svg_dir = NULL;
     }
     if ((o.out && !tool_check_output("--out", o.out)) ||
         (o.params.checkpoint_path &&
          !tool_check_output("--checkpoint", o.params.checkpoint_path)) ||
-        !report_check_outputs(o.report, o.svg_dir))
+        (rank0 && !report_check_outputs(o.report, o.svg_dir)))
         goto done;
     if (o.warm_start) {
         if (sr_model_load(o.warm_start, &warm, &err)) {
@@ -1072,6 +1156,11 @@ int cmd_train(int argc, char **argv)
     progress_clear(&bar);
     if (!loaded)
         goto done;
+    if (o.verbose) {
+        describe_shard("training set", train);
+        if (test)
+            describe_shard("test set", test);
+    }
     if (!check_empty_classes(&o, train))
         goto done;
     char chosen[256] = "";
@@ -1153,7 +1242,8 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     t_train = now_seconds() - t_train;
-    if (o.out)
+    /* (a shard's CRC takes every process) */
+    if (o.out || sr_dataset_shard(train, NULL, NULL, NULL))
         sr_model_set_data_crc(model, train);
     if (o.out && sr_model_save(model, o.out, &err)) {
         cli_error(&err, NULL);
@@ -1170,7 +1260,7 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
-    if ((o.report || o.svg_dir) &&
+    if (rank0 && (o.report || o.svg_dir) &&
         !write_report(&o, argc, argv, train, test, model, &r, &outcome,
                       t_train))
         goto done;

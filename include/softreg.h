@@ -141,6 +141,22 @@ sr_status sr_dataset_load_idx(const char *images_path, const char *labels_path,
 sr_status sr_dataset_load_mnist(const char *dir, const char *split,
                                 sr_dataset **out, sr_error *err);
 
+/* Sharded loading, for several processes (the MPI build under mpirun;
+ * every process calls them): this process's share of the rows, whole
+ * blocks of 4096 in process order, read by offset (a gzip file is read
+ * whole and the share kept). With one process, every row. */
+sr_status sr_dataset_load_idx_shard(const char *images_path,
+                                    const char *labels_path, sr_dataset **out,
+                                    sr_error *err);
+sr_status sr_dataset_load_mnist_shard(const char *dir, const char *split,
+                                      sr_dataset **out, sr_error *err);
+/* A data set of every row made to keep this process's share only. */
+sr_status sr_dataset_keep_shard(sr_dataset *ds, sr_error *err);
+/* Whether ds holds a share of the rows: then its first row among all of
+ * them, every process's rows together and the bytes its reader read. */
+int sr_dataset_shard(const sr_dataset *ds, size_t *first, size_t *total,
+                     uint64_t *bytes_read);
+
 void sr_dataset_free(sr_dataset *ds);
 
 size_t sr_dataset_rows(const sr_dataset *ds);     /* m */
@@ -291,6 +307,17 @@ typedef enum sr_format {
 sr_status sr_dataset_load(const char *path, const char *labels_path,
                           sr_format format, const sr_tabular_options *opt,
                           sr_dataset **out, sr_error *err);
+/* Its counterpart for several processes (sr_dataset_load_idx_shard):
+ * this process's share of the rows. IDX by offset; CSV and LIBSVM from
+ * this process's share of the bytes, cut where rows start (a CSV newline
+ * in quotes is not one), the rows then moved to their shards, the
+ * classes, the width and the class counts agreed; float32 .npy by
+ * offset; gzip files (and other .npy types) read whole. Every process
+ * calls it. */
+sr_status sr_dataset_load_shard(const char *path, const char *labels_path,
+                                sr_format format,
+                                const sr_tabular_options *opt,
+                                sr_dataset **out, sr_error *err);
 
 /* What a file holds, judged from its first bytes and its name. */
 sr_format sr_format_detect(const char *path, sr_error *err);

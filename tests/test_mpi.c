@@ -4,9 +4,13 @@
  * course's SGD job and the network, logistic and linear regression on
  * tabular CSV files (L-BFGS, Newton, gradient descent, exact least
  * squares); row counts that the processes do not divide, processes with no
- * rows; and a failing or killed process stops every process within
+ * rows; sharded loading (each process reads its rows alone: IDX and .npy
+ * by offset, CSV and LIBSVM from byte ranges cut where rows start, with
+ * quoted newlines at the cuts, classes and widths found on one process
+ * only); and a failing or killed process stops every process within
  * seconds. Skipped when mpirun or the MPI build is missing. */
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -196,6 +200,346 @@ static void test_more_processes_than_rows(void **state)
     same_as_plain(args);
 }
 
+/* ---- Sharded loading ---- */
+
+/* An IDX pair of m images of side x side pixels, about `fill` of them
+ * non-zero, and labels 0 .. k - 1 (class k - 1 only in the rows from
+ * `late` on: it appears on the last ranks alone). */
+static void write_idx(const char *images, const char *labels, size_t m,
+                      size_t side, double fill, int k, size_t late)
+{
+    FILE *f = fopen(images, "wb"), *g = fopen(labels, "wb");
+    assert_non_null(f);
+    assert_non_null(g);
+    unsigned char h[16] = {0, 0, 8, 3};
+    size_t dims[3] = {m, side, side};
+    for (int d = 0; d < 3; d++)
+        for (int b = 0; b < 4; b++)
+            h[4 + 4 * d + b] = (unsigned char)(dims[d] >> (24 - 8 * b));
+    fwrite(h, 1, 16, f);
+    h[3] = 1;
+    fwrite(h, 1, 8, g);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < m; i++) {
+        for (size_t j = 0; j < side * side; j++) {
+            x = x * 1664525u + 1013904223u;
+            unsigned char v = (double)(x >> 8) / 16777216.0 < fill
+                                  ? (unsigned char)(x >> 24 | 1) : 0;
+            fputc(v, f);
+        }
+        x = x * 1664525u + 1013904223u;
+        int c = (int)((x >> 16) % (unsigned)(i >= late ? k : k - 1));
+        fputc(c, g);
+    }
+    fclose(f);
+    fclose(g);
+}
+
+/* The "rank R: rows A..B of M (C rows), N bytes read (what)" lines of
+ * --verbose: the ranks' rows follow each other from 0 to M, each starting
+ * at a multiple of 4096 (or at M: no rows), and each rank read its rows' bytes and the two
+ * headers (16 + 8 bytes), no more: `row_bytes` a row. */
+static void check_shards(const char *what, int np, size_t M,
+                         size_t row_bytes)
+{
+    size_t first[16], last[16];
+    unsigned long long bytes[16];
+    int seen = 0;
+    for (const char *p = errs; (p = strstr(p, "rank ")) != NULL; p++) {
+        int r;
+        size_t a, b, total, rows;
+        unsigned long long n;
+        char kind[64];
+        if (sscanf(p, "rank %d: rows %zu..%zu of %zu (%zu rows), %llu bytes "
+                      "read (%63[^)])", &r, &a, &b, &total, &rows, &n,
+                   kind) != 7 || strcmp(kind, what) != 0)
+            continue;
+        assert_true(r >= 0 && r < np && r < 16);
+        assert_int_equal(total, M);
+        assert_int_equal(b - a, rows);
+        first[r] = a;
+        last[r] = b;
+        bytes[r] = n;
+        seen++;
+    }
+    if (seen != np) {
+        print_error("%d of %d ranks said which rows of the %s they read:\n"
+                    "%s\n", seen, np, what, errs);
+        fail();
+    }
+    for (int r = 0; r < np; r++) {
+        assert_int_equal(first[r], r ? last[r - 1] : 0);
+        assert_true(first[r] % 4096 == 0 || first[r] == M);
+        assert_int_equal(bytes[r], 24 + (last[r] - first[r]) * row_bytes);
+    }
+    assert_int_equal(last[np - 1], M);
+}
+
+/* MNIST whole (60,000 rows: 15 blocks of 4096, the last short), read in
+ * shards: each rank reads its rows' bytes alone, and the model is the
+ * plain build's. */
+static void test_idx_shards(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    same_as_plain("--optimizer lbfgs --max-iter 2");
+    for (int np = 2; np <= 4; np += 2) {
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "mpirun -np %d %s train --optimizer lbfgs "
+                                  "--max-iter 1 --verbose", np, mpi_bin());
+        if (sh(cmd) != 0) {
+            print_error("%s failed:\n%s\n", cmd, errs);
+            fail();
+        }
+        check_shards("training set", np, 60000, 785);
+        check_shards("test set", np, 10000, 785);
+    }
+}
+
+/* IDX files of other shapes: 9,000 dense rows (blocks of 256; 3 shards
+ * of 4096 that 2 and 4 processes do not divide), a class found in the
+ * last rows alone; 300 sparse rows (one shard: every process but one
+ * holds none). */
+static void test_idx_shapes(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    char img[320], lab[320], timg[320], tlab[320], args[2048];
+    snprintf(img, sizeof img, "%s/dense-images", dir);
+    snprintf(lab, sizeof lab, "%s/dense-labels", dir);
+    snprintf(timg, sizeof timg, "%s/small-images", dir);
+    snprintf(tlab, sizeof tlab, "%s/small-labels", dir);
+    write_idx(img, lab, 9000, 6, 0.8, 4, 8500);
+    write_idx(timg, tlab, 300, 6, 0.2, 3, 0);
+    snprintf(args, sizeof args, "--train-images %s --train-labels %s "
+                                "--test-images %s --test-labels %s --classes 4 "
+                                "--optimizer lbfgs --max-iter 5", img, lab,
+             timg, tlab);
+    same_as_plain(args);
+    snprintf(args, sizeof args, "--train-images %s --train-labels %s "
+                                "--test-images %s --test-labels %s --classes 4 "
+                                "--optimizer gd --epochs 3 --lr 0.5", timg, tlab,
+             img, lab);
+    same_as_plain(args);
+}
+
+/* The --verbose lines of a text file's shards: the ranks' rows follow
+ * each other from 0 to M, and every rank read at most its share of the
+ * bytes plus `slack` (the first rows, which every rank reads for the
+ * header, and the end of its last row). */
+static void check_text_shards(int np, size_t M, size_t size, size_t slack)
+{
+    size_t next = 0;
+    for (int r = 0; r < np; r++) {
+        char want[32];
+        snprintf(want, sizeof want, "rank %d: rows ", r);
+        const char *p = strstr(errs, want);
+        size_t a, b, total, rows;
+        unsigned long long n;
+        if (!p || sscanf(p, "rank %*d: rows %zu..%zu of %zu (%zu rows), %llu "
+                            "bytes read", &a, &b, &total, &rows, &n) != 5) {
+            print_error("rank %d did not say which rows it read:\n%s\n", r,
+                        errs);
+            fail();
+        }
+        assert_int_equal(a, next);
+        assert_int_equal(total, M);
+        assert_true(n <= size / (size_t)np + 1 + slack);
+        next = b;
+    }
+    assert_int_equal(next, M);
+}
+
+/* One L-BFGS iteration on `path` by np processes, --verbose: the
+ * shards' rows and bytes (check_text_shards; 16 kB of slack: the first
+ * rows, read in 4 kB pieces, and a last row's end). */
+static void text_shards(const char *path, int np, size_t M)
+{
+    char cmd[1024];
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    snprintf(cmd, sizeof cmd, "mpirun -np %d %s train %s --max-iter 1 "
+                              "--verbose", np, mpi_bin(), path);
+    if (sh(cmd) != 0) {
+        print_error("%s failed:\n%s\n", cmd, errs);
+        fail();
+    }
+    check_text_shards(np, M, (size_t)st.st_size, 16384);
+}
+
+/* A CSV file whose string labels are quoted and hold a newline followed
+ * by what looks like a row: a shard cut at a newline in quotes would read
+ * rows that are not there. One class is in the last rows alone. 9,000
+ * rows: three shards of 4096 rows. */
+static void test_csv_shards(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    char path[320], args[512];
+    snprintf(path, sizeof path, "%s/quoted.csv", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("x1,x2,\"the\nlabel\"\n", f);
+    uint32_t x = 7;
+    for (int i = 0; i < 9000; i++) {
+        x = x * 1664525u + 1013904223u;
+        int c = (int)(x >> 16) % (i >= 8800 ? 4 : 3);
+        static const char *const names[4] = {
+            "\"cat\n1,2,\"\"a\"\"\"", "\"dog\n3,4,b\"", "\"eel, \"\"x\"\"\n\"",
+            "\"late\nonly\""};
+        fprintf(f, "%.3f,%d,%s\n", (double)(x >> 8) / 16777216.0 + c,
+                (int)(x >> 28) - c, names[c]);
+        if (i % 1000 == 999)
+            fputs("\n", f); /* a blank line now and then */
+    }
+    fclose(f);
+    snprintf(args, sizeof args, "%s --max-iter 5", path);
+    same_as_plain(args);
+    for (int np = 2; np <= 3; np++)
+        text_shards(path, np, 9000);
+}
+
+/* A LIBSVM file whose largest feature index is in its last row alone,
+ * and one class in the last rows alone; comments and blank lines. */
+static void test_libsvm_shards(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    char path[320], args[512];
+    snprintf(path, sizeof path, "%s/wide.svm", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("# a comment first\n", f);
+    uint32_t x = 11;
+    for (int i = 0; i < 10000; i++) {
+        x = x * 1664525u + 1013904223u;
+        int c = (int)(x >> 16) % (i >= 9500 ? 3 : 2);
+        fprintf(f, "%d", c ? 2 * c + 1 : -1);
+        for (int j = 1 + (int)(x >> 29); j <= 40; j += 1 + (int)(x >> 28) % 7)
+            fprintf(f, " %d:%.2f", j, (double)((x >> (j % 16)) & 255) / 64.0 - c);
+        if (i == 9999)
+            fputs(" 5000:1.5", f);
+        fputs(i % 777 == 0 ? " # note\n\n" : "\n", f);
+    }
+    fclose(f);
+    snprintf(args, sizeof args, "%s --max-iter 5", path);
+    same_as_plain(args);
+    text_shards(path, 4, 10000);
+    if (!strstr(errs, "5000 features")) {
+        print_error("the width is not the largest index:\n%s\n", errs);
+        fail();
+    }
+}
+
+/* An .npy file (version 1.0, little-endian) of `count` items of `size`
+ * bytes; its header padded so that the data start at byte 128. */
+static void write_npy(const char *path, const char *descr, size_t rows,
+                      size_t cols, const void *data, size_t size)
+{
+    char dict[128], shape[64];
+    if (cols)
+        snprintf(shape, sizeof shape, "(%zu, %zu)", rows, cols);
+    else
+        snprintf(shape, sizeof shape, "(%zu,)", rows);
+    int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': "
+                                          "False, 'shape': %s, }", descr, shape);
+    assert_true(len > 0 && len < 117);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 118, 0};
+    fwrite(pre, 1, 10, f);
+    fprintf(f, "%-117s\n", dict);
+    fwrite(data, size, rows * (cols ? cols : 1), f);
+    fclose(f);
+}
+
+/* .npy features and labels, read by offset: 9,000 rows of 20 floats, a
+ * class in the last rows alone; each rank reads the two headers and its
+ * rows (80 + 8 bytes each), and the model is the plain build's. */
+static void test_npy_shards(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    enum { M = 9000, N = 20 };
+    float *X = malloc(M * N * sizeof *X);
+    int64_t *y = malloc(M * sizeof *y);
+    assert_non_null(X);
+    assert_non_null(y);
+    uint32_t x = 3;
+    for (int i = 0; i < M; i++) {
+        x = x * 1664525u + 1013904223u;
+        y[i] = i >= 8800 && (x >> 31) ? 7 : (int64_t)((x >> 16) % 3);
+        for (int j = 0; j < N; j++) {
+            x = x * 1664525u + 1013904223u;
+            X[i * N + j] = (float)((double)(x >> 8) / 16777216.0 - 0.5) +
+                           (j == 0 ? (float)y[i] : 0.0f);
+        }
+    }
+    char xp[320], yp[320], args[1024], cmd[1280];
+    snprintf(xp, sizeof xp, "%s/X.npy", dir);
+    snprintf(yp, sizeof yp, "%s/y.npy", dir);
+    write_npy(xp, "<f4", M, N, X, sizeof *X);
+    write_npy(yp, "<i8", M, 0, y, sizeof *y);
+    free(X);
+    free(y);
+    snprintf(args, sizeof args, "%s --labels %s --max-iter 5", xp, yp);
+    same_as_plain(args);
+    snprintf(cmd, sizeof cmd, "mpirun -np 3 %s train %s --verbose", mpi_bin(),
+             args);
+    if (sh(cmd) != 0) {
+        print_error("%s failed:\n%s\n", cmd, errs);
+        fail();
+    }
+    /* check_shards' 24 header bytes are IDX's: here 2 x 128 */
+    int seen = 0;
+    for (const char *p = errs; (p = strstr(p, "rank ")) != NULL; p++) {
+        size_t a, b, total, rows;
+        unsigned long long n;
+        if (sscanf(p, "rank %*d: rows %zu..%zu of %zu (%zu rows), %llu bytes",
+                   &a, &b, &total, &rows, &n) != 5)
+            continue;
+        assert_int_equal(total, M);
+        assert_int_equal(n, 256 + rows * (N * 4 + 8));
+        seen++;
+    }
+    assert_int_equal(seen, 3);
+}
+
+/* The first "softreg: " line of errs (copied into line). */
+static void first_message(char *line, size_t size)
+{
+    const char *p = strstr(errs, "softreg: ");
+    assert_non_null(p);
+    size_t n = strcspn(p, "\n");
+    snprintf(line, size, "%.*s", (int)n, p);
+}
+
+/* A bad value in a row that a later process reads: every process stops,
+ * and the message names the file's line as one process does. */
+static void test_shard_errors(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    char path[320], cmd[1024], want[512], got[512];
+    snprintf(path, sizeof path, "%s/bad.csv", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("a,b,label\n", f);
+    for (int i = 0; i < 9000; i++)
+        fprintf(f, i == 8498 ? "abc,%d,\"x\ny\"\n" : "%d.5,1,\"x\ny\"\n", i % 7);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s train %s", test_softreg_bin(), path);
+    assert_int_not_equal(sh(cmd), 0);
+    first_message(want, sizeof want);
+    assert_non_null(strstr(want, "bad.csv:16998:"));
+    snprintf(cmd, sizeof cmd, "timeout 30 mpirun -np 3 %s train %s",
+             mpi_bin(), path);
+    int st = sh(cmd);
+    assert_true(st != 0 && st != 124);
+    first_message(got, sizeof got);
+    assert_string_equal(got, want);
+}
+
 static void nap(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
@@ -365,6 +709,12 @@ int main(void)
         cmocka_unit_test(test_sgd_and_network),
         cmocka_unit_test(test_tabular),
         cmocka_unit_test(test_more_processes_than_rows),
+        cmocka_unit_test(test_idx_shards),
+        cmocka_unit_test(test_idx_shapes),
+        cmocka_unit_test(test_csv_shards),
+        cmocka_unit_test(test_libsvm_shards),
+        cmocka_unit_test(test_npy_shards),
+        cmocka_unit_test(test_shard_errors),
         cmocka_unit_test(test_failing_rank),
         cmocka_unit_test(test_killed_rank),
     };

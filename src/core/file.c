@@ -276,3 +276,21 @@ sr_status sr_write_file_atomic(const char *path, const void *data, size_t len,
     sr_dealloc(tmp);
     return SR_OK;
 }
+
+sr_status sr_read_at(int fd, const char *path, void *dst, size_t len,
+                     uint64_t at, sr_error *err)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t got = pread(fd, (char *)dst + done, len - done,
+                            (off_t)(at + done));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return sr_fail(err, SR_ERR_IO, "%s: cannot read %zu bytes at "
+                           "offset %llu: %s", path, len - done,
+                           (unsigned long long)(at + done),
+                           got < 0 ? strerror(errno) : "the file is shorter");
+        done += (size_t)got;
+    }
+    return SR_OK;
+}

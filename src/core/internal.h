@@ -50,6 +50,11 @@ typedef struct sr_file_view {
 } sr_file_view;
 
 sr_status sr_view_file(const char *path, sr_file_view *view, sr_error *err);
+/* len bytes at offset `at` of the open file fd (named path in messages)
+ * into dst; a file shorter than at + len is SR_ERR_IO. For readers that
+ * read a part of a file (sharded loading). */
+sr_status sr_read_at(int fd, const char *path, void *dst, size_t len,
+                     uint64_t at, sr_error *err);
 /* Unmaps a mapping (a view's, taken over by its new owner); NULL is
  * nothing. */
 void sr_unmap(void *base, size_t len);

@@ -204,6 +204,14 @@ static sr_status next_record(struct reader *rd, struct record *rec, int *got,
 }
 
 /* See sr_tabular_options.delimiter. */
+static char detect_delimiter(const char *b, size_t len, size_t pos);
+
+char sr_csv_delimiter(const char *buf, size_t len)
+{
+    size_t pos = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    return detect_delimiter(buf, len, pos);
+}
+
 static char detect_delimiter(const char *b, size_t len, size_t pos)
 {
     static const char cand[3] = {',', ';', '\t'};
@@ -438,6 +446,13 @@ sr_status sr_csv_parse(const char *buf, size_t len, const char *name,
                        const sr_tabular_options *opt_in, sr_dataset **out,
                        sr_error *err)
 {
+    return sr_csv_parse_part(buf, len, name, 1, opt_in, out, err);
+}
+
+sr_status sr_csv_parse_part(const char *buf, size_t len, const char *name,
+                            size_t line0, const sr_tabular_options *opt_in,
+                            sr_dataset **out, sr_error *err)
+{
     if (!out || (!buf && len))
         return sr_fail(err, SR_ERR_INVALID_ARG, "sr_csv_parse: NULL argument");
     sr_tabular_options opt = opt_in ? *opt_in : sr_tabular_options_default();
@@ -460,7 +475,7 @@ sr_status sr_csv_parse(const char *buf, size_t len, const char *name,
             return st;
     }
 
-    struct reader rd = {buf, len, 0, 1, name, opt.delimiter};
+    struct reader rd = {buf, len, 0, line0, name, opt.delimiter};
     if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
         rd.pos = 3;
     if (!rd.delim)

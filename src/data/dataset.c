@@ -4,6 +4,7 @@
 
 #include <zlib.h>
 
+#include "../dist/dist.h"
 #include "dataset.h"
 
 #ifdef _OPENMP
@@ -35,6 +36,7 @@ void sr_dataset_free(sr_dataset *ds)
 {
     if (!ds)
         return;
+    sr_dealloc(ds->class_counts);
     if (ds->shares) {
         sr_dealloc(ds->col);
         sr_dealloc(ds->col16);
@@ -82,6 +84,8 @@ size_t sr_dataset_class_count(const sr_dataset *ds, size_t cls)
 {
     if (!ds || !ds->y)
         return 0;
+    if (ds->sharded)
+        return ds->class_counts && cls < ds->k ? ds->class_counts[cls] : 0;
     size_t count = 0;
     for (size_t i = 0; i < ds->m; i++)
         count += (size_t)ds->y[i] == cls;
@@ -91,6 +95,12 @@ size_t sr_dataset_class_count(const sr_dataset *ds, size_t cls)
 void sr_dataset_value_range(const sr_dataset *ds, float *lo, float *hi)
 {
     float a = INFINITY, b = -INFINITY;
+    if (ds && ds->sharded) {
+        /* every rank's, agreed when the shards were */
+        *lo = ds->range[0];
+        *hi = ds->range[1];
+        return;
+    }
     if (ds) {
         switch (ds->layout) {
         case SR_FEATURES_F32: {
@@ -412,7 +422,7 @@ static sr_status set_dense_pixels(sr_dataset *ds, const uint8_t *pixels,
 
 static sr_status set_pixels(sr_dataset *ds, const uint8_t *pixels, size_t m,
                             size_t n, sr_file_view *view, int borrow,
-                            sr_error *err)
+                            int shard, sr_error *err)
 {
     size_t *ptr = sr_alloc_array(m + 1, sizeof *ptr);
     if (!ptr)
@@ -428,7 +438,12 @@ static sr_status set_pixels(sr_dataset *ds, const uint8_t *pixels, size_t m,
     for (size_t i = 0; i < m; i++)
         ptr[i + 1] += ptr[i];
     size_t nnz = ptr[m];
-    if ((double)nnz >= DENSE_SHARE * (double)m * (double)n && m && n) {
+    /* a shard takes the layout every process's rows together ask for */
+    uint64_t all[2] = {nnz, m};
+    if (shard)
+        sr_dist_reduce_u64(all, 2, 0);
+    if ((double)all[0] >= DENSE_SHARE * (double)all[1] * (double)n && all[1] &&
+        n) {
         sr_dealloc(ptr);
         return set_dense_pixels(ds, pixels, m, n, view, borrow, err);
     }
@@ -562,34 +577,98 @@ static uLong crc_more(uLong crc, const void *p, size_t len)
     return crc;
 }
 
-uint32_t sr_dataset_crc(const sr_dataset *ds)
+/* The CRC-32 of ds's sections in turn (sizes, features, labels,
+ * targets): each section's CRC and length, computed from zero, go to
+ * part[2 i], part[2 i + 1]. A shard's row offsets are shifted by the
+ * stored values of the processes before it (`base`), and only the first
+ * process gives the sizes and the row offsets' leading 0, so that the
+ * sections of every process, one after the other, are the whole set's. */
+#define CRC_SECTIONS 6
+static void crc_sections(const sr_dataset *ds, uint64_t base, int first,
+                         uint64_t *part)
 {
-    uLong crc = crc32(0L, Z_NULL, 0);
-    uint64_t sizes[3] = {ds->m, ds->n, ds->t};
-    crc = crc_more(crc, sizes, sizeof sizes);
     size_t m = ds->m, n = ds->n;
+    const void *p[CRC_SECTIONS] = {NULL};
+    size_t len[CRC_SECTIONS] = {0};
+    uint64_t sizes[3] = {sr_dataset_rows_all(ds), ds->n, ds->t};
+    if (first) {
+        p[0] = sizes;
+        len[0] = sizeof sizes;
+    }
     switch (ds->layout) {
     case SR_FEATURES_F32:
-        crc = crc_more(crc, ds->x_f32, m * n * sizeof(float));
+        p[2] = ds->x_f32;
+        len[2] = m * n * sizeof(float);
         break;
     case SR_FEATURES_U8:
-        crc = crc_more(crc, ds->x_u8, m * n);
+        p[2] = ds->x_u8;
+        len[2] = m * n;
         break;
     case SR_FEATURES_CSR:
-        crc = crc_more(crc, ds->row_ptr, (m + 1) * sizeof *ds->row_ptr);
-        crc = crc_more(crc, ds->col, ds->row_ptr[m] * sizeof *ds->col);
-        crc = crc_more(crc, ds->val, ds->row_ptr[m] * sizeof *ds->val);
+        p[2] = ds->col;
+        len[2] = ds->row_ptr[m] * sizeof *ds->col;
+        p[3] = ds->val;
+        len[3] = ds->row_ptr[m] * sizeof *ds->val;
         break;
     case SR_FEATURES_U8_SPARSE:
-        crc = crc_more(crc, ds->row_ptr, (m + 1) * sizeof *ds->row_ptr);
-        crc = crc_more(crc, ds->col16, ds->row_ptr[m] * sizeof *ds->col16);
-        crc = crc_more(crc, ds->val8, ds->row_ptr[m]);
+        p[2] = ds->col16;
+        len[2] = ds->row_ptr[m] * sizeof *ds->col16;
+        p[3] = ds->val8;
+        len[3] = ds->row_ptr[m];
         break;
     }
-    if (ds->y)
-        crc = crc_more(crc, ds->y, m * sizeof *ds->y);
-    if (ds->targets)
-        crc = crc_more(crc, ds->targets, m * ds->t * sizeof *ds->targets);
+    if (ds->y) {
+        p[4] = ds->y;
+        len[4] = m * sizeof *ds->y;
+    }
+    if (ds->targets) {
+        p[5] = ds->targets;
+        len[5] = m * ds->t * sizeof *ds->targets;
+    }
+    for (size_t i = 0; i < CRC_SECTIONS; i++) {
+        part[2 * i] = crc_more(crc32(0L, Z_NULL, 0), p[i], len[i]);
+        part[2 * i + 1] = len[i];
+    }
+    /* the row offsets (sparse layouts), shifted, a piece at a time */
+    if (ds->layout == SR_FEATURES_CSR || ds->layout == SR_FEATURES_U8_SPARSE) {
+        uLong crc = crc32(0L, Z_NULL, 0);
+        size_t buf[512];
+        for (size_t i = first ? 0 : 1; i <= m;) {
+            size_t q = 0;
+            for (; q < 512 && i <= m; q++, i++)
+                buf[q] = ds->row_ptr[i] + (size_t)base;
+            crc = crc_more(crc, buf, q * sizeof *buf);
+        }
+        part[2] = crc;
+        part[3] = (uint64_t)(m + (first ? 1 : 0)) * sizeof(size_t);
+    }
+}
+
+uint32_t sr_dataset_crc(const sr_dataset *ds)
+{
+    uint64_t mine[2 * CRC_SECTIONS];
+    int sharded = ds->sharded;
+    size_t N = sharded ? (size_t)sr_dist_size() : 1;
+    uint64_t nnz = ds->row_ptr && ds->layout != SR_FEATURES_F32 &&
+                           ds->layout != SR_FEATURES_U8
+                       ? ds->row_ptr[ds->m]
+                       : 0;
+    uint64_t base = sharded ? sr_dist_exscan(nnz) : 0;
+    crc_sections(ds, base, !sharded || sr_dist_rank() == 0, mine);
+    uint64_t *all = sharded ? sr_alloc_array(N, sizeof mine) : mine;
+    /* (no memory for N x 96 bytes: a CRC that matches nothing) */
+    if (!all)
+        return 0;
+    if (sharded)
+        sr_dist_allgather_u64(mine, 2 * CRC_SECTIONS, all);
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (size_t i = 0; i < CRC_SECTIONS; i++)
+        for (size_t r = 0; r < N; r++) {
+            const uint64_t *q = all + r * 2 * CRC_SECTIONS + 2 * i;
+            crc = crc32_combine(crc, (uLong)q[0], (z_off_t)q[1]);
+        }
+    if (sharded)
+        sr_dealloc(all);
     return (uint32_t)crc;
 }
 
@@ -646,20 +725,26 @@ static sr_status copy_header(const sr_dataset *ds, sr_dataset *s,
 sr_status sr_dataset_set_pixels(sr_dataset *ds, const uint8_t *pixels,
                                 size_t m, size_t n, sr_error *err)
 {
-    return set_pixels(ds, pixels, m, n, NULL, 0, err);
+    return set_pixels(ds, pixels, m, n, NULL, 0, 0, err);
 }
 
 sr_status sr_dataset_lend_pixels(sr_dataset *ds, const uint8_t *pixels,
                                  size_t m, size_t n, sr_error *err)
 {
-    return set_pixels(ds, pixels, m, n, NULL, 1, err);
+    return set_pixels(ds, pixels, m, n, NULL, 1, 0, err);
 }
 
 sr_status sr_dataset_set_pixels_from(sr_dataset *ds, sr_file_view *view,
                                      size_t offset, size_t m, size_t n,
                                      sr_error *err)
 {
-    return set_pixels(ds, view->data + offset, m, n, view, 0, err);
+    return set_pixels(ds, view->data + offset, m, n, view, 0, 0, err);
+}
+
+sr_status sr_dataset_set_pixels_shard(sr_dataset *ds, const uint8_t *pixels,
+                                      size_t m, size_t n, sr_error *err)
+{
+    return set_pixels(ds, pixels, m, n, NULL, 0, 1, err);
 }
 
 sr_status sr_dataset_select_features(const sr_dataset *ds, const size_t *cols,
@@ -841,9 +926,8 @@ static sr_status remap_shared(const sr_dataset *ds, const uint32_t *map,
     return SR_OK;
 }
 
-sr_status sr_dataset_remap_columns(const sr_dataset *ds, const uint32_t *map,
-                                   size_t n_new, sr_dataset **out,
-                                   sr_error *err)
+static sr_status remap_columns(const sr_dataset *ds, const uint32_t *map,
+                               size_t n_new, sr_dataset **out, sr_error *err)
 {
     int u8 = ds->layout == SR_FEATURES_U8_SPARSE;
     if (!u8 && ds->layout != SR_FEATURES_CSR)
@@ -890,4 +974,19 @@ sr_status sr_dataset_remap_columns(const sr_dataset *ds, const uint32_t *map,
     s->n = n_new;
     *out = s;
     return SR_OK;
+}
+
+sr_status sr_dataset_remap_columns(const sr_dataset *ds, const uint32_t *map,
+                                   size_t n_new, sr_dataset **out,
+                                   sr_error *err)
+{
+    sr_dataset *s = NULL;
+    sr_status st = remap_columns(ds, map, n_new, &s, err);
+    if (st == SR_OK && (st = sr_dataset_copy_shard(s, ds, err)) != SR_OK) {
+        sr_dataset_free(s);
+        return st;
+    }
+    if (st == SR_OK)
+        *out = s;
+    return st;
 }

@@ -54,7 +54,42 @@ struct sr_dataset {
     /* What lies in the caller's memory (sr_dataset_view_*): neither copied
      * nor freed. */
     unsigned borrows;
+    /* Sharded (several MPI processes, shard.c): this process holds rows
+     * [row0, row0 + m) of all m_all rows, row0 a multiple of
+     * SR_SHARD_ROWS; class_counts (k of them) counts every process's
+     * rows; bytes_read is what its reader read of the files. */
+    int sharded;
+    size_t row0, m_all;
+    size_t *class_counts;
+    uint64_t bytes_read;
+    float range[2];      /* every rank's smallest and largest value */
 };
+
+/* A shard's rows are whole units of this many rows, so that every block
+ * of a full pass (256 rows dense, 4096 sparse) and every evaluation chunk
+ * lies in one process: the blocks stay those of one process. */
+#define SR_SHARD_ROWS ((size_t)4096)
+
+/* The rows of every process: m_all when sharded, else m. */
+static inline size_t sr_dataset_rows_all(const sr_dataset *ds)
+{
+    return ds->sharded ? ds->m_all : ds->m;
+}
+
+/* This process's rows [*first, *last) of m rows cut into shards (whole
+ * units of SR_SHARD_ROWS, contiguous in rank order, sizes differing by
+ * one unit at most, the first ranks taking more). */
+void sr_shard_rows(size_t m, size_t *first, size_t *last);
+
+/* Marks ds, holding rows [row0, row0 + m) of every process's rows, as
+ * sharded: agrees the total, the classes (k, the largest) and their
+ * counts. Every process calls it. */
+sr_status sr_dataset_agree_shard(sr_dataset *ds, size_t row0, sr_error *err);
+
+/* The shard fields of `from` copied into `to` (a data set derived from
+ * it row for row). */
+sr_status sr_dataset_copy_shard(sr_dataset *to, const sr_dataset *from,
+                                sr_error *err);
 
 #define SR_BORROWS_FEATURES 1u /* x_f32, x_u8, or row_ptr, col and val */
 #define SR_BORROWS_LABELS 2u   /* y or targets */
@@ -93,6 +128,11 @@ sr_status sr_dataset_lend_pixels(sr_dataset *ds, const uint8_t *pixels,
 sr_status sr_dataset_set_pixels_from(sr_dataset *ds, sr_file_view *view,
                                      size_t offset, size_t m, size_t n,
                                      sr_error *err);
+
+/* sr_dataset_set_pixels for a shard: the layout is the one every
+ * process's rows together ask for (every process calls it). */
+sr_status sr_dataset_set_pixels_shard(sr_dataset *ds, const uint8_t *pixels,
+                                      size_t m, size_t n, sr_error *err);
 
 /* A new data set holding rows[0..count) of ds, in that order, in the same
  * layout, with their labels and the class names. */

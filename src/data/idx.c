@@ -1,6 +1,8 @@
 /* The IDX format of MNIST: a big-endian header (magic, then one uint32 per
  * dimension) followed by the bytes of the array, raw or gzip-compressed. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -190,6 +192,27 @@ sr_status sr_idx_parse_labels(const uint8_t *buf, size_t len, const char *name,
     return SR_OK;
 }
 
+/* An images file and a labels file that go together: as many labels as
+ * images, and images whose pixel columns fit in 32 bits (in memory:
+ * sr_dataset_set_pixels). */
+static sr_status check_pair(const char *images_path, const char *labels_path,
+                            size_t m, size_t m_labels, size_t rows,
+                            size_t cols, sr_error *err)
+{
+    if (m_labels != m)
+        return sr_fail(err, SR_ERR_MISMATCH,
+                       "%s holds %zu images but %s holds %zu labels: the "
+                       "counts must agree",
+                       images_path, m, labels_path, m_labels);
+    if (rows * cols - 1 > UINT32_MAX)
+        return sr_fail(err, SR_ERR_TOO_BIG,
+                       "%s: images of %zu x %zu pixels are too large: at most "
+                       "%llu pixels an image are supported",
+                       images_path, rows, cols,
+                       (unsigned long long)UINT32_MAX + 1);
+    return SR_OK;
+}
+
 sr_status sr_dataset_load_idx(const char *images_path, const char *labels_path,
                               sr_dataset **out, sr_error *err)
 {
@@ -218,22 +241,9 @@ sr_status sr_dataset_load_idx(const char *images_path, const char *labels_path,
         goto fail;
     sr_dealloc(lab);
     lab = NULL;
-    if (m_labels != m) {
-        st = sr_fail(err, SR_ERR_MISMATCH,
-                     "%s holds %zu images but %s holds %zu labels: the "
-                     "counts must agree",
-                     images_path, m, labels_path, m_labels);
+    if ((st = check_pair(images_path, labels_path, m, m_labels, rows, cols,
+                         err)) != SR_OK)
         goto fail;
-    }
-    /* Pixel columns are 32-bit in memory (sr_dataset_set_pixels). */
-    if (rows * cols - 1 > UINT32_MAX) {
-        st = sr_fail(err, SR_ERR_TOO_BIG,
-                     "%s: images of %zu x %zu pixels are too large: at most "
-                     "%llu pixels an image are supported",
-                     images_path, rows, cols,
-                     (unsigned long long)UINT32_MAX + 1);
-        goto fail;
-    }
     ds = sr_dataset_new(err);
     if (!ds) {
         st = SR_ERR_NOMEM;
@@ -264,6 +274,160 @@ fail:
     sr_dealloc(lab);
     sr_dealloc(y);
     return st;
+}
+
+/* ---- Sharded loading: this process's rows, read by offset ---- */
+
+/* (not an error: a file that cannot be read in part is read whole) */
+#define READ_WHOLE ((sr_status)100)
+
+typedef struct part_file {
+    const char *path;
+    int fd;
+    uint64_t size;
+} part_file;
+
+static sr_status part_open(const char *path, part_file *f, sr_error *err)
+{
+    struct stat st;
+    f->path = path;
+    f->fd = open(path, O_RDONLY);
+    if (f->fd < 0)
+        return sr_fail(err, SR_ERR_IO, "%s: cannot open: %s", path,
+                       strerror(errno));
+    if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(f->fd);
+        f->fd = -1;
+        return READ_WHOLE; /* not a regular file */
+    }
+    f->size = (uint64_t)st.st_size;
+    return SR_OK;
+}
+
+/* len bytes at offset `at` into dst, counted into *bytes. */
+static sr_status part_read(const part_file *f, void *dst, size_t len,
+                           uint64_t at, uint64_t *bytes, sr_error *err)
+{
+    sr_status st = sr_read_at(f->fd, f->path, dst, len, at, err);
+    if (st == SR_OK)
+        *bytes += len;
+    return st;
+}
+
+/* The header of an IDX file: its first `header` bytes (fewer if the file
+ * is shorter), into buf. READ_WHOLE: gzip, to be read whole. */
+static sr_status part_header(const part_file *f, uint8_t *buf, size_t header,
+                             uint64_t *bytes, sr_error *err)
+{
+    memset(buf, 0, header);
+    size_t len = f->size < header ? (size_t)f->size : header;
+    sr_status st = part_read(f, buf, len, 0, bytes, err);
+    if (st == SR_OK && len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b)
+        return READ_WHOLE;
+    return st;
+}
+
+/* This process's rows of an IDX pair (sr_shard_rows), read by offset: the
+ * headers, its pixels and its labels. READ_WHOLE (nothing said in
+ * err): a file that is not a raw regular file, which the caller reads
+ * whole. */
+static sr_status load_idx_part(const char *images_path,
+                               const char *labels_path, sr_dataset **out,
+                               sr_error *err)
+{
+    part_file img = {images_path, -1, 0}, lab = {labels_path, -1, 0};
+    uint8_t head[SR_IDX_IMAGES_HEADER], lhead[SR_IDX_LABELS_HEADER];
+    uint8_t *pixels = NULL, *labels = NULL;
+    sr_dataset *ds = NULL;
+    uint64_t bytes = 0;
+    size_t m = 0, rows = 0, cols = 0, m_labels = 0, first = 0, last = 0;
+    sr_status st;
+    if ((st = part_open(images_path, &img, err)) != SR_OK ||
+        (st = part_open(labels_path, &lab, err)) != SR_OK ||
+        (st = part_header(&img, head, sizeof head, &bytes, err)) != SR_OK ||
+        (st = part_header(&lab, lhead, sizeof lhead, &bytes, err)) != SR_OK)
+        goto done;
+    /* the checks of a whole file, on its header and its size */
+    if (img.size > SIZE_MAX || lab.size > SIZE_MAX) {
+        st = sr_fail(err, SR_ERR_TOO_BIG, "%s: too large", images_path);
+        goto done;
+    }
+    if ((st = sr_idx_check_images(head, (size_t)img.size, images_path, &m,
+                                  &rows, &cols, err)) != SR_OK ||
+        (st = sr_idx_check_labels(lhead, (size_t)lab.size, labels_path,
+                                  &m_labels, err)) != SR_OK)
+        goto done;
+    if ((st = check_pair(images_path, labels_path, m, m_labels, rows, cols,
+                         err)) != SR_OK)
+        goto done;
+    size_t n = rows * cols;
+    sr_shard_rows(m, &first, &last);
+    size_t mine = last - first;
+    if (!(pixels = sr_alloc_array(mine ? mine : 1, n)) ||
+        !(labels = sr_alloc(mine ? mine : 1)) || !(ds = sr_dataset_new(err))) {
+        st = sr_fail(err, SR_ERR_NOMEM, "%s: out of memory for %zu images",
+                     images_path, mine);
+        goto done;
+    }
+    if ((st = part_read(&img, pixels, mine * n,
+                        SR_IDX_IMAGES_HEADER + (uint64_t)first * n, &bytes,
+                        err)) != SR_OK ||
+        (st = part_read(&lab, labels, mine, SR_IDX_LABELS_HEADER + first,
+                        &bytes, err)) != SR_OK)
+        goto done;
+    if (!(ds->y = sr_alloc_array(mine ? mine : 1, sizeof *ds->y))) {
+        st = sr_fail(err, SR_ERR_NOMEM, "%s: out of memory for %zu labels",
+                     labels_path, mine);
+        goto done;
+    }
+    uint8_t top = 0;
+    for (size_t i = 0; i < mine; i++) {
+        ds->y[i] = labels[i];
+        top = labels[i] > top ? labels[i] : top;
+    }
+    ds->m = mine;
+    ds->n = n;
+    ds->k = mine ? (size_t)top + 1 : 0;
+    ds->rows = rows;
+    ds->cols = cols;
+    ds->bytes_read = bytes;
+    if ((st = sr_dataset_set_pixels_shard(ds, pixels, mine, n, err)) != SR_OK ||
+        (st = sr_dataset_set_labels_file(ds, labels_path, err)) != SR_OK ||
+        (st = sr_dataset_agree_shard(ds, first, err)) != SR_OK)
+        goto done;
+    *out = ds;
+    ds = NULL;
+done:
+    if (img.fd >= 0)
+        close(img.fd);
+    if (lab.fd >= 0)
+        close(lab.fd);
+    sr_dealloc(pixels);
+    sr_dealloc(labels);
+    sr_dataset_free(ds);
+    return st;
+}
+
+sr_status sr_dataset_load_idx_shard(const char *images_path,
+                                    const char *labels_path, sr_dataset **out,
+                                    sr_error *err)
+{
+    if (!images_path || !labels_path || !out)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_dataset_load_idx_shard: NULL argument");
+    sr_status st = load_idx_part(images_path, labels_path, out, err);
+    if (st != READ_WHOLE)
+        return st;
+    /* gzip or not a regular file: every row read, this share kept */
+    sr_dataset *ds = NULL;
+    if ((st = sr_dataset_load_idx(images_path, labels_path, &ds, err)) != SR_OK)
+        return st;
+    if ((st = sr_dataset_keep_shard(ds, err)) != SR_OK) {
+        sr_dataset_free(ds);
+        return st;
+    }
+    *out = ds;
+    return SR_OK;
 }
 
 /* True unless the path is surely absent; other failures (a directory we may
@@ -304,8 +468,8 @@ static sr_status find_split_file(const char *dir, const char *split,
                    dlen ? dir : ".", split, what, split, suffix, split, suffix);
 }
 
-sr_status sr_dataset_load_mnist(const char *dir, const char *split,
-                                sr_dataset **out, sr_error *err)
+static sr_status load_mnist(const char *dir, const char *split, int shard,
+                            sr_dataset **out, sr_error *err)
 {
     if (!dir || !split || !out)
         return sr_fail(err, SR_ERR_INVALID_ARG,
@@ -319,9 +483,22 @@ sr_status sr_dataset_load_mnist(const char *dir, const char *split,
                          err);
     if (st != SR_OK)
         goto done;
-    st = sr_dataset_load_idx(images, labels, out, err);
+    st = shard ? sr_dataset_load_idx_shard(images, labels, out, err)
+               : sr_dataset_load_idx(images, labels, out, err);
 done:
     sr_dealloc(images);
     sr_dealloc(labels);
     return st;
+}
+
+sr_status sr_dataset_load_mnist(const char *dir, const char *split,
+                                sr_dataset **out, sr_error *err)
+{
+    return load_mnist(dir, split, 0, out, err);
+}
+
+sr_status sr_dataset_load_mnist_shard(const char *dir, const char *split,
+                                      sr_dataset **out, sr_error *err)
+{
+    return load_mnist(dir, split, 1, out, err);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../dist/dist.h"
 #include "tabular.h"
 
 /* Longest label shown in a message; longer ones are cut. */
@@ -375,4 +376,66 @@ void sr_labels_free(sr_labels *L)
     sr_dealloc(L->entries);
     sr_dealloc(L->slots);
     memset(L, 0, sizeof *L);
+}
+
+sr_status sr_labels_agree(sr_dataset *ds, const char *name, sr_error *err)
+{
+    /* every rank's class names, in rank order, as one list */
+    size_t k = ds->k, bytes = 0;
+    for (size_t c = 0; c < k; c++)
+        bytes += strlen(ds->class_names[c]) + 1;
+    char *mine = sr_alloc(bytes ? bytes : 1);
+    size_t N = (size_t)sr_dist_size(), r = (size_t)sr_dist_rank();
+    uint64_t *lens = sr_alloc_array(N, sizeof *lens);
+    int32_t *id = sr_alloc_array(k ? k : 1, sizeof *id);
+    uint8_t *all = NULL;
+    sr_labels L;
+    int ready = 0;
+    char **names = NULL;
+    size_t count = 0;
+    sr_status st = SR_OK;
+    if (!mine || !lens || !id) {
+        st = sr_fail(err, SR_ERR_NOMEM, "%s: out of memory for %zu classes",
+                     name, k);
+        goto done;
+    }
+    for (size_t c = 0, at = 0; c < k; c++) {
+        size_t len = strlen(ds->class_names[c]) + 1;
+        memcpy(mine + at, ds->class_names[c], len);
+        at += len;
+    }
+    if ((st = sr_dist_allgather_bytes(mine, bytes, &all, lens, err)) != SR_OK ||
+        (st = sr_labels_init(&L, name, NULL, 0, err)) != SR_OK)
+        goto done;
+    ready = 1;
+    /* the union, ordered by the rule of one file (sr_labels_finish); this
+     * rank's names map to their places in it */
+    size_t at = 0;
+    for (size_t q = 0; q < N; q++) {
+        size_t end = at + (size_t)lens[q], c = 0;
+        while (at < end) {
+            const char *text = (const char *)all + at;
+            int32_t slot;
+            if ((st = sr_labels_add(&L, text, 0, &slot, err)) != SR_OK)
+                goto done;
+            if (q == r)
+                id[c++] = slot;
+            at += strlen(text) + 1;
+        }
+    }
+    if ((st = sr_labels_finish(&L, id, k, &names, &count, err)) != SR_OK)
+        goto done;
+    for (size_t i = 0; i < ds->m; i++)
+        ds->y[i] = id[ds->y[i]];
+    sr_free_strings(ds->class_names, ds->k);
+    ds->class_names = names;
+    ds->k = count;
+done:
+    if (ready)
+        sr_labels_free(&L);
+    sr_dealloc(mine);
+    sr_dealloc(lens);
+    sr_dealloc(id);
+    sr_dealloc(all);
+    return st;
 }

@@ -210,6 +210,13 @@ sr_status sr_libsvm_parse(const char *buf, size_t len, const char *name,
                           const sr_tabular_options *opt_in, sr_dataset **out,
                           sr_error *err)
 {
+    return sr_libsvm_parse_part(buf, len, name, 1, opt_in, out, err);
+}
+
+sr_status sr_libsvm_parse_part(const char *buf, size_t len, const char *name,
+                               size_t line0, const sr_tabular_options *opt_in,
+                               sr_dataset **out, sr_error *err)
+{
     if (!out || (!buf && len))
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "sr_libsvm_parse: NULL argument");
@@ -244,7 +251,7 @@ sr_status sr_libsvm_parse(const char *buf, size_t len, const char *name,
     s.row_ptr[0] = 0;
 
     size_t pos = 0, next_progress = 0;
-    for (size_t line = 1; pos < len; line++) {
+    for (size_t line = line0; pos < len; line++) {
         sr_tab_progress(&opt, pos, len, &next_progress);
         const char *nl = memchr(buf + pos, '\n', len - pos);
         size_t eol = nl ? (size_t)(nl - buf) : len;

@@ -124,6 +124,166 @@ sr_status sr_dataset_load(const char *path, const char *labels_path,
     }
 }
 
+static sr_status npy_classes(const sr_npy_array *arr, const char *path,
+                             sr_dataset *ds, sr_error *err);
+
+/* This process's rows [first, last) of an .npy array opened as f, read by
+ * offset into a new array (host byte order); NULL data when the file
+ * cannot be read in part (gzip, a stream, the other byte order). */
+static sr_status npy_part(sr_npy_file *f, size_t first, size_t last,
+                          sr_npy_array *part, uint64_t *bytes, sr_error *err)
+{
+    const sr_npy_header *h = &f->h;
+    memset(part, 0, sizeof *part);
+    uint16_t probe = 1;
+    int host_little = *(const uint8_t *)&probe == 1;
+    if (!f->src.regular || f->src.z ||
+        (h->item_size > 1 && h->little_endian != host_little))
+        return SR_OK;
+    size_t row = h->shape[1] * h->item_size, len = (last - first) * row;
+    void *data = sr_alloc(len ? len : 1);
+    if (!data)
+        return sr_fail(err, SR_ERR_NOMEM, "%s: out of memory for %zu rows",
+                       f->src.path, last - first);
+    sr_status st = sr_read_at(f->src.fd, f->src.path, data, len,
+                              h->data_start + (uint64_t)first * row, err);
+    if (st != SR_OK) {
+        sr_dealloc(data);
+        return st;
+    }
+    *bytes += h->data_start + len;
+    part->dtype = h->dtype;
+    part->item_size = h->item_size;
+    part->ndim = h->ndim;
+    part->shape[0] = last - first;
+    part->shape[1] = h->shape[1];
+    part->count = (last - first) * h->shape[1];
+    part->data = data;
+    return SR_OK;
+}
+
+/* sr_dataset_load_npy for this process's rows, read by offset from both
+ * files (SR_TEXT_WHOLE: a file that cannot be read in part). */
+static sr_status load_npy_shard(const char *x_path, const char *y_path,
+                                sr_task task, sr_dataset **out, sr_error *err)
+{
+    sr_npy_file X, Y;
+    sr_npy_array xs, ys;
+    memset(&X, 0, sizeof X);
+    memset(&Y, 0, sizeof Y);
+    memset(&xs, 0, sizeof xs);
+    memset(&ys, 0, sizeof ys);
+    sr_dataset *ds = NULL;
+    uint64_t bytes = 0;
+    size_t first = 0, last = 0;
+    int labelled = y_path && task != SR_TASK_UNLABELLED;
+    sr_status st = sr_npy_open(x_path, &X, err);
+    if (st == SR_OK && labelled)
+        st = sr_npy_open(y_path, &Y, err);
+    if (st != SR_OK)
+        goto done;
+    /* the checks of the whole files are sr_dataset_load_npy's */
+    if (X.h.ndim != 2 || !X.h.shape[0] || !X.h.shape[1] ||
+        X.h.dtype != SR_NPY_F4 ||
+        (labelled && (Y.h.shape[0] != X.h.shape[0] ||
+                      (task == SR_TASK_CLASSIFICATION && Y.h.ndim != 1 &&
+                       Y.h.shape[1] != 1)))) {
+        st = SR_TEXT_WHOLE;
+        goto done;
+    }
+    sr_shard_rows(X.h.shape[0], &first, &last);
+    if ((st = npy_part(&X, first, last, &xs, &bytes, err)) != SR_OK ||
+        (labelled &&
+         (st = npy_part(&Y, first, last, &ys, &bytes, err)) != SR_OK))
+        goto done;
+    if (!xs.data || (labelled && !ys.data)) {
+        st = SR_TEXT_WHOLE;
+        goto done;
+    }
+    if ((st = sr_npy_check_finite(xs.data, xs.count, first * X.h.shape[1],
+                                  &X.h, x_path, err)) != SR_OK)
+        goto done;
+    if (!(ds = sr_dataset_new(err))) {
+        st = SR_ERR_NOMEM;
+        goto done;
+    }
+    ds->m = last - first;
+    ds->n = X.h.shape[1];
+    ds->layout = SR_FEATURES_F32;
+    ds->x_f32 = xs.data;
+    xs.data = NULL;
+    if (task == SR_TASK_REGRESSION) {
+        ds->t = Y.h.ndim == 2 ? Y.h.shape[1] : 1;
+        if (!(ds->targets = sr_alloc_array(ys.count ? ys.count : 1,
+                                           sizeof(float))))
+            st = sr_fail(err, SR_ERR_NOMEM, "%s: out of memory", y_path);
+        else
+            st = sr_npy_to_f32(&ys, y_path, ds->targets, err);
+    } else if (labelled) {
+        st = npy_classes(&ys, y_path, ds, err);
+        if (st == SR_OK)
+            st = sr_labels_agree(ds, y_path, err);
+    }
+    if (st == SR_OK && ds->y)
+        st = sr_dataset_set_labels_file(ds, y_path, err);
+    if (st != SR_OK)
+        goto done;
+    ds->bytes_read = bytes;
+    if ((st = sr_dataset_agree_shard(ds, first, err)) != SR_OK)
+        goto done;
+    *out = ds;
+    ds = NULL;
+done:
+    sr_dataset_free(ds);
+    sr_npy_close(&X);
+    sr_npy_close(&Y);
+    sr_npy_array_free(&xs);
+    sr_npy_array_free(&ys);
+    return st;
+}
+
+sr_status sr_dataset_load_shard(const char *path, const char *labels_path,
+                                sr_format format,
+                                const sr_tabular_options *opt,
+                                sr_dataset **out, sr_error *err)
+{
+    if (!path || !out)
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "sr_dataset_load_shard: NULL argument");
+    if (format == SR_FORMAT_AUTO) {
+        format = sr_format_detect(path, err);
+        if (format == SR_FORMAT_AUTO)
+            return err ? err->code : SR_ERR_IO;
+    }
+    sr_status st;
+    if (format == SR_FORMAT_IDX && labels_path)
+        return sr_dataset_load_idx_shard(path, labels_path, out, err);
+    if (format == SR_FORMAT_CSV || format == SR_FORMAT_LIBSVM) {
+        st = sr_text_load_shard(path, format == SR_FORMAT_CSV, opt, out, err);
+        if (st != SR_TEXT_WHOLE)
+            return st;
+    }
+    if (format == SR_FORMAT_NPY && (labels_path || (opt && opt->task ==
+                                                      SR_TASK_UNLABELLED))) {
+        st = load_npy_shard(path, labels_path, opt ? opt->task
+                                                   : SR_TASK_CLASSIFICATION,
+                            out, err);
+        if (st != SR_TEXT_WHOLE)
+            return st;
+    }
+    /* the others: every row read, this process's share kept */
+    sr_dataset *ds = NULL;
+    if ((st = sr_dataset_load(path, labels_path, format, opt, &ds, err)) !=
+        SR_OK)
+        return st;
+    if ((st = sr_dataset_keep_shard(ds, err)) != SR_OK) {
+        sr_dataset_free(ds);
+        return st;
+    }
+    *out = ds;
+    return SR_OK;
+}
+
 /* Integer labels become classes through the same mapping as CSV's, so the
  * order of classes follows one documented rule everywhere. */
 static sr_status npy_classes(const sr_npy_array *arr, const char *path,

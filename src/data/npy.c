@@ -755,7 +755,7 @@ static size_t nonfinite_in(const float *x, size_t count)
     return bad;
 }
 
-static sr_status check_finite(const float *out, size_t count, size_t first,
+sr_status sr_npy_check_finite(const float *out, size_t count, size_t first,
                               const sr_npy_header *h, const char *name,
                               sr_error *err)
 {
@@ -799,7 +799,7 @@ sr_status sr_npy_map_f32(sr_npy_file *f, sr_npy_map *map, sr_error *err)
     madvise(p, len, MADV_POPULATE_READ);
 #endif
     const float *x = (const float *)((const uint8_t *)p + h->data_start);
-    sr_status st = check_finite(x, h->count, 0, h, f->src.path, err);
+    sr_status st = sr_npy_check_finite(x, h->count, 0, h, f->src.path, err);
     if (st != SR_OK) {
         munmap(p, len);
         return st;
@@ -838,7 +838,7 @@ sr_status sr_npy_read_f32(sr_npy_file *f, float *out, int finite,
         if (buf)
             convert_f32(h->dtype, raw, c, out + done);
         if (finite)
-            st = check_finite(out + done, c, done, h, name, err);
+            st = sr_npy_check_finite(out + done, c, done, h, name, err);
     }
     sr_dealloc(buf);
     if (st == SR_OK)

@@ -126,6 +126,12 @@ sr_status sr_npy_map_f32(sr_npy_file *f, sr_npy_map *map, sr_error *err);
 sr_status sr_npy_read_f32(sr_npy_file *f, float *out, int finite,
                           sr_error *err);
 
+/* Every one of out[0 .. count) finite; else an error naming the first
+ * that is not as element first + i of the array h describes. */
+sr_status sr_npy_check_finite(const float *out, size_t count, size_t first,
+                              const sr_npy_header *h, const char *name,
+                              sr_error *err);
+
 /* Releases the file; accepts a zeroed or failed one. */
 void sr_npy_close(sr_npy_file *f);
 

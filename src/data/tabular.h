@@ -37,6 +37,14 @@ sr_status sr_csv_parse(const char *buf, size_t len, const char *name,
 sr_status sr_libsvm_parse(const char *buf, size_t len, const char *name,
                           const sr_tabular_options *opt, sr_dataset **out,
                           sr_error *err);
+/* The same for a part of a file whose first line is line `line0` of it
+ * (messages name the file's lines). */
+sr_status sr_csv_parse_part(const char *buf, size_t len, const char *name,
+                            size_t line0, const sr_tabular_options *opt,
+                            sr_dataset **out, sr_error *err);
+sr_status sr_libsvm_parse_part(const char *buf, size_t len, const char *name,
+                               size_t line0, const sr_tabular_options *opt,
+                               sr_dataset **out, sr_error *err);
 
 /* The parse's progress at byte `done` of `total`, when opt asks for it
  * and `done` has reached *next (then moved a megabyte on); the first call
@@ -85,5 +93,21 @@ sr_status sr_labels_finish(sr_labels *L, int32_t *y, size_t m, char ***names,
                            size_t *k, sr_error *err);
 /* Frees what L still holds; safe after a failed or successful finish. */
 void sr_labels_free(sr_labels *L);
+
+/* Sharded loading (text_shard.c): every rank's classes made one list,
+ * ordered as sr_labels_finish orders a file's, ds's labels renumbered
+ * into it. Every rank calls it. */
+sr_status sr_labels_agree(sr_dataset *ds, const char *name, sr_error *err);
+
+/* This process's rows of a CSV (csv != 0) or LIBSVM file, read from its
+ * share of the bytes (text_shard.c); SR_TEXT_WHOLE, nothing said: a
+ * stream or gzip file, to read whole. Every process calls it. */
+#define SR_TEXT_WHOLE ((sr_status)100)
+sr_status sr_text_load_shard(const char *path, int csv,
+                             const sr_tabular_options *opt, sr_dataset **out,
+                             sr_error *err);
+
+/* The delimiter sr_csv_parse detects in buf (its first line). */
+char sr_csv_delimiter(const char *buf, size_t len);
 
 #endif

@@ -68,12 +68,68 @@ sr_status sr_dist_fold(float *sum, size_t len, const float *parts,
 }
 
 sr_status sr_dist_gather(double *loss, uint64_t *wrong, size_t count,
-                         sr_error *err)
+                         size_t first, size_t last, sr_error *err)
 {
     (void)loss;
     (void)wrong;
     (void)count;
+    (void)first;
+    (void)last;
     (void)err;
+    return SR_OK;
+}
+
+uint64_t sr_dist_exscan(uint64_t v)
+{
+    (void)v;
+    return 0;
+}
+
+void sr_dist_chain_take(double *buf, size_t len)
+{
+    (void)buf;
+    (void)len;
+}
+
+void sr_dist_chain_give(double *buf, size_t len)
+{
+    (void)buf;
+    (void)len;
+}
+
+void sr_dist_reduce_u64(uint64_t *buf, size_t count, int max)
+{
+    (void)buf;
+    (void)count;
+    (void)max;
+}
+
+void sr_dist_allgather_u64(const uint64_t *mine, size_t count, uint64_t *all)
+{
+    if (count)
+        memcpy(all, mine, count * sizeof *all);
+}
+
+sr_status sr_dist_allgather_bytes(const void *mine, size_t len, uint8_t **all,
+                                  uint64_t *lens, sr_error *err)
+{
+    uint8_t *a = sr_alloc(len ? len : 1);
+    if (!a)
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for %zu bytes", len);
+    if (len)
+        memcpy(a, mine, len);
+    *all = a;
+    lens[0] = len;
+    return SR_OK;
+}
+
+sr_status sr_dist_exchange(const void *out, const uint64_t *send, void *in,
+                           const uint64_t *recv, size_t size, sr_error *err)
+{
+    (void)recv;
+    (void)err;
+    if (send[0])
+        memcpy(in, out, (size_t)send[0] * size);
     return SR_OK;
 }
 
@@ -205,7 +261,7 @@ sr_status sr_dist_fold(float *sum, size_t len, const float *parts,
 }
 
 sr_status sr_dist_gather(double *loss, uint64_t *wrong, size_t count,
-                         sr_error *err)
+                         size_t first, size_t last, sr_error *err)
 {
     int N = sr_dist_size();
     if (count > (size_t)1 << 30)
@@ -216,17 +272,119 @@ sr_status sr_dist_gather(double *loss, uint64_t *wrong, size_t count,
     if (!counts)
         return sr_fail(err, SR_ERR_NOMEM, "out of memory for %d ranks", N);
     int *displs = counts + N;
-    for (int q = 0; q < N; q++) {
-        size_t f, l;
-        share_of(count, (size_t)q, (size_t)N, &f, &l);
-        counts[q] = (int)(l - f);
-        displs[q] = (int)f;
-    }
+    int mine = (int)(last - first);
+    MPI_Allgather(&mine, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD);
+    for (int q = 0, at = 0; q < N; at += counts[q++])
+        displs[q] = at;
     MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, loss, counts, displs,
                    MPI_DOUBLE, MPI_COMM_WORLD);
     MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, wrong, counts, displs,
                    MPI_UINT64_T, MPI_COMM_WORLD);
     sr_dealloc(counts);
+    return SR_OK;
+}
+
+uint64_t sr_dist_exscan(uint64_t v)
+{
+    uint64_t before = 0;
+    MPI_Exscan(&v, &before, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    /* (MPI leaves rank 0's result undefined) */
+    return sr_dist_rank() == 0 ? 0 : before;
+}
+
+void sr_dist_chain_take(double *buf, size_t len)
+{
+    int r = sr_dist_rank();
+    for (size_t i = 0; r > 0 && i < len; i += PIECE)
+        MPI_Recv(buf + i, (int)(len - i < PIECE ? len - i : PIECE), MPI_DOUBLE,
+                 r - 1, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+}
+
+void sr_dist_chain_give(double *buf, size_t len)
+{
+    int r = sr_dist_rank(), N = sr_dist_size();
+    for (size_t i = 0; r + 1 < N && i < len; i += PIECE)
+        MPI_Send(buf + i, (int)(len - i < PIECE ? len - i : PIECE), MPI_DOUBLE,
+                 r + 1, 3, MPI_COMM_WORLD);
+    for (size_t i = 0; i < len; i += PIECE)
+        MPI_Bcast(buf + i, (int)(len - i < PIECE ? len - i : PIECE),
+                  MPI_DOUBLE, N - 1, MPI_COMM_WORLD);
+}
+
+void sr_dist_reduce_u64(uint64_t *buf, size_t count, int max)
+{
+    for (size_t i = 0; i < count; i += PIECE)
+        MPI_Allreduce(MPI_IN_PLACE, buf + i,
+                      (int)(count - i < PIECE ? count - i : PIECE),
+                      MPI_UINT64_T, max ? MPI_MAX : MPI_SUM, MPI_COMM_WORLD);
+}
+
+void sr_dist_allgather_u64(const uint64_t *mine, size_t count, uint64_t *all)
+{
+    MPI_Allgather(mine, (int)count, MPI_UINT64_T, all, (int)count,
+                  MPI_UINT64_T, MPI_COMM_WORLD);
+}
+
+/* Byte counts and displacements of items for MPI (ints): *fit 0 when
+ * they do not fit. */
+static int *byte_counts(const uint64_t *items, size_t size, int N)
+{
+    int *c = sr_alloc_array((size_t)N, 2 * sizeof *c);
+    if (!c)
+        return NULL;
+    uint64_t at = 0;
+    for (int q = 0; q < N; q++) {
+        uint64_t b = items[q] * size;
+        if (b > INT32_MAX || at > INT32_MAX) {
+            sr_dealloc(c);
+            return NULL;
+        }
+        c[q] = (int)b;
+        c[N + q] = (int)at;
+        at += b;
+    }
+    return c;
+}
+
+sr_status sr_dist_allgather_bytes(const void *mine, size_t len, uint8_t **all,
+                                  uint64_t *lens, sr_error *err)
+{
+    int N = sr_dist_size();
+    uint64_t l = len;
+    sr_dist_allgather_u64(&l, 1, lens);
+    uint64_t total = 0;
+    for (int q = 0; q < N; q++)
+        total += lens[q];
+    int *c = byte_counts(lens, 1, N);
+    uint8_t *a = c ? sr_alloc(total ? (size_t)total : 1) : NULL;
+    if (!a) {
+        sr_dealloc(c);
+        return sr_fail(err, SR_ERR_TOO_BIG, "%llu bytes to gather are more "
+                       "than MPI sends at once, or than memory holds",
+                       (unsigned long long)total);
+    }
+    MPI_Allgatherv(mine, (int)len, MPI_BYTE, a, c, c + N, MPI_BYTE,
+                   MPI_COMM_WORLD);
+    sr_dealloc(c);
+    *all = a;
+    return SR_OK;
+}
+
+sr_status sr_dist_exchange(const void *out, const uint64_t *send, void *in,
+                           const uint64_t *recv, size_t size, sr_error *err)
+{
+    int N = sr_dist_size();
+    int *s = byte_counts(send, size, N), *r = byte_counts(recv, size, N);
+    if (!s || !r) {
+        sr_dealloc(s);
+        sr_dealloc(r);
+        return sr_fail(err, SR_ERR_TOO_BIG, "rows to move between processes "
+                       "are more than MPI sends at once (2 GB)");
+    }
+    MPI_Alltoallv(out, s, s + N, MPI_BYTE, in, r, r + N, MPI_BYTE,
+                  MPI_COMM_WORLD);
+    sr_dealloc(s);
+    sr_dealloc(r);
     return SR_OK;
 }
 

@@ -44,11 +44,41 @@ sr_status sr_dist_fold(float *sum, size_t len, const float *parts,
                        size_t stride, const double *dparts, size_t nparts,
                        double *dsum, sr_error *err);
 
-/* Every rank's values of its share of `count` items (sr_dist_share),
- * gathered on every rank: loss[first .. last) and wrong[first .. last)
- * are this rank's, the rest filled in. */
+/* Every rank's values of its items, gathered on every rank: of `count`
+ * items, loss[first .. last) and wrong[first .. last) are this rank's, the
+ * rest filled in. The ranks' ranges follow each other in rank order and
+ * cover [0, count). */
 sr_status sr_dist_gather(double *loss, uint64_t *wrong, size_t count,
-                         sr_error *err);
+                         size_t first, size_t last, sr_error *err);
+
+/* Integer collectives (exact, so any order gives the same result): the
+ * sum of v over the ranks before this one; buf[0 .. count) summed (or,
+ * with max, the largest) over the ranks, on every rank; every rank's
+ * mine[0 .. count) into all[r * count ..] on every rank. */
+uint64_t sr_dist_exscan(uint64_t v);
+
+/* A running sum continued rank after rank, for sums over rows that one
+ * process adds in row order: sr_dist_chain_take waits for the ranks
+ * before this one and overwrites buf with their sum (rank 0's stays as it
+ * is); the rank adds its rows to it; sr_dist_chain_give passes it on and
+ * leaves the last rank's, the whole sum, in every rank's buf. The
+ * additions are one process's. */
+void sr_dist_chain_take(double *buf, size_t len);
+void sr_dist_chain_give(double *buf, size_t len);
+void sr_dist_reduce_u64(uint64_t *buf, size_t count, int max);
+void sr_dist_allgather_u64(const uint64_t *mine, size_t count,
+                           uint64_t *all);
+
+/* Every rank's `len` bytes, one after the other in rank order, into a new
+ * *all (sr_dealloc) on every rank; lens[r] is rank r's length. */
+sr_status sr_dist_allgather_bytes(const void *mine, size_t len, uint8_t **all,
+                                  uint64_t *lens, sr_error *err);
+
+/* Items of `size` bytes from this rank to every rank: send[q] of them
+ * to rank q (in rank order from `out`), recv[q] from rank q (into `in`,
+ * in rank order). */
+sr_status sr_dist_exchange(const void *out, const uint64_t *send, void *in,
+                           const uint64_t *recv, size_t size, sr_error *err);
 
 /* buf (bytes) from rank 0 to every rank. */
 sr_status sr_dist_bcast(void *buf, size_t bytes, sr_error *err);

@@ -1,6 +1,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../dist/dist.h"
 #include "feature_map.h"
 
 static int is_sparse(const sr_dataset *ds)
@@ -32,7 +33,9 @@ static sr_status map_features(const sr_model *model, const sr_dataset *raw,
     ds->n = n;
     ds->k = raw->k;
     ds->t = raw->t;
-    sr_status st = SR_OK;
+    sr_status st = sr_dataset_copy_shard(ds, raw, err);
+    if (st != SR_OK)
+        goto fail;
     if (raw->y) {
         if (!(ds->y = sr_alloc_array(m, sizeof *ds->y)))
             goto nomem;
@@ -135,6 +138,20 @@ sr_status sr_feature_map_fit(sr_model *model, const sr_dataset *raw,
         st = sr_fail(err, SR_ERR_NOMEM, "out of memory standardising %zu features", n);
         goto done;
     }
+    /* A shard continues the sums of the ranks before it (sum and sq
+     * side by side: one message): the additions of one process. */
+    double *both = NULL;
+    if (ds->sharded) {
+        if (!(both = sr_alloc_array(n ? n : 1, 2 * sizeof *both))) {
+            st = sr_fail(err, SR_ERR_NOMEM, "out of memory standardising "
+                         "%zu features", n);
+            goto done;
+        }
+        memset(both, 0, 2 * n * sizeof *both);
+        sr_dist_chain_take(both, 2 * n);
+        memcpy(sum, both, n * sizeof *sum);
+        memcpy(sq, both + n, n * sizeof *sq);
+    }
     for (size_t r = 0; r < m; r++) {
         sr_row x = sr_dataset_row(ds, r);
         for (size_t e = 0; e < x.nnz; e++) {
@@ -142,6 +159,15 @@ sr_status sr_feature_map_fit(sr_model *model, const sr_dataset *raw,
             sum[sr_row_col(&x, e)] += v;
             sq[sr_row_col(&x, e)] += v * v;
         }
+    }
+    if (both) {
+        memcpy(both, sum, n * sizeof *sum);
+        memcpy(both + n, sq, n * sizeof *sq);
+        sr_dist_chain_give(both, 2 * n);
+        memcpy(sum, both, n * sizeof *sum);
+        memcpy(sq, both + n, n * sizeof *sq);
+        sr_dealloc(both);
+        m = sr_dataset_rows_all(ds);
     }
     int centre = !is_sparse(ds);
     for (size_t j = 0; j < n; j++) {

@@ -1,6 +1,7 @@
 /* Training on the features present (compact.h). */
 #include <string.h>
 
+#include "../dist/dist.h"
 #include "compact.h"
 
 /* Compaction pays when it leaves at most this share of the features. */
@@ -13,6 +14,21 @@ sr_status sr_compaction_plan(const sr_model *model, const sr_dataset *train,
     if (!zero_start || model->kind == SR_MODEL_NN || train->n != model->n)
         return SR_OK;
     return sr_compaction_of_data(train, c, err);
+}
+
+/* map[j] = 1 where any rank's rows have feature j. */
+static int agree_columns(uint32_t *map, size_t n)
+{
+    uint64_t *any = sr_alloc_array(n ? n : 1, sizeof *any);
+    if (!any)
+        return 0;
+    for (size_t j = 0; j < n; j++)
+        any[j] = map[j];
+    sr_dist_reduce_u64(any, n, 1);
+    for (size_t j = 0; j < n; j++)
+        map[j] = (uint32_t)any[j];
+    sr_dealloc(any);
+    return 1;
 }
 
 sr_status sr_compaction_of_data(const sr_dataset *train, sr_compaction *c,
@@ -29,6 +45,12 @@ sr_status sr_compaction_of_data(const sr_dataset *train, sr_compaction *c,
     size_t nnz = train->row_ptr[train->m] - train->row_ptr[0];
     for (size_t p = train->row_ptr[0]; p < train->row_ptr[0] + nnz; p++)
         map[u8 ? train->col16[p] : train->col[p]] = 1;
+    /* a shard keeps the features of any rank's rows */
+    if (train->sharded && !agree_columns(map, n)) {
+        sr_dealloc(map);
+        return sr_fail(err, SR_ERR_NOMEM, "out of memory for %zu features",
+                       n);
+    }
     size_t kept = 0;
     for (size_t j = 0; j < n; j++)
         map[j] = map[j] ? (uint32_t)kept++ : UINT32_MAX;

@@ -223,7 +223,12 @@ static int use_accumulator(const sr_engine *e, const sr_dataset *ds,
 {
     if (!e->ops->scatter_ok)
         return 0;
-    size_t m = ds->m, per_batch = m ? ds->row_ptr[m] / m * batch : 0;
+    /* a shard decides as every rank's rows together (the same sums) */
+    uint64_t all[2] = {ds->m ? ds->row_ptr[ds->m] : 0, ds->m};
+    if (ds->sharded)
+        sr_dist_reduce_u64(all, 2, 0);
+    size_t m = (size_t)all[1];
+    size_t per_batch = m ? (size_t)all[0] / m * batch : 0;
     size_t ld = e->ws.ld[e->ws.xblock], bytes;
     return ds->n <= per_batch && !sr_mul_overflows(ds->n, ld * 4, &bytes) &&
            bytes <= ((size_t)64 << 20);
@@ -283,27 +288,29 @@ static sr_status transposes_reserve(sr_engine *e, const sr_dataset *ds,
     T->coff[nb] = ncol;
     T->nb = nb;
     int u8 = ds->layout == SR_FEATURES_U8_SPARSE;
-    if (nnz > T->ecap || (u8 ? !T->u8 : !T->f32)) {
+    /* (at least one of each: a shard may hold no rows) */
+    size_t ecap = nnz ? nnz : 1, ccap = ncol ? ncol : 1;
+    if (ecap > T->ecap || (u8 ? !T->u8 : !T->f32)) {
         sr_dealloc(T->row);
         sr_dealloc(T->u8);
         sr_dealloc(T->f32);
         T->u8 = NULL;
         T->f32 = NULL;
-        T->row = sr_alloc_array(nnz, sizeof *T->row);
+        T->row = sr_alloc_array(ecap, sizeof *T->row);
         if (u8)
-            T->u8 = sr_alloc_array(nnz, sizeof *T->u8);
+            T->u8 = sr_alloc_array(ecap, sizeof *T->u8);
         else
-            T->f32 = sr_alloc_array(nnz, sizeof *T->f32);
-        T->ecap = T->row && (T->u8 || T->f32) ? nnz : 0;
+            T->f32 = sr_alloc_array(ecap, sizeof *T->f32);
+        T->ecap = T->row && (T->u8 || T->f32) ? ecap : 0;
         if (!T->ecap)
             goto nomem;
     }
-    if (ncol > T->ccap) {
+    if (ccap > T->ccap) {
         sr_dealloc(T->col);
         sr_dealloc(T->end);
-        T->col = sr_alloc_array(ncol, sizeof *T->col);
-        T->end = sr_alloc_array(ncol, sizeof *T->end);
-        T->ccap = T->col && T->end ? ncol : 0;
+        T->col = sr_alloc_array(ccap, sizeof *T->col);
+        T->end = sr_alloc_array(ccap, sizeof *T->end);
+        T->ccap = T->col && T->end ? ccap : 0;
         if (!T->ccap)
             goto nomem;
     }
@@ -881,11 +888,19 @@ static sr_status rows_of_outputs(const sr_engine *e, float **buf,
     return SR_OK;
 }
 
-/* This rank's share of a full pass's blocks over ds. */
+/* This rank's share of a full pass's blocks over ds: of all of them when
+ * every rank holds every row; a shard's own (whole blocks, in rank order:
+ * its rows start at a multiple of the block size). */
 static void my_blocks(const sr_engine *e, const sr_dataset *ds, size_t *b0,
                       size_t *b1)
 {
-    sr_dist_share((ds->m + e->max_rows - 1) / e->max_rows, b0, b1);
+    size_t count = (ds->m + e->max_rows - 1) / e->max_rows;
+    if (ds->sharded) {
+        *b0 = 0;
+        *b1 = count;
+        return;
+    }
+    sr_dist_share(count, b0, b1);
 }
 
 /* Room for this rank's blocks' sums (distributed full passes); rank 0
@@ -1046,7 +1061,7 @@ sr_status sr_engine_hess_vec(sr_engine *e, const sr_dataset *ds,
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "the %s model has no Hessian-vector product (its loss "
                        "is not convex)", sr_model_kind_name(e->model->kind));
-    if (!e->probs || e->probs_rows < ds->m)
+    if ((!e->probs && ds->m) || e->probs_rows < ds->m)
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "sr_engine_hess_vec: no gradient with probabilities "
                        "kept on these data");
@@ -1149,13 +1164,19 @@ static int need_dist_chunks(sr_engine *e, size_t nchunks)
 void sr_engine_evaluate(sr_engine *e, const sr_dataset *ds, double *loss,
                         double *error_rate)
 {
-    size_t m = ds->m, nchunks = (m + SR_EVAL_CHUNK - 1) / SR_EVAL_CHUNK;
-    /* Distributed, this rank evaluates its share of the chunks, and every
-     * rank adds every chunk's sums in chunk order. */
+    size_t m = ds->m, M = sr_dataset_rows_all(ds);
+    size_t nchunks = (M + SR_EVAL_CHUNK - 1) / SR_EVAL_CHUNK;
+    /* Distributed, this rank evaluates its share of the chunks (a shard's
+     * own: chunk `base` is its row 0), and every rank adds every chunk's
+     * sums in chunk order. */
     int dist = sr_dist_active();
-    size_t first = 0, last = nchunks;
-    if (dist)
+    size_t first = 0, last = nchunks, base = 0;
+    if (dist && ds->sharded) {
+        first = base = ds->row0 / SR_EVAL_CHUNK;
+        last = first + (m + SR_EVAL_CHUNK - 1) / SR_EVAL_CHUNK;
+    } else if (dist) {
         sr_dist_share(nchunks, &first, &last);
+    }
     if (sr_engine_prepare_eval(e, ds, NULL) != SR_OK ||
         (dist && !need_dist_chunks(e, nchunks))) {
         *loss = *error_rate = NAN;
@@ -1171,7 +1192,9 @@ void sr_engine_evaluate(sr_engine *e, const sr_dataset *ds, double *loss,
         size_t c1 = last - c0 < e->eval_max_chunks ? last
                                                    : c0 + e->eval_max_chunks;
         sr_dataset part = *ds;
-        size_t r0 = c0 * SR_EVAL_CHUNK, r1 = c1 * SR_EVAL_CHUNK < m ? c1 * SR_EVAL_CHUNK : m;
+        size_t r0 = (c0 - base) * SR_EVAL_CHUNK;
+        size_t r1 = (c1 - base) * SR_EVAL_CHUNK < m ? (c1 - base) * SR_EVAL_CHUNK
+                                                    : m;
         /* a view of rows [r0, r1): the same arrays, shifted */
         part.m = r1 - r0;
         if (r0) {
@@ -1198,7 +1221,8 @@ void sr_engine_evaluate(sr_engine *e, const sr_dataset *ds, double *loss,
         }
     }
     if (dist) {
-        if (sr_dist_gather(e->dist_loss, e->dist_wrong, nchunks, NULL) != SR_OK) {
+        if (sr_dist_gather(e->dist_loss, e->dist_wrong, nchunks, first,
+                           last, NULL) != SR_OK) {
             *loss = *error_rate = NAN;
             return;
         }
@@ -1207,8 +1231,8 @@ void sr_engine_evaluate(sr_engine *e, const sr_dataset *ds, double *loss,
             wrong += (size_t)e->dist_wrong[c];
         }
     }
-    *loss = m ? total / (double)m : 0.0;
-    *error_rate = m ? (double)wrong / (double)m : 0.0;
+    *loss = M ? total / (double)M : 0.0;
+    *error_rate = M ? (double)wrong / (double)M : 0.0;
 }
 
 void sr_engine_scores(sr_engine *e, const sr_dataset *ds, float *out)

@@ -11,7 +11,7 @@
 static double objective(run *R, const float *at, float *grad, int keep_probs)
 {
     sr_model *model = R->model;
-    double m = (double)R->train->m, f;
+    double m = (double)sr_dataset_rows_all(R->train), f;
     sr_error err;
     if (sr_engine_full_gradient(&R->e, R->train, at, grad, &f, keep_probs,
                                 &err) != SR_OK)
@@ -171,7 +171,7 @@ static void newton_hess_vec(void *ctx, const float *v, float *hv)
             hv[i] = NAN;
         return;
     }
-    float inv_m = (float)(1.0 / (double)R->train->m), l2 = (float)R->p->l2;
+    float inv_m = (float)(1.0 / (double)sr_dataset_rows_all(R->train)), l2 = (float)R->p->l2;
     for (size_t b = 0; b < model->nblocks; b++) {
         const sr_param_block *blk = &model->blocks[b];
         float decay = blk->decayed ? l2 : 0.0f;

@@ -16,7 +16,7 @@ static sr_checkpoint_config config_of(run *R)
     }
     sr_checkpoint_config c = {(uint32_t)p->model, (uint32_t)p->optimizer,
                               (uint32_t)(p->shuffle != 0), p->seed,
-                              R->train->m, R->train->n, p->batch, p->lr, p->l2,
+                              sr_dataset_rows_all(R->train), R->train->n, p->batch, p->lr, p->l2,
                               p->momentum, (uint32_t)p->class_weight,
                               R->data_crc, 1};
     return c;

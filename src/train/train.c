@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../core/rng_init.h"
+#include "../dist/dist.h"
 #include "../models/feature_map.h"
 #include "../optim/optim.h"
 #include "compact.h"
@@ -465,10 +466,15 @@ static double untrained_loss(const sr_train_params *p, const sr_dataset *ds,
     double scale = 0.0;
     if (p->model != SR_MODEL_LINEAR) {
         scale = log(p->model == SR_MODEL_LOGISTIC || k < 2 ? 2.0 : (double)k);
-    } else if (ds->targets && ds->m) {
+    } else if (ds->targets && sr_dataset_rows_all(ds)) {
+        /* a shard continues the sum of the ranks before it */
+        if (ds->sharded)
+            sr_dist_chain_take(&scale, 1);
         for (size_t i = 0; i < ds->m * ds->t; i++)
             scale += 0.5 * (double)ds->targets[i] * (double)ds->targets[i];
-        scale /= (double)ds->m;
+        if (ds->sharded)
+            sr_dist_chain_give(&scale, 1);
+        scale /= (double)sr_dataset_rows_all(ds);
     }
     return scale > 1.0 ? scale : 1.0;
 }
@@ -521,7 +527,7 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     sr_status st = sr_train_params_check(params, err);
     if (st != SR_OK)
         return st;
-    if (train->m == 0)
+    if (sr_dataset_rows_all(train) == 0)
         return sr_fail(err, SR_ERR_INVALID_ARG, "the training set is empty");
     size_t k = 0;
     if ((st = model_outputs(params, train, &k, err)) != SR_OK)
@@ -589,6 +595,11 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
     R.test = test ? (test_mapped ? test_mapped : test) : NULL;
     if ((st = compact(&R, &comp, &full, compacted, err)) != SR_OK)
         goto done;
+    /* A shard's CRC takes every rank: known before rank 0 alone asks */
+    if (R.train->sharded && (params->checkpoint_path || params->resume_path)) {
+        R.data_crc = sr_dataset_crc(R.train);
+        R.data_crc_known = 1;
+    }
 
     size_t batch = params->batch < R.train->m ? params->batch : R.train->m;
     /* Full passes go in blocks: on sparse data big ones, whose transposes
@@ -610,7 +621,7 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
         } else {
             for (size_t c = 0; c < classes; c++) {
                 size_t count = sr_dataset_class_count(R.train, c);
-                class_weight[c] = count ? (float)((double)R.train->m /
+                class_weight[c] = count ? (float)((double)sr_dataset_rows_all(R.train) /
                                                   ((double)classes *
                                                    (double)count))
                                         : 0.0f;
