@@ -135,9 +135,13 @@ static void section_run(FILE *f, const report_input *in)
             row_fmt(f, "early stopping", "the parameters of epoch %zu were kept",
                     in->kept_epoch);
         const char *e = kind == SR_MODEL_LINEAR ? "RMSE" : "error";
-        row_fmt(f, "last epoch", "train loss %.5f, %s %.5f; test loss %.5f, "
-                                 "%s %.5f", last->train_loss, e, last->train_err,
-                last->test_loss, e, last->test_err);
+        if (isnan(last->test_loss))  /* no test set */
+            row_fmt(f, "last epoch", "train loss %.5f, %s %.5f",
+                    last->train_loss, e, last->train_err);
+        else
+            row_fmt(f, "last epoch", "train loss %.5f, %s %.5f; test loss "
+                                     "%.5f, %s %.5f", last->train_loss, e,
+                    last->train_err, last->test_loss, e, last->test_err);
     }
     if (in->seconds >= 0)
         row_fmt(f, "time", "%.2f s", in->seconds);
