@@ -59,8 +59,8 @@ def _idx_path(directory, name):
 
 
 def _read_idx(path, ndim):
-    """An IDX file of uint8 values (raw or gzip) as an array, read whole
-    into NumPy (no listing of pixels, which training does once itself).
+    """An IDX file of uint8 values (raw or gzip) as a writable array (no
+    listing of pixels: training does that once itself).
     Layout: 0, 0, type 0x08 (uint8), ndim; ndim big-endian uint32 sizes;
     the values."""
     with open(path, "rb") as f:
@@ -69,7 +69,9 @@ def _read_idx(path, ndim):
         with gzip.open(path, "rb") as f:
             data = np.frombuffer(bytearray(f.read()), dtype=np.uint8)
     else:
-        data = np.fromfile(path, dtype=np.uint8)  # writable, one read
+        # Mapped copy-on-write, as the command maps its files: the pages
+        # are the page cache's until the caller writes to them.
+        data = np.asarray(np.memmap(path, dtype=np.uint8, mode="c"))
     head = 4 + 4 * ndim
     magic = data[:4].tobytes()
     if len(data) < head or magic != bytes([0, 0, 8, ndim]):
