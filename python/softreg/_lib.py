@@ -128,8 +128,6 @@ _SIGNATURES = {
                                                 c_float_p, _E]),
     "sr_dataset_copy_labels": (ctypes.c_int, [_P, size_t, size_t,
                                               c_int32_p, _E]),
-    "sr_dataset_copy_pixels": (ctypes.c_int, [_P, size_t, size_t,
-                                              c_uint8_p, _E]),
     "sr_dataset_view_dense": (ctypes.c_int, [c_float_p, size_t, size_t,
                                              c_int32_p, c_float_p, size_t,
                                              _PP, _E]),
