@@ -762,21 +762,52 @@ static void apply_C(train_opts *o, const sr_dataset *train)
     o->params.l2 = 1.0 / (o->C * (double)(m ? m : 1));
 }
 
+/* The optimiser a run will use, once the tabular defaults are applied. */
+static sr_optimizer run_optimizer(const train_opts *o)
+{
+    sr_optimizer opt = o->params.optimizer;
+    if (is_tabular(o) && !o->given_optimizer && !o->given_sgd &&
+        o->params.model != SR_MODEL_NN)
+        opt = o->params.model == SR_MODEL_LINEAR ? SR_OPTIMIZER_EXACT
+                                                 : SR_OPTIMIZER_LBFGS;
+    return opt;
+}
+
+/* The rows of a shard's units: SGD's are whole minibatches that are
+ * also whole evaluation chunks (256 rows), lcm(batch, 256), so that each
+ * minibatch's gradient is one process's, and so is each chunk's sum (0
+ * when that would be absurdly large: the rows are then not shared);
+ * the full-batch optimisers' are the library's default. */
+static size_t shard_unit(const train_opts *o)
+{
+    if (run_optimizer(o) != SR_OPTIMIZER_SGD)
+        return 0; /* the library's */
+    size_t a = o->params.batch, b = 256;
+    while (b) {
+        size_t t = a % b;
+        a = b;
+        b = t;
+    }
+    size_t B = o->params.batch;
+    if (!a || B / a > ((size_t)1 << 40) / 256)
+        return 0;
+    return B / a * 256;
+}
+
 /* Whether the processes (more than one) share the rows rather than each
- * hold all: when the optimiser is a full-batch one (gradient descent,
- * L-BFGS, Newton), once the tabular defaults are applied, without
- * validation rows or cross-validation (which pick rows from all). */
+ * hold all, without validation rows or cross-validation (which pick rows
+ * from all): the full-batch optimisers (gradient descent, L-BFGS,
+ * Newton), and minibatch SGD in the data's order (a shuffled epoch's
+ * minibatches draw rows from every share). */
 static int sharded_run(const train_opts *o)
 {
     /* A report page describes every row, and rank 0 alone draws it. */
     if (sr_dist_size() <= 1 || o->cv || o->params.val_split > 0.0 ||
         o->report || o->svg_dir)
         return 0;
-    sr_optimizer opt = o->params.optimizer;
-    if (is_tabular(o) && !o->given_optimizer && !o->given_sgd &&
-        o->params.model != SR_MODEL_NN)
-        opt = o->params.model == SR_MODEL_LINEAR ? SR_OPTIMIZER_EXACT
-                                                 : SR_OPTIMIZER_LBFGS;
+    sr_optimizer opt = run_optimizer(o);
+    if (opt == SR_OPTIMIZER_SGD)
+        return !o->params.shuffle && shard_unit(o) != 0;
     return opt == SR_OPTIMIZER_GD || opt == SR_OPTIMIZER_LBFGS ||
            opt == SR_OPTIMIZER_NEWTON;
 }
@@ -796,6 +827,8 @@ static int load_data(const train_opts *o, sr_dataset **train, sr_dataset **test)
 {
     sr_error err;
     int shard = sharded_run(o);
+    if (shard)
+        sr_dataset_set_shard_unit(shard_unit(o));
     /* --limit counts the rows of the whole file: read whole, then shared */
     int shard_train = shard && !o->limit;
     if (o->file) {
@@ -926,8 +959,15 @@ static void describe_processes(const sr_train_params *p, const sr_dataset *ds)
     if (sr_dataset_shard(ds, &first, &m, NULL)) {
         fprintf(stderr, "processes: %d (MPI); each reads, holds and "
                         "computes on its share of the %zu rows, in whole "
-                        "blocks of 4096 (rank 0: %zu rows; --verbose: every "
-                        "rank's)\n", N, m, sr_dataset_rows(ds));
+                        "%s (rank 0: %zu rows; --verbose: every rank's)%s\n",
+                N, m,
+                p->optimizer == SR_OPTIMIZER_SGD ? "minibatches"
+                                                 : "blocks of 4096",
+                sr_dataset_rows(ds),
+                p->optimizer == SR_OPTIMIZER_SGD
+                    ? "; SGD's minibatches run in turn, the model passed "
+                      "from rank to rank"
+                    : "");
         return;
     }
     fprintf(stderr, "processes: %d (MPI); each holds all %zu rows and ", N,
@@ -935,7 +975,10 @@ static void describe_processes(const sr_train_params *p, const sr_dataset *ds)
     if (p->optimizer == SR_OPTIMIZER_SGD || p->optimizer == SR_OPTIMIZER_EXACT)
         fprintf(stderr, "trains on all of them (%s is not distributed); the "
                         "evaluation is shared: about %zu rows each\n",
-                p->optimizer == SR_OPTIMIZER_SGD ? "SGD" : "the exact solver",
+                p->optimizer == SR_OPTIMIZER_SGD
+                    ? "SGD drawing rows from every share: shuffled, or with "
+                      "validation rows"
+                    : "the exact solver",
                 (m + (size_t)N - 1) / (size_t)N);
     else
         fprintf(stderr, "computes on its share of every full pass's fixed "

@@ -143,8 +143,13 @@ sr_status sr_dataset_load_mnist(const char *dir, const char *split,
 
 /* Sharded loading, for several processes (the MPI build under mpirun;
  * every process calls them): this process's share of the rows, whole
- * blocks of 4096 in process order, read by offset (a gzip file is read
- * whole and the share kept). With one process, every row. */
+ * units in process order, read by offset (a gzip file is read whole and
+ * the share kept). With one process, every row. */
+/* The units of the shards this process loads from now on: `rows` rows
+ * (0: 4096, the default, whole blocks of every full pass). Minibatch SGD
+ * wants whole minibatches that are also whole 256-row evaluation chunks:
+ * lcm(batch, 256). Every process sets the same. */
+void sr_dataset_set_shard_unit(size_t rows);
 sr_status sr_dataset_load_idx_shard(const char *images_path,
                                     const char *labels_path, sr_dataset **out,
                                     sr_error *err);

@@ -1,7 +1,8 @@
 /* The MPI build (make MPI=1: build/mpi/softreg) against the plain one:
  * for np = 1, 2, 3, 4 processes, the same model file, byte for byte, and
  * the same table, for every optimiser: L-BFGS and Newton on MNIST, the
- * course's SGD job and the network, logistic and linear regression on
+ * course's SGD job and the network (sharded: the model passed from rank
+ * to rank), SGD on sparse and dense data, logistic and linear regression on
  * tabular CSV files (L-BFGS, Newton, gradient descent, exact least
  * squares); row counts that the processes do not divide, processes with no
  * rows; sharded loading (each process reads its rows alone: IDX and .npy
@@ -62,6 +63,15 @@ static int sh(const char *cmd)
     return test_run_command(full, out, sizeof out, errs, sizeof errs);
 }
 
+/* sh(cmd), which must succeed. */
+static void sh_ok(const char *cmd)
+{
+    if (sh(cmd) != 0) {
+        print_error("%s failed:\n%s\n", cmd, errs);
+        fail();
+    }
+}
+
 static char *read_all(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -89,10 +99,7 @@ static void same_as_plain(const char *args)
     snprintf(model, sizeof model, "%s/plain.srm", dir);
     snprintf(cmd, sizeof cmd, "%s train %s --out %s", test_softreg_bin(), args,
              model);
-    if (sh(cmd) != 0) {
-        print_error("%s failed:\n%s\n", cmd, errs);
-        fail();
-    }
+    sh_ok(cmd);
     char *table = strdup(out);
     assert_non_null(table);
     size_t want_len, got_len;
@@ -101,10 +108,7 @@ static void same_as_plain(const char *args)
         snprintf(model, sizeof model, "%s/np%d.srm", dir, np);
         snprintf(cmd, sizeof cmd, "mpirun -np %d %s train %s --out %s", np,
                  mpi_bin(), args, model);
-        if (sh(cmd) != 0) {
-            print_error("%s failed:\n%s\n", cmd, errs);
-            fail();
-        }
+        sh_ok(cmd);
         if (strcmp(out, table) != 0) {
             print_error("np=%d printed\n%s\nthe plain build\n%s\n", np, out,
                         table);
@@ -143,14 +147,119 @@ static void test_newton_mnist(void **state)
                   "--limit 10000");
 }
 
-/* The course's job (SGD runs whole on every process; the evaluation is
- * shared) and the network, one epoch. */
+static void check_shards(const char *what, int np, size_t M,
+                         size_t row_bytes, size_t unit);
+static int have_sets(void);
+
+/* The course's job and the network, one epoch: each rank holds whole
+ * minibatches that are whole evaluation chunks (lcm(100, 256) = 6,400
+ * rows), reads their bytes alone, and the model goes from rank to rank. */
 static void test_sgd_and_network(void **state)
 {
     (void)state;
     NEED_MPI();
     same_as_plain("--limit 6000 --epochs 3");
+    same_as_plain("--epochs 2");
     same_as_plain("--model nn --hidden 32 --epochs 1 --limit 3000");
+    same_as_plain("--model nn --hidden 20 --epochs 2 --batch 50 --momentum "
+                  "0.9 --l2 1e-4");
+    for (int np = 2; np <= 4; np += 2) {
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "mpirun -np %d %s train --epochs 1 "
+                                  "--verbose", np, mpi_bin());
+        sh_ok(cmd);
+        check_shards("training set", np, 60000, 785, 6400);
+        if (!strstr(errs, "in whole minibatches")) {
+            print_error("np=%d: the processes' line does not say the "
+                        "minibatches are shared:\n%s\n", np, errs);
+            fail();
+        }
+    }
+}
+
+/* SGD over MPI on every kind of data and step: a shuffled run (every
+ * rank holds every row and runs the whole job), sparse rows with lazy
+ * L2 and momentum, an uneven batch; a run that diverges says so in the
+ * plain build's words on every process count; and a run resumed from a
+ * plain checkpoint on 3 processes ends with the plain model. */
+static void test_sgd_everywhere(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    same_as_plain("--limit 9000 --epochs 2 --shuffle --seed 7");
+    same_as_plain("--limit 9000 --epochs 2 --batch 37 --bias --l2 1e-3 "
+                  "--momentum 0.5");
+    char path[320], args[1024], cmd[2048];
+    snprintf(path, sizeof path, "%s/sgd.svm", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    uint32_t x = 5;
+    for (int i = 0; i < 3000; i++) {
+        x = x * 1664525u + 1013904223u;
+        int c = (int)(x >> 16) % 3;
+        fprintf(f, "%d", c);
+        for (int j = 1 + c; j <= 3000; j += 1 + (int)((x >> (j % 20)) & 127))
+            fprintf(f, " %d:%.2f", j, (double)((x >> (j % 12)) & 15) / 8.0);
+        fputs("\n", f);
+    }
+    fclose(f);
+    snprintf(args, sizeof args, "%s --epochs 3 --batch 20 --lr 0.2 --l2 "
+                                "1e-3 --momentum 0.9", path);
+    same_as_plain(args);
+    snprintf(args, sizeof args, "%s --epochs 2 --batch 64 --lr 0.5 --l2 "
+                                "1e-2", path);
+    same_as_plain(args);
+    if (have_sets()) {
+        snprintf(args, sizeof args, "%s/digits-train.csv --test "
+                                    "%s/digits-test.csv --epochs 3 --batch 16 "
+                                    "--lr 0.05", sets, sets);
+        same_as_plain(args);
+        snprintf(args, sizeof args, "%s/diabetes-train.csv --model linear "
+                                    "--epochs 3 --batch 10 --lr 0.01", sets);
+        same_as_plain(args);
+        snprintf(args, sizeof args, "%s/breast_cancer-train.csv --model "
+                                    "logistic --epochs 3 --batch 30 --lr 0.1",
+                 sets);
+        same_as_plain(args);
+        /* no standardisation, a huge step: the loss overflows */
+        snprintf(args, sizeof args, "%s/diabetes-train.csv --model linear "
+                                    "--epochs 3 --batch 10 --lr 10 "
+                                    "--no-standardize", sets);
+        snprintf(cmd, sizeof cmd, "%s train %s", test_softreg_bin(), args);
+        assert_int_not_equal(sh(cmd), 0);
+        const char *said = strstr(errs, "training diverged in epoch");
+        assert_non_null(said);
+        char want[512];
+        snprintf(want, sizeof want, "%.*s", (int)strcspn(said, "\n"), said);
+        snprintf(cmd, sizeof cmd, "mpirun -np 3 %s train %s", mpi_bin(),
+                 args);
+        assert_int_not_equal(sh(cmd), 0);
+        if (!strstr(errs, want)) {
+            print_error("3 processes did not say\n%s\nbut\n%s\n", want,
+                        errs);
+            fail();
+        }
+    }
+    /* two epochs by the plain build, two more by 3 processes */
+    char ck[320], plain[320], resumed[320];
+    snprintf(ck, sizeof ck, "%s/sgd.ck", dir);
+    snprintf(plain, sizeof plain, "%s/sgd-plain.srm", dir);
+    snprintf(resumed, sizeof resumed, "%s/sgd-resumed.srm", dir);
+    snprintf(cmd, sizeof cmd, "%s train --limit 9000 --epochs 2 --momentum "
+                              "0.5 --checkpoint %s", test_softreg_bin(), ck);
+    assert_int_equal(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "mpirun -np 3 %s train --limit 9000 --epochs 4 "
+                              "--momentum 0.5 --resume %s --out %s",
+             mpi_bin(), ck, resumed);
+    sh_ok(cmd);
+    snprintf(cmd, sizeof cmd, "%s train --limit 9000 --epochs 4 --momentum "
+                              "0.5 --out %s", test_softreg_bin(), plain);
+    assert_int_equal(sh(cmd), 0);
+    size_t la, lb;
+    char *a = read_all(plain, &la), *b = read_all(resumed, &lb);
+    assert_true(la == lb && memcmp(a, b, la) == 0);
+    free(a);
+    free(b);
 }
 
 static int have_sets(void)
@@ -245,10 +354,11 @@ static void write_idx(const char *images, const char *labels, size_t m,
 
 /* The "rank R: rows A..B of M (C rows), N bytes read (what)" lines of
  * --verbose: the ranks' rows follow each other from 0 to M, each starting
- * at a multiple of 4096 (or at M: no rows), and each rank read its rows' bytes and the two
- * headers (16 + 8 bytes), no more: `row_bytes` a row. */
+ * at a multiple of `unit` (or at M: no rows), and each rank read its
+ * rows' bytes and the two headers (16 + 8 bytes), no more: `row_bytes` a
+ * row. */
 static void check_shards(const char *what, int np, size_t M,
-                         size_t row_bytes)
+                         size_t row_bytes, size_t unit)
 {
     size_t first[16], last[16];
     unsigned long long bytes[16];
@@ -277,7 +387,7 @@ static void check_shards(const char *what, int np, size_t M,
     }
     for (int r = 0; r < np; r++) {
         assert_int_equal(first[r], r ? last[r - 1] : 0);
-        assert_true(first[r] % 4096 == 0 || first[r] == M);
+        assert_true(first[r] % unit == 0 || first[r] == M);
         assert_int_equal(bytes[r], 24 + (last[r] - first[r]) * row_bytes);
     }
     assert_int_equal(last[np - 1], M);
@@ -295,12 +405,9 @@ static void test_idx_shards(void **state)
         char cmd[1024];
         snprintf(cmd, sizeof cmd, "mpirun -np %d %s train --optimizer lbfgs "
                                   "--max-iter 1 --verbose", np, mpi_bin());
-        if (sh(cmd) != 0) {
-            print_error("%s failed:\n%s\n", cmd, errs);
-            fail();
-        }
-        check_shards("training set", np, 60000, 785);
-        check_shards("test set", np, 10000, 785);
+        sh_ok(cmd);
+        check_shards("training set", np, 60000, 785, 4096);
+        check_shards("test set", np, 10000, 785, 4096);
     }
 }
 
@@ -368,10 +475,7 @@ static void text_shards(const char *path, int np, size_t M)
     assert_int_equal(stat(path, &st), 0);
     snprintf(cmd, sizeof cmd, "mpirun -np %d %s train %s --max-iter 1 "
                               "--verbose", np, mpi_bin(), path);
-    if (sh(cmd) != 0) {
-        print_error("%s failed:\n%s\n", cmd, errs);
-        fail();
-    }
+    sh_ok(cmd);
     check_text_shards(np, M, (size_t)st.st_size, 16384);
 }
 
@@ -494,10 +598,7 @@ static void test_npy_shards(void **state)
     same_as_plain(args);
     snprintf(cmd, sizeof cmd, "mpirun -np 3 %s train %s --verbose", mpi_bin(),
              args);
-    if (sh(cmd) != 0) {
-        print_error("%s failed:\n%s\n", cmd, errs);
-        fail();
-    }
+    sh_ok(cmd);
     /* check_shards' 24 header bytes are IDX's: here 2 x 128 */
     int seen = 0;
     for (const char *p = errs; (p = strstr(p, "rank ")) != NULL; p++) {
@@ -715,6 +816,7 @@ int main(void)
         cmocka_unit_test(test_lbfgs_mnist),
         cmocka_unit_test(test_newton_mnist),
         cmocka_unit_test(test_sgd_and_network),
+        cmocka_unit_test(test_sgd_everywhere),
         cmocka_unit_test(test_tabular),
         cmocka_unit_test(test_more_processes_than_rows),
         cmocka_unit_test(test_idx_shards),

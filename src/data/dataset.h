@@ -55,8 +55,8 @@ struct sr_dataset {
      * nor freed. */
     unsigned borrows;
     /* Sharded (several MPI processes, shard.c): this process holds rows
-     * [row0, row0 + m) of all m_all rows, row0 a multiple of
-     * SR_SHARD_ROWS; class_counts (k of them) counts every process's
+     * [row0, row0 + m) of all m_all rows, row0 a multiple of the shard
+     * unit; class_counts (k of them) counts every process's
      * rows; bytes_read is what its reader read of the files. */
     int sharded;
     size_t row0, m_all;
@@ -70,6 +70,10 @@ struct sr_dataset {
  * lies in one process: the blocks stay those of one process. */
 #define SR_SHARD_ROWS ((size_t)4096)
 
+/* The unit of the shards this process loads (softreg.h's
+ * sr_dataset_set_shard_unit; SR_SHARD_ROWS by default). */
+size_t sr_shard_unit(void);
+
 /* The rows of every process: m_all when sharded, else m. */
 static inline size_t sr_dataset_rows_all(const sr_dataset *ds)
 {
@@ -77,7 +81,7 @@ static inline size_t sr_dataset_rows_all(const sr_dataset *ds)
 }
 
 /* This process's rows [*first, *last) of m rows cut into shards (whole
- * units of SR_SHARD_ROWS, contiguous in rank order, sizes differing by
+ * units of sr_shard_unit(), contiguous in rank order, sizes differing by
  * one unit at most, the first ranks taking more). */
 void sr_shard_rows(size_t m, size_t *first, size_t *last);
 

@@ -9,17 +9,28 @@
 #include "../dist/dist.h"
 #include "dataset.h"
 
+/* One per process, as its rank is: the unit of the data sets it loads. */
+static size_t shard_unit = SR_SHARD_ROWS;
+
+void sr_dataset_set_shard_unit(size_t rows)
+{
+    shard_unit = rows ? rows : SR_SHARD_ROWS;
+}
+
+size_t sr_shard_unit(void) { return shard_unit; }
+
 void sr_shard_rows(size_t m, size_t *first, size_t *last)
 {
     /* rank r of N: units [ceil(u r / N), ceil(u (r + 1) / N)), the first
      * ranks taking one more: rank 0, which reports, holds rows whenever
      * there are any */
-    size_t u = (m + SR_SHARD_ROWS - 1) / SR_SHARD_ROWS;
+    size_t U = shard_unit;
+    size_t u = (m + U - 1) / U;
     size_t r = (size_t)sr_dist_rank(), N = (size_t)sr_dist_size();
     size_t u0 = u / N * r + (u % N * r + N - 1) / N;
     size_t u1 = u / N * (r + 1) + (u % N * (r + 1) + N - 1) / N;
-    *first = u0 * SR_SHARD_ROWS < m ? u0 * SR_SHARD_ROWS : m;
-    *last = u1 * SR_SHARD_ROWS < m ? u1 * SR_SHARD_ROWS : m;
+    *first = u0 < (m + U - 1) / U ? u0 * U : m;
+    *last = u1 < (m + U - 1) / U ? u1 * U : m;
 }
 
 /* A float's bits as an unsigned integer of the same order, and back. */

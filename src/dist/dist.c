@@ -85,16 +85,16 @@ uint64_t sr_dist_exscan(uint64_t v)
     return 0;
 }
 
-void sr_dist_chain_take(double *buf, size_t len)
+void sr_dist_chain_take(const sr_dist_piece *pieces, size_t count)
 {
-    (void)buf;
-    (void)len;
+    (void)pieces;
+    (void)count;
 }
 
-void sr_dist_chain_give(double *buf, size_t len)
+void sr_dist_chain_give(const sr_dist_piece *pieces, size_t count)
 {
-    (void)buf;
-    (void)len;
+    (void)pieces;
+    (void)count;
 }
 
 void sr_dist_reduce_u64(uint64_t *buf, size_t count, int max)
@@ -292,23 +292,34 @@ uint64_t sr_dist_exscan(uint64_t v)
     return sr_dist_rank() == 0 ? 0 : before;
 }
 
-void sr_dist_chain_take(double *buf, size_t len)
+void sr_dist_chain_take(const sr_dist_piece *pieces, size_t count)
 {
     int r = sr_dist_rank();
-    for (size_t i = 0; r > 0 && i < len; i += PIECE)
-        MPI_Recv(buf + i, (int)(len - i < PIECE ? len - i : PIECE), MPI_DOUBLE,
-                 r - 1, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    for (size_t p = 0; r > 0 && p < count; p++)
+        for (size_t i = 0; i < pieces[p].bytes; i += PIECE) {
+            size_t n = pieces[p].bytes - i;
+            MPI_Recv((char *)pieces[p].at + i, (int)(n < PIECE ? n : PIECE),
+                     MPI_BYTE, r - 1, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        }
 }
 
-void sr_dist_chain_give(double *buf, size_t len)
+/* Every piece goes on before any is broadcast: a rank still waiting for
+ * its second piece must not find its sender already in the broadcast. */
+void sr_dist_chain_give(const sr_dist_piece *pieces, size_t count)
 {
     int r = sr_dist_rank(), N = sr_dist_size();
-    for (size_t i = 0; r + 1 < N && i < len; i += PIECE)
-        MPI_Send(buf + i, (int)(len - i < PIECE ? len - i : PIECE), MPI_DOUBLE,
-                 r + 1, 3, MPI_COMM_WORLD);
-    for (size_t i = 0; i < len; i += PIECE)
-        MPI_Bcast(buf + i, (int)(len - i < PIECE ? len - i : PIECE),
-                  MPI_DOUBLE, N - 1, MPI_COMM_WORLD);
+    for (size_t p = 0; r + 1 < N && p < count; p++)
+        for (size_t i = 0; i < pieces[p].bytes; i += PIECE) {
+            size_t n = pieces[p].bytes - i;
+            MPI_Send((char *)pieces[p].at + i, (int)(n < PIECE ? n : PIECE),
+                     MPI_BYTE, r + 1, 3, MPI_COMM_WORLD);
+        }
+    for (size_t p = 0; p < count; p++)
+        for (size_t i = 0; i < pieces[p].bytes; i += PIECE) {
+            size_t n = pieces[p].bytes - i;
+            MPI_Bcast((char *)pieces[p].at + i, (int)(n < PIECE ? n : PIECE),
+                      MPI_BYTE, N - 1, MPI_COMM_WORLD);
+        }
 }
 
 void sr_dist_reduce_u64(uint64_t *buf, size_t count, int max)

@@ -57,14 +57,20 @@ sr_status sr_dist_gather(double *loss, uint64_t *wrong, size_t count,
  * mine[0 .. count) into all[r * count ..] on every rank. */
 uint64_t sr_dist_exscan(uint64_t v);
 
-/* A running sum continued rank after rank, for sums over rows that one
- * process adds in row order: sr_dist_chain_take waits for the ranks
- * before this one and overwrites buf with their sum (rank 0's stays as it
- * is); the rank adds its rows to it; sr_dist_chain_give passes it on and
- * leaves the last rank's, the whole sum, in every rank's buf. The
- * additions are one process's. */
-void sr_dist_chain_take(double *buf, size_t len);
-void sr_dist_chain_give(double *buf, size_t len);
+/* A state continued rank after rank: a running sum over rows that one
+ * process adds in row order, or SGD's parameters passed on from the
+ * minibatches of the ranks before. sr_dist_chain_take waits for the ranks
+ * before this one and overwrites the pieces with their state (rank 0's
+ * stay as they are); the rank works on it; sr_dist_chain_give passes it
+ * on and leaves the last rank's, the whole chain's, in every rank's
+ * pieces. Every rank passes the same pieces, in the same order. */
+typedef struct sr_dist_piece {
+    void *at;
+    size_t bytes;
+} sr_dist_piece;
+
+void sr_dist_chain_take(const sr_dist_piece *pieces, size_t count);
+void sr_dist_chain_give(const sr_dist_piece *pieces, size_t count);
 void sr_dist_reduce_u64(uint64_t *buf, size_t count, int max);
 void sr_dist_allgather_u64(const uint64_t *mine, size_t count,
                            uint64_t *all);

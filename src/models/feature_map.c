@@ -138,20 +138,11 @@ sr_status sr_feature_map_fit(sr_model *model, const sr_dataset *raw,
         st = sr_fail(err, SR_ERR_NOMEM, "out of memory standardising %zu features", n);
         goto done;
     }
-    /* A shard continues the sums of the ranks before it (sum and sq
-     * side by side: one message): the additions of one process. */
-    double *both = NULL;
-    if (ds->sharded) {
-        if (!(both = sr_alloc_array(n ? n : 1, 2 * sizeof *both))) {
-            st = sr_fail(err, SR_ERR_NOMEM, "out of memory standardising "
-                         "%zu features", n);
-            goto done;
-        }
-        memset(both, 0, 2 * n * sizeof *both);
-        sr_dist_chain_take(both, 2 * n);
-        memcpy(sum, both, n * sizeof *sum);
-        memcpy(sq, both + n, n * sizeof *sq);
-    }
+    /* A shard continues the sums of the ranks before it: the additions
+     * of one process. */
+    sr_dist_piece sums[2] = {{sum, n * sizeof *sum}, {sq, n * sizeof *sq}};
+    if (ds->sharded)
+        sr_dist_chain_take(sums, 2);
     for (size_t r = 0; r < m; r++) {
         sr_row x = sr_dataset_row(ds, r);
         for (size_t e = 0; e < x.nnz; e++) {
@@ -160,13 +151,8 @@ sr_status sr_feature_map_fit(sr_model *model, const sr_dataset *raw,
             sq[sr_row_col(&x, e)] += v * v;
         }
     }
-    if (both) {
-        memcpy(both, sum, n * sizeof *sum);
-        memcpy(both + n, sq, n * sizeof *sq);
-        sr_dist_chain_give(both, 2 * n);
-        memcpy(sum, both, n * sizeof *sum);
-        memcpy(sq, both + n, n * sizeof *sq);
-        sr_dealloc(both);
+    if (ds->sharded) {
+        sr_dist_chain_give(sums, 2);
         m = sr_dataset_rows_all(ds);
     }
     int centre = !is_sparse(ds);

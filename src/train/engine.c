@@ -806,6 +806,44 @@ sr_status sr_engine_sgd_epoch_from(sr_engine *e, sr_model *model,
     if (st != SR_OK)
         return st;
     load_params(e);
+    /* A shard (several processes, SGD in the data's order): each rank
+     * holds whole minibatches (cli/train.c's units), and the epoch runs
+     * them in turn, rank after rank, the state passed along the chain
+     * (dist.h): each minibatch is one process's, as its gradient's chain
+     * over its rows must be for the course's bits, and the model goes to
+     * the data, never the data to the model. `start` and `*end` count
+     * every rank's rows. */
+    int chain = ds->sharded && sr_dist_active();
+    size_t row0 = chain ? ds->row0 : 0, M = sr_dataset_rows_all(ds);
+    size_t first = start > row0 ? start - row0 : 0;
+    if (first > ds->m)
+        first = ds->m;
+    struct {
+        double total, bad_loss;
+        uint64_t end, bad_batch;
+    } state = {0.0, 0.0, start, UINT64_MAX};
+    size_t floats = sr_params_floats(&e->ws);
+    sr_dist_piece pieces[4] = {{&state, sizeof state},
+                               {e->P.W[0], floats * sizeof(float)}};
+    size_t npieces = 2;
+    if (e->velocity)
+        pieces[npieces++] = (sr_dist_piece){e->V.W[0], floats * sizeof(float)};
+    if (lazy)
+        pieces[npieces++] = (sr_dist_piece){
+            e->done, e->ws.rows[e->ws.xblock] * sizeof *e->done};
+    if (chain) {
+        /* an interrupt seen by any rank stops every rank here, between
+         * epochs (or minibatches' turns), where all agree */
+        uint64_t stop = interrupt && *interrupt;
+        sr_dist_reduce_u64(&stop, 1, 1);
+        if (stop) {
+            if (end)
+                *end = start;
+            *loss_sum = 0.0;
+            return SR_OK;
+        }
+        sr_dist_chain_take(pieces, npieces);
+    }
     loop L;
     memset(&L, 0, sizeof L);
     L.e = e;
@@ -813,7 +851,7 @@ sr_status sr_engine_sgd_epoch_from(sr_engine *e, sr_model *model,
     L.X = &X;
     L.order = order;
     L.batch = batch;
-    L.start = start;
+    L.start = first;
     L.mode = SR_PASS_SGD;
     L.step = step;
     L.in = &e->P;
@@ -821,30 +859,43 @@ sr_status sr_engine_sgd_epoch_from(sr_engine *e, sr_model *model,
     L.vel = e->velocity ? &e->V : NULL;
     L.lazy = lazy;
     L.scatter = scatter;
-    L.steps0 = e->steps;
-    L.interrupt = interrupt;
+    /* the steps of every minibatch before this rank's first */
+    L.steps0 = e->steps + (row0 + first - start) / batch;
+    /* (a chain stops between epochs only: every rank must pass it on) */
+    L.interrupt = chain ? NULL : interrupt;
     L.stop_batch = SIZE_MAX;
-    L.end = start;
+    L.total = state.total;
+    L.end = first;
     L.bad_batch = SIZE_MAX;
-    size_t B0 = ds->m - start < batch ? ds->m - start : batch;
-    if (start < ds->m)
-        run(&L, split_pays(e, ds, order, start, B0));
-    if (L.end > start)
-        e->steps += (L.end - start + batch - 1) / batch;
+    size_t B0 = ds->m - first < batch ? ds->m - first : batch;
+    if (first < ds->m && state.bad_batch == UINT64_MAX) {
+        run(&L, split_pays(e, ds, order, first, B0));
+        state.total = L.total;
+        state.end = row0 + L.end;
+        if (L.bad_batch != SIZE_MAX) {
+            state.bad_batch = row0 / batch + L.bad_batch;
+            state.bad_loss = L.bad_loss;
+        }
+    }
+    if (chain)
+        sr_dist_chain_give(pieces, npieces);
+    if (state.end > start)
+        e->steps += (state.end - start + batch - 1) / batch;
     /* A complete epoch ends with every row current; an interrupted one
      * keeps its lagging rows and their counters for the checkpoint, so
      * that the resumed run takes the very steps of an uninterrupted one. */
-    if (lazy && L.end == ds->m)
+    if (lazy && state.end == M)
         catch_up_all(e, step, e->steps);
     store_params(e, model);
-    if (L.bad_batch != SIZE_MAX)
+    if (state.bad_batch != UINT64_MAX)
         return sr_fail(err, SR_ERR_DIVERGED,
-                       "training diverged in epoch %zu, minibatch %zu: the "
+                       "training diverged in epoch %zu, minibatch %llu: the "
                        "loss is %g; try a smaller learning rate than %g",
-                       epoch, L.bad_batch, L.bad_loss, step->lr);
+                       epoch, (unsigned long long)state.bad_batch,
+                       state.bad_loss, step->lr);
     if (end)
-        *end = L.end;
-    *loss_sum = L.total;
+        *end = (size_t)state.end;
+    *loss_sum = state.total;
     return SR_OK;
 }
 

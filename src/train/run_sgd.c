@@ -147,7 +147,7 @@ sr_status sr_run_interrupted(run *R, size_t epoch, size_t row, sr_error *err)
 static void progress(void *user, size_t done)
 {
     run *R = user;
-    sr_progress pr = {R->progress_epoch, done, R->train->m,
+    sr_progress pr = {R->progress_epoch, done, sr_dataset_rows_all(R->train),
                       sr_run_seconds() - R->progress_t0, SR_PROGRESS_EPOCH};
     R->p->progress(&pr, R->p->progress_user);
 }
@@ -155,7 +155,8 @@ static void progress(void *user, size_t done)
 sr_status sr_run_sgd(run *R, sr_error *err)
 {
     const sr_train_params *p = R->p;
-    size_t m = R->train->m;
+    /* every rank's rows: a shard's epoch runs them all (engine.h) */
+    size_t m = sr_dataset_rows_all(R->train);
     size_t batch = p->batch < m ? p->batch : m;
     size_t *order = NULL;
     sr_rng rng;

@@ -468,12 +468,13 @@ static double untrained_loss(const sr_train_params *p, const sr_dataset *ds,
         scale = log(p->model == SR_MODEL_LOGISTIC || k < 2 ? 2.0 : (double)k);
     } else if (ds->targets && sr_dataset_rows_all(ds)) {
         /* a shard continues the sum of the ranks before it */
+        sr_dist_piece sum = {&scale, sizeof scale};
         if (ds->sharded)
-            sr_dist_chain_take(&scale, 1);
+            sr_dist_chain_take(&sum, 1);
         for (size_t i = 0; i < ds->m * ds->t; i++)
             scale += 0.5 * (double)ds->targets[i] * (double)ds->targets[i];
         if (ds->sharded)
-            sr_dist_chain_give(&scale, 1);
+            sr_dist_chain_give(&sum, 1);
         scale /= (double)sr_dataset_rows_all(ds);
     }
     return scale > 1.0 ? scale : 1.0;
@@ -601,7 +602,9 @@ sr_status sr_train(const sr_dataset *train, const sr_dataset *test,
         R.data_crc_known = 1;
     }
 
-    size_t batch = params->batch < R.train->m ? params->batch : R.train->m;
+    /* (a shard's batches are those of all its ranks' rows) */
+    size_t m_all = sr_dataset_rows_all(R.train);
+    size_t batch = params->batch < m_all ? params->batch : m_all;
     /* Full passes go in blocks: on sparse data big ones, whose transposes
      * name each feature once for many rows. */
     if (params->optimizer != SR_OPTIMIZER_SGD)
