@@ -797,7 +797,7 @@ static size_t shard_unit(const train_opts *o)
 /* Whether the processes (more than one) share the rows rather than each
  * hold all, without validation rows or cross-validation (which pick rows
  * from all): the full-batch optimisers (gradient descent, L-BFGS,
- * Newton), and minibatch SGD in the data's order (a shuffled epoch's
+ * Newton, exact least squares), and minibatch SGD in the data's order (a shuffled epoch's
  * minibatches draw rows from every share). */
 static int sharded_run(const train_opts *o)
 {
@@ -809,7 +809,7 @@ static int sharded_run(const train_opts *o)
     if (opt == SR_OPTIMIZER_SGD)
         return !o->params.shuffle && shard_unit(o) != 0;
     return opt == SR_OPTIMIZER_GD || opt == SR_OPTIMIZER_LBFGS ||
-           opt == SR_OPTIMIZER_NEWTON;
+           opt == SR_OPTIMIZER_NEWTON || opt == SR_OPTIMIZER_EXACT;
 }
 
 /* A set of every row made this process's share (readers that cannot read
@@ -972,13 +972,14 @@ static void describe_processes(const sr_train_params *p, const sr_dataset *ds)
     }
     fprintf(stderr, "processes: %d (MPI); each holds all %zu rows and ", N,
             m);
-    if (p->optimizer == SR_OPTIMIZER_SGD || p->optimizer == SR_OPTIMIZER_EXACT)
-        fprintf(stderr, "trains on all of them (%s is not distributed); the "
+    if (p->optimizer == SR_OPTIMIZER_SGD)
+        fprintf(stderr, "trains on all of them (SGD drawing rows from every "
+                        "share, shuffled or with validation rows, is not "
+                        "distributed); the evaluation is shared: about %zu "
+                        "rows each\n", (m + (size_t)N - 1) / (size_t)N);
+    else if (p->optimizer == SR_OPTIMIZER_EXACT)
+        fprintf(stderr, "solves on all of them (with validation rows); the "
                         "evaluation is shared: about %zu rows each\n",
-                p->optimizer == SR_OPTIMIZER_SGD
-                    ? "SGD drawing rows from every share: shuffled, or with "
-                      "validation rows"
-                    : "the exact solver",
                 (m + (size_t)N - 1) / (size_t)N);
     else
         fprintf(stderr, "computes on its share of every full pass's fixed "

@@ -4,7 +4,7 @@
  * course's SGD job and the network (sharded: the model passed from rank
  * to rank), SGD on sparse and dense data, logistic and linear regression on
  * tabular CSV files (L-BFGS, Newton, gradient descent, exact least
- * squares); row counts that the processes do not divide, processes with no
+ * squares, its QR factors folded across processes); row counts that the processes do not divide, processes with no
  * rows; sharded loading (each process reads its rows alone: IDX and .npy
  * by offset, CSV and LIBSVM from byte ranges cut where rows start, with
  * quoted newlines at the cuts, classes and widths found on one process
@@ -300,6 +300,43 @@ static void test_tabular(void **state)
     same_as_plain(args);
     snprintf(args, sizeof args, "%s/diabetes-train.csv --model linear", sets);
     same_as_plain(args);
+}
+
+/* Exact least squares on 20,000 rows (five blocks of 4,096, which 2, 3
+ * and 4 processes do not divide): each rank reduces its blocks to their
+ * QR factors and the factors fold along the chain; plain, ridge with
+ * polynomial features. */
+static void test_exact_shards(void **state)
+{
+    (void)state;
+    NEED_MPI();
+    char path[320], args[1024];
+    snprintf(path, sizeof path, "%s/reg.csv", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("a,b,c,d,y\n", f);
+    uint32_t x = 9;
+    for (int i = 0; i < 20000; i++) {
+        double v[4];
+        for (int j = 0; j < 4; j++) {
+            x = x * 1664525u + 1013904223u;
+            v[j] = (double)(x >> 8) / (double)(1u << 24) * (j + 1) - 0.5;
+        }
+        x = x * 1664525u + 1013904223u;
+        double y = 3 * v[0] - 2 * v[1] + 0.5 * v[2] * v[3] + 7 +
+                   (double)(x >> 8) / (double)(1u << 24) * 0.1;
+        fprintf(f, "%.6f,%.6f,%.6f,%.6f,%.6f\n", v[0], v[1], v[2], v[3], y);
+    }
+    fclose(f);
+    snprintf(args, sizeof args, "%s --model linear", path);
+    same_as_plain(args);
+    snprintf(args, sizeof args, "%s --model linear --l2 0.01 --poly 2 "
+                                "--no-standardize", path);
+    same_as_plain(args);
+    if (!strstr(errs, "share of the 20000 rows")) {
+        print_error("the exact solver's rows were not shared:\n%s\n", errs);
+        fail();
+    }
 }
 
 /* Fewer rows than processes: 3 rows, 4 processes. */
@@ -818,6 +855,7 @@ int main(void)
         cmocka_unit_test(test_sgd_and_network),
         cmocka_unit_test(test_sgd_everywhere),
         cmocka_unit_test(test_tabular),
+        cmocka_unit_test(test_exact_shards),
         cmocka_unit_test(test_more_processes_than_rows),
         cmocka_unit_test(test_idx_shards),
         cmocka_unit_test(test_idx_shapes),

@@ -152,21 +152,53 @@ sr_status sr_newton_minimize(float *w, const sr_newton_problem *p,
  *     1/2 mean_i ||x_i W + b - y_i||^2 + lambda/2 ||W||^2,
  * has the same minimiser with l2 = m * lambda.
  *
- * Solved in double by LAPACK's SVD-based dgelsd (never the normal
- * equations): with a bias, X and Y are centred by their column means and
- * b = mean(Y) - mean(X) W; with l2 > 0 the system is augmented to
- * [X; sqrt(l2) I] W = [Y; 0]. Singular values below 1e-12 times the largest
- * are treated as zero, so a rank-deficient X (duplicate or constant columns,
+ * Solved in double (never the normal equations): with a bias, X and Y
+ * are centred by their column means and b = mean(Y) - mean(X) W; the rows
+ * go in blocks of SR_LSTSQ_BLOCK, each reduced from zero to the
+ * triangular factor R of its QR factorisation (with Q^T Y), the blocks'
+ * factors folded in block order (the R of [R; R_b]); with l2 > 0 the rows
+ * sqrt(l2) I are folded in last; then R W = Q^T Y is solved by LAPACK's
+ * SVD-based dgelsd. Singular values below 1e-12 times the largest are
+ * treated as zero, so a rank-deficient X (duplicate or constant columns,
  * m < n) gives the minimum-norm W.
  *
  * Errors, W and b untouched: SR_ERR_INVALID_ARG (NULL X, Y or W, m, n or t
  * zero, l2 negative or not finite, a non-finite entry of X or Y),
  * SR_ERR_TOO_BIG (sizes beyond LAPACK's int or size_t), SR_ERR_NOMEM,
  * SR_ERR_DIVERGED (the SVD did not converge, or the solution does not fit in
- * float32). Memory: about 8 (m + n) n + 8 max(m + n, n) t bytes plus
- * LAPACK's workspace. */
+ * float32). Memory: about 8 (SR_LSTSQ_BLOCK + 4 n) (n + t) bytes plus
+ * LAPACK's workspace, whatever m. */
 sr_status sr_lstsq_solve(const float *X, size_t m, size_t n, const float *Y,
                          size_t t, double l2, float *W, float *b,
                          sr_error *err);
+
+/* The same in parts, for rows that arrive in blocks (train/run_full.c,
+ * across processes: dist/dist.h). A factor R (n x n, upper triangular,
+ * column-major) with Q^T Y's first n rows c (n x t, column-major); zero
+ * after sr_qr_init. */
+#define SR_LSTSQ_BLOCK ((size_t)4096)
+
+typedef struct sr_qr {
+    size_t n, t;
+    double *R, *c;
+} sr_qr;
+
+sr_status sr_qr_init(sr_qr *q, size_t n, size_t t, sr_error *err);
+void sr_qr_free(sr_qr *q);
+/* q becomes the factor of q's rows and `rows` more: X (rows, n) and Y
+ * (rows, t) minus their means (NULL: none), checked finite. */
+sr_status sr_qr_add_rows(sr_qr *q, const float *X, const float *Y,
+                         size_t rows, const double *xmean,
+                         const double *ymean, sr_error *err);
+/* q becomes the factor of q's rows and then part's. */
+sr_status sr_qr_fold(sr_qr *q, const sr_qr *part, sr_error *err);
+/* W (n, t) and b (t, or NULL) from the factor of every row, as
+ * sr_lstsq_solve's. */
+sr_status sr_qr_solve(const sr_qr *q, double l2, const double *xmean,
+                      const double *ymean, float *W, float *b, sr_error *err);
+/* xsum += the column sums of X (rows, n), ysum of Y (rows, t), in row
+ * order. */
+void sr_lstsq_means(const float *X, const float *Y, size_t rows, size_t n,
+                    size_t t, double *xsum, double *ysum);
 
 #endif

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../dist/dist.h"
 #include "../optim/optim.h"
 #include "run.h"
 
@@ -206,30 +207,109 @@ sr_status sr_run_newton(run *R, sr_error *err)
     return st;
 }
 
-/* Linear regression solved exactly: least squares by SVD, ridge with l2.
- * The objective's mean form (1/2 mean + l2/2 ||W||^2) is the sum form with
+/* Linear regression solved exactly (optim.h's sr_lstsq_solve, in blocks
+ * of rows so that the design matrix is never held whole). A shard: the
+ * column sums continue rank after rank, in row order; each rank reduces
+ * its blocks to their factors (in parallel), and the factors are folded
+ * in block order along the chain: the arithmetic of one process. The
+ * objective's mean form (1/2 mean + l2/2 ||W||^2) is the sum form with
  * l2' = m l2. */
 sr_status sr_run_exact(run *R, sr_error *err)
 {
     sr_model *model = R->model;
     const sr_dataset *ds = R->train;
-    size_t m = ds->m, n = ds->n;
-    double t0 = sr_run_seconds();
-    float *X = sr_alloc_array(m, n * sizeof(float));
-    if (!X)
-        return sr_fail(err, SR_ERR_NOMEM,
-                       "out of memory for the %zu x %zu design matrix", m, n);
-    sr_status st = sr_dataset_copy_features(ds, 0, m, X, err);
+    size_t m = ds->m, n = ds->n, t = model->k, M = sr_dataset_rows_all(ds);
+    size_t nb = (m + SR_LSTSQ_BLOCK - 1) / SR_LSTSQ_BLOCK;
+    int chain = ds->sharded, keep = chain && sr_dist_rank() > 0;
     const sr_param_block *b = sr_model_block(model, "b");
+    double t0 = sr_run_seconds();
+    sr_qr q, part;
+    sr_status st = sr_qr_init(&q, n, t, err);
+    if (st != SR_OK)
+        return st;
+    if ((st = sr_qr_init(&part, n, t, err)) != SR_OK) {
+        sr_qr_free(&q);
+        return st;
+    }
+    size_t rows_max = m < SR_LSTSQ_BLOCK ? m : SR_LSTSQ_BLOCK;
+    float *X = sr_alloc_array(rows_max ? rows_max : 1, n * sizeof(float));
+    double *xmean = sr_alloc_zeroed(n, sizeof *xmean);
+    double *ymean = sr_alloc_zeroed(t, sizeof *ymean);
+    /* the blocks' factors of a rank after the first, until the chain
+     * reaches it */
+    double *kept = keep ? sr_alloc_array(nb ? nb : 1,
+                                         (n * n + n * t) * sizeof(double))
+                        : NULL;
+    if (!X || !xmean || !ymean || (keep && !kept)) {
+        st = sr_fail(err, SR_ERR_NOMEM, "out of memory for %zu rows of the "
+                     "%zu x %zu design matrix", rows_max, m, n);
+        goto done;
+    }
+    if (b) {
+        sr_dist_piece sums[2] = {{xmean, n * sizeof *xmean},
+                                 {ymean, t * sizeof *ymean}};
+        if (chain)
+            sr_dist_chain_take(sums, 2);
+        for (size_t r0 = 0; r0 < m && st == SR_OK; r0 += SR_LSTSQ_BLOCK) {
+            size_t rows = m - r0 < SR_LSTSQ_BLOCK ? m - r0 : SR_LSTSQ_BLOCK;
+            st = sr_dataset_copy_features(ds, r0, rows, X, err);
+            if (st == SR_OK)
+                sr_lstsq_means(X, ds->targets + r0 * t, rows, n, t, xmean,
+                               ymean);
+        }
+        if (chain)
+            sr_dist_chain_give(sums, 2);
+        for (size_t j = 0; j < n; j++)
+            xmean[j] /= (double)M;
+        for (size_t c = 0; c < t; c++)
+            ymean[c] /= (double)M;
+    }
+    for (size_t k = 0; k < nb && st == SR_OK; k++) {
+        size_t r0 = k * SR_LSTSQ_BLOCK;
+        size_t rows = m - r0 < SR_LSTSQ_BLOCK ? m - r0 : SR_LSTSQ_BLOCK;
+        memset(part.R, 0, n * n * sizeof *part.R);
+        memset(part.c, 0, n * t * sizeof *part.c);
+        st = sr_dataset_copy_features(ds, r0, rows, X, err);
+        if (st == SR_OK)
+            st = sr_qr_add_rows(&part, X, ds->targets + r0 * t, rows,
+                                b ? xmean : NULL, b ? ymean : NULL, err);
+        if (st != SR_OK)
+            break;
+        if (!keep) {
+            st = sr_qr_fold(&q, &part, err);
+            continue;
+        }
+        double *at = kept + k * (n * n + n * t);
+        memcpy(at, part.R, n * n * sizeof *at);
+        memcpy(at + n * n, part.c, n * t * sizeof *at);
+    }
+    if (chain && st == SR_OK) {
+        sr_dist_piece factor[2] = {{q.R, n * n * sizeof *q.R},
+                                   {q.c, n * t * sizeof *q.c}};
+        sr_dist_chain_take(factor, 2);
+        for (size_t k = 0; keep && k < nb && st == SR_OK; k++) {
+            double *at = kept + k * (n * n + n * t);
+            memcpy(part.R, at, n * n * sizeof *at);
+            memcpy(part.c, at + n * n, n * t * sizeof *at);
+            st = sr_qr_fold(&q, &part, err);
+        }
+        sr_dist_chain_give(factor, 2);
+    }
     if (st == SR_OK)
-        st = sr_lstsq_solve(X, m, n, ds->targets, model->k,
-                            R->p->l2 * (double)m, model->params,
-                            b ? model->params + b->offset : NULL, err);
+        st = sr_qr_solve(&q, R->p->l2 * (double)M, b ? xmean : NULL,
+                         b ? ymean : NULL, model->params,
+                         b ? model->params + b->offset : NULL, err);
+done:
+    sr_dealloc(kept);
+    sr_dealloc(ymean);
+    sr_dealloc(xmean);
     sr_dealloc(X);
+    sr_qr_free(&part);
+    sr_qr_free(&q);
     sr_engine_params_changed(&R->e);
     if (st == SR_OK) {
         sr_run_end_epoch(R, 0, sr_run_seconds() - t0);
-        sr_run_outcome(R, 1, 1, "solved exactly: least squares by SVD");
+        sr_run_outcome(R, 1, 1, "solved exactly: least squares by QR and SVD");
     }
     return st;
 }
