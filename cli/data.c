@@ -91,7 +91,7 @@ int cli_parse_delimiter(const char *text, char *out)
 }
 
 int cli_load_file(const char *path, const char *labels, const cli_data *d,
-                  sr_task task, const cli_reference *ref, int shard,
+                  sr_task task, const cli_reference *ref, size_t shard_unit,
                   sr_dataset **out)
 {
     sr_tabular_options opt = sr_tabular_options_default();
@@ -115,8 +115,9 @@ int cli_load_file(const char *path, const char *labels, const cli_data *d,
         goto fail;
     if (f != SR_FORMAT_LIBSVM)
         opt.features = 0;
-    if ((shard ? sr_dataset_load_shard : sr_dataset_load)(path, labels, f,
-                                                          &opt, out, &err) !=
+    if ((shard_unit ? sr_dataset_load_shard(path, labels, f, &opt,
+                                            shard_unit, out, &err)
+                    : sr_dataset_load(path, labels, f, &opt, out, &err)) !=
         SR_OK)
         goto fail;
     return 1;

@@ -38,11 +38,12 @@ typedef struct cli_reference {
     size_t features;
 } cli_reference;
 
-/* Loads `path` (with `labels` beside an .npy or IDX file); with `shard`,
- * this process's share of the rows (sr_dataset_load_shard). On failure
- * prints the error (with a hint where one helps) and returns 0. */
+/* Loads `path` (with `labels` beside an .npy or IDX file); with a
+ * `shard_unit` (not 0), this process's share of the rows in units of that
+ * many (sr_dataset_load_shard). On failure prints the error (with a hint
+ * where one helps) and returns 0. */
 int cli_load_file(const char *path, const char *labels, const cli_data *d,
-                  sr_task task, const cli_reference *ref, int shard,
+                  sr_task task, const cli_reference *ref, size_t shard_unit,
                   sr_dataset **out);
 
 /* The class names of a data set or a model as a reference for another

@@ -773,15 +773,29 @@ static sr_optimizer run_optimizer(const train_opts *o)
     return opt;
 }
 
-/* The rows of a shard's units: SGD's are whole minibatches that are
- * also whole evaluation chunks (256 rows), lcm(batch, 256), so that each
- * minibatch's gradient is one process's, and so is each chunk's sum (0
- * when that would be absurdly large: the rows are then not shared);
- * the full-batch optimisers' are the library's default. */
+/* The rows of a training shard's units (0: the processes do not share the
+ * rows). Every process holds its share of the rows, without validation
+ * rows or cross-validation (which pick rows from all), for the
+ * full-batch optimisers (gradient descent, L-BFGS, Newton, exact least
+ * squares: the library's units, whole blocks of their passes) and for
+ * minibatch SGD in the data's order (a shuffled epoch's minibatches draw
+ * rows from every share): whole minibatches that are also whole 256-row
+ * evaluation chunks, lcm(batch, 256) rows, so that each minibatch's
+ * gradient is one process's, and so is each chunk's sum. */
 static size_t shard_unit(const train_opts *o)
 {
-    if (run_optimizer(o) != SR_OPTIMIZER_SGD)
-        return 0; /* the library's */
+    /* A report page describes every row, and rank 0 alone draws it. */
+    if (sr_dist_size() <= 1 || o->cv || o->params.val_split > 0.0 ||
+        o->report || o->svg_dir)
+        return 0;
+    sr_optimizer opt = run_optimizer(o);
+    if (opt != SR_OPTIMIZER_SGD)
+        return opt == SR_OPTIMIZER_GD || opt == SR_OPTIMIZER_LBFGS ||
+                       opt == SR_OPTIMIZER_NEWTON || opt == SR_OPTIMIZER_EXACT
+                   ? SR_SHARD_UNIT
+                   : 0;
+    if (o->params.shuffle)
+        return 0;
     size_t a = o->params.batch, b = 256;
     while (b) {
         size_t t = a % b;
@@ -789,35 +803,18 @@ static size_t shard_unit(const train_opts *o)
         b = t;
     }
     size_t B = o->params.batch;
+    /* (absurdly large units: the rows are not shared) */
     if (!a || B / a > ((size_t)1 << 40) / 256)
         return 0;
     return B / a * 256;
 }
 
-/* Whether the processes (more than one) share the rows rather than each
- * hold all, without validation rows or cross-validation (which pick rows
- * from all): the full-batch optimisers (gradient descent, L-BFGS,
- * Newton, exact least squares), and minibatch SGD in the data's order (a shuffled epoch's
- * minibatches draw rows from every share). */
-static int sharded_run(const train_opts *o)
-{
-    /* A report page describes every row, and rank 0 alone draws it. */
-    if (sr_dist_size() <= 1 || o->cv || o->params.val_split > 0.0 ||
-        o->report || o->svg_dir)
-        return 0;
-    sr_optimizer opt = run_optimizer(o);
-    if (opt == SR_OPTIMIZER_SGD)
-        return !o->params.shuffle && shard_unit(o) != 0;
-    return opt == SR_OPTIMIZER_GD || opt == SR_OPTIMIZER_LBFGS ||
-           opt == SR_OPTIMIZER_NEWTON || opt == SR_OPTIMIZER_EXACT;
-}
-
 /* A set of every row made this process's share (readers that cannot read
  * a part, and --limit). */
-static int keep_shard(sr_dataset *ds)
+static int keep_shard(sr_dataset *ds, size_t unit)
 {
     sr_error err;
-    if (sr_dataset_keep_shard(ds, &err) == SR_OK)
+    if (sr_dataset_keep_shard(ds, unit, &err) == SR_OK)
         return 1;
     cli_error(&err, NULL);
     return 0;
@@ -826,17 +823,17 @@ static int keep_shard(sr_dataset *ds)
 static int load_data(const train_opts *o, sr_dataset **train, sr_dataset **test)
 {
     sr_error err;
-    int shard = sharded_run(o);
-    if (shard)
-        sr_dataset_set_shard_unit(shard_unit(o));
-    /* --limit counts the rows of the whole file: read whole, then shared */
-    int shard_train = shard && !o->limit;
+    size_t unit = shard_unit(o);
+    /* --limit counts the rows of the whole file: read whole, then shared;
+     * a test set is only evaluated, in whole blocks of the default unit */
+    size_t unit_train = o->limit ? 0 : unit;
+    size_t unit_test = unit ? SR_SHARD_UNIT : 0;
     if (o->file) {
         sr_task task = o->params.model == SR_MODEL_LINEAR ? SR_TASK_REGRESSION
                                                           : SR_TASK_CLASSIFICATION;
         cli_reference width = {NULL, 0, o->features};
         if (!cli_load_file(o->file, o->labels, &o->data, task,
-                           o->features ? &width : NULL, shard_train, train))
+                           o->features ? &width : NULL, unit_train, train))
             return 0;
         if (o->test_file) {
             cli_reference ref;
@@ -846,7 +843,7 @@ static int load_data(const train_opts *o, sr_dataset **train, sr_dataset **test)
                 return 0;
             }
             int ok = cli_load_file(o->test_file, o->test_labels, &o->data, task,
-                                   &ref, shard, test);
+                                   &ref, unit_test, test);
             free(names);
             if (!ok)
                 return 0;
@@ -856,26 +853,30 @@ static int load_data(const train_opts *o, sr_dataset **train, sr_dataset **test)
                            "(--fashion: Fashion-MNIST into data/fashion-mnist)";
         if (o->train_images) {
             hint = NULL;
-            if ((shard_train
+            if ((unit_train
                      ? sr_dataset_load_idx_shard(o->train_images,
-                                                 o->train_labels, train, &err)
+                                                 o->train_labels, unit_train,
+                                                 train, &err)
                      : sr_dataset_load_idx(o->train_images, o->train_labels,
                                            train, &err)) ||
                 (o->test_images &&
-                 (shard ? sr_dataset_load_idx_shard(o->test_images,
-                                                    o->test_labels, test, &err)
-                        : sr_dataset_load_idx(o->test_images, o->test_labels,
-                                              test, &err))))
+                 (unit_test ? sr_dataset_load_idx_shard(o->test_images,
+                                                        o->test_labels,
+                                                        unit_test, test, &err)
+                            : sr_dataset_load_idx(o->test_images,
+                                                  o->test_labels, test,
+                                                  &err))))
                 goto fail_hint;
-        } else if ((shard_train
+        } else if ((unit_train
                         ? sr_dataset_load_mnist_shard(o->data_dir, "train",
-                                                      train, &err)
+                                                      unit_train, train, &err)
                         : sr_dataset_load_mnist(o->data_dir, "train", train,
                                                 &err)) ||
-                   (shard ? sr_dataset_load_mnist_shard(o->data_dir, "t10k",
-                                                        test, &err)
-                          : sr_dataset_load_mnist(o->data_dir, "t10k", test,
-                                                  &err))) {
+                   (unit_test ? sr_dataset_load_mnist_shard(o->data_dir, "t10k",
+                                                            unit_test, test,
+                                                            &err)
+                              : sr_dataset_load_mnist(o->data_dir, "t10k", test,
+                                                      &err))) {
             goto fail_hint;
         }
         goto loaded;
@@ -888,11 +889,11 @@ loaded:
         fprintf(stderr, "softreg: --limit: %s\n", err.message);
         return 0;
     }
-    if (shard && !sr_dataset_shard(*train, NULL, NULL, NULL) &&
-        !keep_shard(*train))
+    if (unit && !sr_dataset_shard(*train, NULL, NULL, NULL) &&
+        !keep_shard(*train, unit))
         return 0;
-    if (shard && *test && !sr_dataset_shard(*test, NULL, NULL, NULL) &&
-        !keep_shard(*test))
+    if (unit && *test && !sr_dataset_shard(*test, NULL, NULL, NULL) &&
+        !keep_shard(*test, unit_test))
         return 0;
     return 1;
 }

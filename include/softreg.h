@@ -142,21 +142,21 @@ sr_status sr_dataset_load_mnist(const char *dir, const char *split,
                                 sr_dataset **out, sr_error *err);
 
 /* Sharded loading, for several processes (the MPI build under mpirun;
- * every process calls them): this process's share of the rows, whole
- * units in process order, read by offset (a gzip file is read whole and
- * the share kept). With one process, every row. */
-/* The units of the shards this process loads from now on: `rows` rows
- * (0: 4096, the default, whole blocks of every full pass). Minibatch SGD
- * wants whole minibatches that are also whole 256-row evaluation chunks:
- * lcm(batch, 256). Every process sets the same. */
-void sr_dataset_set_shard_unit(size_t rows);
+ * every process calls them, with the same `unit`): this process's share
+ * of the rows, whole units of `unit` rows in process order, read by
+ * offset (a gzip file is read whole and the share kept). With one
+ * process, every row. A unit of 0 is SR_SHARD_UNIT, whole blocks of every
+ * full pass; minibatch SGD wants whole minibatches that are also whole
+ * 256-row evaluation chunks: lcm(batch, 256). */
+#define SR_SHARD_UNIT ((size_t)4096)
 sr_status sr_dataset_load_idx_shard(const char *images_path,
-                                    const char *labels_path, sr_dataset **out,
-                                    sr_error *err);
+                                    const char *labels_path, size_t unit,
+                                    sr_dataset **out, sr_error *err);
 sr_status sr_dataset_load_mnist_shard(const char *dir, const char *split,
-                                      sr_dataset **out, sr_error *err);
+                                      size_t unit, sr_dataset **out,
+                                      sr_error *err);
 /* A data set of every row made to keep this process's share only. */
-sr_status sr_dataset_keep_shard(sr_dataset *ds, sr_error *err);
+sr_status sr_dataset_keep_shard(sr_dataset *ds, size_t unit, sr_error *err);
 /* Whether ds holds a share of the rows: then its first row among all of
  * them, every process's rows together and the bytes its reader read. */
 int sr_dataset_shard(const sr_dataset *ds, size_t *first, size_t *total,
@@ -321,7 +321,7 @@ sr_status sr_dataset_load(const char *path, const char *labels_path,
  * calls it. */
 sr_status sr_dataset_load_shard(const char *path, const char *labels_path,
                                 sr_format format,
-                                const sr_tabular_options *opt,
+                                const sr_tabular_options *opt, size_t unit,
                                 sr_dataset **out, sr_error *err);
 
 /* What a file holds, judged from its first bytes and its name. */

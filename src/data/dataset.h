@@ -65,14 +65,10 @@ struct sr_dataset {
     float range[2];      /* every rank's smallest and largest value */
 };
 
-/* A shard's rows are whole units of this many rows, so that every block
- * of a full pass (256 rows dense, 4096 sparse) and every evaluation chunk
- * lies in one process: the blocks stay those of one process. */
-#define SR_SHARD_ROWS ((size_t)4096)
-
-/* The unit of the shards this process loads (softreg.h's
- * sr_dataset_set_shard_unit; SR_SHARD_ROWS by default). */
-size_t sr_shard_unit(void);
+/* A shard's rows are whole units (softreg.h's SR_SHARD_UNIT by default),
+ * so that every block of a full pass (256 rows dense, 4096 sparse) and
+ * every evaluation chunk lies in one process: the blocks stay those of
+ * one process. */
 
 /* The rows of every process: m_all when sharded, else m. */
 static inline size_t sr_dataset_rows_all(const sr_dataset *ds)
@@ -81,9 +77,9 @@ static inline size_t sr_dataset_rows_all(const sr_dataset *ds)
 }
 
 /* This process's rows [*first, *last) of m rows cut into shards (whole
- * units of sr_shard_unit(), contiguous in rank order, sizes differing by
+ * units of `unit` rows, 0 meaning SR_SHARD_UNIT, contiguous in rank order, sizes differing by
  * one unit at most, the first ranks taking more). */
-void sr_shard_rows(size_t m, size_t *first, size_t *last);
+void sr_shard_rows(size_t m, size_t unit, size_t *first, size_t *last);
 
 /* Marks ds, holding rows [row0, row0 + m) of every process's rows, as
  * sharded: agrees the total, the classes (k, the largest) and their

@@ -332,8 +332,8 @@ static sr_status part_header(const part_file *f, uint8_t *buf, size_t header,
  * err): a file that is not a raw regular file, which the caller reads
  * whole. */
 static sr_status load_idx_part(const char *images_path,
-                               const char *labels_path, sr_dataset **out,
-                               sr_error *err)
+                               const char *labels_path, size_t unit,
+                               sr_dataset **out, sr_error *err)
 {
     part_file img = {images_path, -1, 0}, lab = {labels_path, -1, 0};
     uint8_t head[SR_IDX_IMAGES_HEADER], lhead[SR_IDX_LABELS_HEADER];
@@ -361,7 +361,7 @@ static sr_status load_idx_part(const char *images_path,
                          err)) != SR_OK)
         goto done;
     size_t n = rows * cols;
-    sr_shard_rows(m, &first, &last);
+    sr_shard_rows(m, unit, &first, &last);
     size_t mine = last - first;
     if (!(pixels = sr_alloc_array(mine ? mine : 1, n)) ||
         !(labels = sr_alloc(mine ? mine : 1)) || !(ds = sr_dataset_new(err))) {
@@ -409,20 +409,20 @@ done:
 }
 
 sr_status sr_dataset_load_idx_shard(const char *images_path,
-                                    const char *labels_path, sr_dataset **out,
-                                    sr_error *err)
+                                    const char *labels_path, size_t unit,
+                                    sr_dataset **out, sr_error *err)
 {
     if (!images_path || !labels_path || !out)
         return sr_fail(err, SR_ERR_INVALID_ARG,
                        "sr_dataset_load_idx_shard: NULL argument");
-    sr_status st = load_idx_part(images_path, labels_path, out, err);
+    sr_status st = load_idx_part(images_path, labels_path, unit, out, err);
     if (st != READ_WHOLE)
         return st;
     /* gzip or not a regular file: every row read, this share kept */
     sr_dataset *ds = NULL;
     if ((st = sr_dataset_load_idx(images_path, labels_path, &ds, err)) != SR_OK)
         return st;
-    if ((st = sr_dataset_keep_shard(ds, err)) != SR_OK) {
+    if ((st = sr_dataset_keep_shard(ds, unit, err)) != SR_OK) {
         sr_dataset_free(ds);
         return st;
     }
@@ -469,7 +469,7 @@ static sr_status find_split_file(const char *dir, const char *split,
 }
 
 static sr_status load_mnist(const char *dir, const char *split, int shard,
-                            sr_dataset **out, sr_error *err)
+                            size_t unit, sr_dataset **out, sr_error *err)
 {
     if (!dir || !split || !out)
         return sr_fail(err, SR_ERR_INVALID_ARG,
@@ -483,7 +483,7 @@ static sr_status load_mnist(const char *dir, const char *split, int shard,
                          err);
     if (st != SR_OK)
         goto done;
-    st = shard ? sr_dataset_load_idx_shard(images, labels, out, err)
+    st = shard ? sr_dataset_load_idx_shard(images, labels, unit, out, err)
                : sr_dataset_load_idx(images, labels, out, err);
 done:
     sr_dealloc(images);
@@ -494,11 +494,12 @@ done:
 sr_status sr_dataset_load_mnist(const char *dir, const char *split,
                                 sr_dataset **out, sr_error *err)
 {
-    return load_mnist(dir, split, 0, out, err);
+    return load_mnist(dir, split, 0, 0, out, err);
 }
 
 sr_status sr_dataset_load_mnist_shard(const char *dir, const char *split,
-                                      sr_dataset **out, sr_error *err)
+                                      size_t unit, sr_dataset **out,
+                                      sr_error *err)
 {
-    return load_mnist(dir, split, 1, out, err);
+    return load_mnist(dir, split, 1, unit, out, err);
 }

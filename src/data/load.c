@@ -165,7 +165,8 @@ static sr_status npy_part(sr_npy_file *f, size_t first, size_t last,
 /* sr_dataset_load_npy for this process's rows, read by offset from both
  * files (SR_TEXT_WHOLE: a file that cannot be read in part). */
 static sr_status load_npy_shard(const char *x_path, const char *y_path,
-                                sr_task task, sr_dataset **out, sr_error *err)
+                                sr_task task, size_t unit, sr_dataset **out,
+                                sr_error *err)
 {
     sr_npy_file X, Y;
     sr_npy_array xs, ys;
@@ -191,7 +192,7 @@ static sr_status load_npy_shard(const char *x_path, const char *y_path,
         st = SR_TEXT_WHOLE;
         goto done;
     }
-    sr_shard_rows(X.h.shape[0], &first, &last);
+    sr_shard_rows(X.h.shape[0], unit, &first, &last);
     if ((st = npy_part(&X, first, last, &xs, &bytes, err)) != SR_OK ||
         (labelled &&
          (st = npy_part(&Y, first, last, &ys, &bytes, err)) != SR_OK))
@@ -244,7 +245,7 @@ done:
 
 sr_status sr_dataset_load_shard(const char *path, const char *labels_path,
                                 sr_format format,
-                                const sr_tabular_options *opt,
+                                const sr_tabular_options *opt, size_t unit,
                                 sr_dataset **out, sr_error *err)
 {
     if (!path || !out)
@@ -257,9 +258,10 @@ sr_status sr_dataset_load_shard(const char *path, const char *labels_path,
     }
     sr_status st;
     if (format == SR_FORMAT_IDX && labels_path)
-        return sr_dataset_load_idx_shard(path, labels_path, out, err);
+        return sr_dataset_load_idx_shard(path, labels_path, unit, out, err);
     if (format == SR_FORMAT_CSV || format == SR_FORMAT_LIBSVM) {
-        st = sr_text_load_shard(path, format == SR_FORMAT_CSV, opt, out, err);
+        st = sr_text_load_shard(path, format == SR_FORMAT_CSV, opt, unit, out,
+                                err);
         if (st != SR_TEXT_WHOLE)
             return st;
     }
@@ -267,7 +269,7 @@ sr_status sr_dataset_load_shard(const char *path, const char *labels_path,
                                                       SR_TASK_UNLABELLED))) {
         st = load_npy_shard(path, labels_path, opt ? opt->task
                                                    : SR_TASK_CLASSIFICATION,
-                            out, err);
+                            unit, out, err);
         if (st != SR_TEXT_WHOLE)
             return st;
     }
@@ -276,7 +278,7 @@ sr_status sr_dataset_load_shard(const char *path, const char *labels_path,
     if ((st = sr_dataset_load(path, labels_path, format, opt, &ds, err)) !=
         SR_OK)
         return st;
-    if ((st = sr_dataset_keep_shard(ds, err)) != SR_OK) {
+    if ((st = sr_dataset_keep_shard(ds, unit, err)) != SR_OK) {
         sr_dataset_free(ds);
         return st;
     }

@@ -9,22 +9,12 @@
 #include "../dist/dist.h"
 #include "dataset.h"
 
-/* One per process, as its rank is: the unit of the data sets it loads. */
-static size_t shard_unit = SR_SHARD_ROWS;
-
-void sr_dataset_set_shard_unit(size_t rows)
-{
-    shard_unit = rows ? rows : SR_SHARD_ROWS;
-}
-
-size_t sr_shard_unit(void) { return shard_unit; }
-
-void sr_shard_rows(size_t m, size_t *first, size_t *last)
+void sr_shard_rows(size_t m, size_t unit, size_t *first, size_t *last)
 {
     /* rank r of N: units [ceil(u r / N), ceil(u (r + 1) / N)), the first
      * ranks taking one more: rank 0, which reports, holds rows whenever
      * there are any */
-    size_t U = shard_unit;
+    size_t U = unit ? unit : SR_SHARD_UNIT;
     size_t u = (m + U - 1) / U;
     size_t r = (size_t)sr_dist_rank(), N = (size_t)sr_dist_size();
     size_t u0 = u / N * r + (u % N * r + N - 1) / N;
@@ -95,10 +85,10 @@ sr_status sr_dataset_agree_shard(sr_dataset *ds, size_t row0, sr_error *err)
     return SR_OK;
 }
 
-sr_status sr_dataset_keep_shard(sr_dataset *ds, sr_error *err)
+sr_status sr_dataset_keep_shard(sr_dataset *ds, size_t unit, sr_error *err)
 {
     size_t first, last;
-    sr_shard_rows(ds->m, &first, &last);
+    sr_shard_rows(ds->m, unit, &first, &last);
     size_t *rows = sr_alloc_array(last - first ? last - first : 1,
                                   sizeof *rows);
     if (!rows)

@@ -104,8 +104,8 @@ sr_status sr_labels_agree(sr_dataset *ds, const char *name, sr_error *err);
  * stream or gzip file, to read whole. Every process calls it. */
 #define SR_TEXT_WHOLE ((sr_status)100)
 sr_status sr_text_load_shard(const char *path, int csv,
-                             const sr_tabular_options *opt, sr_dataset **out,
-                             sr_error *err);
+                             const sr_tabular_options *opt, size_t unit,
+                             sr_dataset **out, sr_error *err);
 
 /* The delimiter sr_csv_parse detects in buf (its first line). */
 char sr_csv_delimiter(const char *buf, size_t len);

@@ -1,7 +1,7 @@
 /* Sharded reading of text files (CSV, LIBSVM): each process reads its
  * share of the bytes, parses the rows that start in it, and the rows then
  * move to the process whose shard (dataset.h: whole units of
- * SR_SHARD_ROWS) holds them.
+ * sr_shard_rows) holds them.
  *
  * Where a row starts depends on what came before: a CSV newline inside
  * quotes is not the end of a row. Each process runs the format's
@@ -296,9 +296,10 @@ static sr_status open_text(const char *path, text_file *f, sr_error *err)
 /* ---- Agreeing and moving the rows ---- */
 
 /* Rows [g, g + m) of ds, every process's rows together M, moved so that
- * this process holds sr_shard_rows(M)'s: dense float rows or CSR, with
- * labels or targets. */
-static sr_status move_rows(sr_dataset *ds, size_t *row0, sr_error *err)
+ * this process holds sr_shard_rows(M, unit)'s: dense float rows or CSR,
+ * with labels or targets. */
+static sr_status move_rows(sr_dataset *ds, size_t unit, size_t *row0,
+                           sr_error *err)
 {
     size_t N = (size_t)sr_dist_size(), r = (size_t)sr_dist_rank();
     uint64_t mine[2] = {sr_dist_exscan(ds->m), ds->m};
@@ -313,7 +314,7 @@ static sr_status move_rows(sr_dataset *ds, size_t *row0, sr_error *err)
     sr_dist_allgather_u64(mine, 2, span);
     uint64_t M = span[2 * (N - 1)] + span[2 * (N - 1) + 1];
     size_t f, l;
-    sr_shard_rows((size_t)M, &f, &l);
+    sr_shard_rows((size_t)M, unit, &f, &l);
     /* the targets' shards, as sr_shard_rows gives them on each rank */
     uint64_t *want = cnt + 2 * N; /* [first, last) of each rank */
     uint64_t fl[2] = {f, l};
@@ -571,7 +572,7 @@ static void drop_first_row(sr_dataset *ds)
 }
 
 sr_status sr_text_load_shard(const char *path, int csv,
-                             const sr_tabular_options *opt_in,
+                             const sr_tabular_options *opt_in, size_t unit,
                              sr_dataset **out, sr_error *err)
 {
     sr_tabular_options opt = opt_in ? *opt_in : sr_tabular_options_default();
@@ -684,7 +685,7 @@ sr_status sr_text_load_shard(const char *path, int csv,
     if (opt.task == SR_TASK_CLASSIFICATION && !opt.classes &&
         (st = sr_labels_agree(ds, path, err)) != SR_OK)
         goto done;
-    if ((st = move_rows(ds, &row0, err)) != SR_OK ||
+    if ((st = move_rows(ds, unit, &row0, err)) != SR_OK ||
         (st = sr_dataset_set_labels_file(ds, path, err)) != SR_OK)
         goto done;
     ds->bytes_read = f.bytes;
