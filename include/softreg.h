@@ -316,8 +316,9 @@ sr_status sr_dataset_load(const char *path, const char *labels_path,
  * this process's share of the rows. IDX by offset; CSV and LIBSVM from
  * this process's share of the bytes, cut where rows start (a CSV newline
  * in quotes is not one), the rows then moved to their shards, the
- * classes, the width and the class counts agreed; float32 .npy by
- * offset; gzip files (and other .npy types) read whole. Every process
+ * classes, the width and the class counts agreed; .npy by offset (any
+ * numeric type, converted as read); gzip files (and .npy files in the
+ * other byte order) read whole. Every process
  * calls it. */
 sr_status sr_dataset_load_shard(const char *path, const char *labels_path,
                                 sr_format format,

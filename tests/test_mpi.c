@@ -624,31 +624,62 @@ static void test_npy_shards(void **state)
                            (j == 0 ? (float)y[i] : 0.0f);
         }
     }
-    char xp[320], yp[320], args[1024], cmd[1280];
+    /* the same features as float32 and as float64 (converted as they are
+     * read, the bytes read twice as many) */
+    double *X8 = malloc(M * N * sizeof *X8);
+    assert_non_null(X8);
+    for (int i = 0; i < M * N; i++)
+        X8[i] = X[i];
+    char xp[320], x8p[320], yp[320], args[1024], cmd[1280];
     snprintf(xp, sizeof xp, "%s/X.npy", dir);
+    snprintf(x8p, sizeof x8p, "%s/X8.npy", dir);
     snprintf(yp, sizeof yp, "%s/y.npy", dir);
     write_npy(xp, "<f4", M, N, X, sizeof *X);
+    write_npy(x8p, "<f8", M, N, X8, sizeof *X8);
     write_npy(yp, "<i8", M, 0, y, sizeof *y);
-    free(X);
-    free(y);
-    snprintf(args, sizeof args, "%s --labels %s --max-iter 5", xp, yp);
-    same_as_plain(args);
-    snprintf(cmd, sizeof cmd, "mpirun -np 3 %s train %s --verbose", mpi_bin(),
-             args);
-    sh_ok(cmd);
-    /* check_shards' 24 header bytes are IDX's: here 2 x 128 */
-    int seen = 0;
-    for (const char *p = errs; (p = strstr(p, "rank ")) != NULL; p++) {
-        size_t a, b, total, rows;
-        unsigned long long n;
-        if (sscanf(p, "rank %*d: rows %zu..%zu of %zu (%zu rows), %llu bytes",
-                   &a, &b, &total, &rows, &n) != 5)
-            continue;
-        assert_int_equal(total, M);
-        assert_int_equal(n, 256 + rows * (N * 4 + 8));
-        seen++;
+    for (int f8 = 0; f8 <= 1; f8++) {
+        snprintf(args, sizeof args, "%s --labels %s --max-iter 5",
+                 f8 ? x8p : xp, yp);
+        same_as_plain(args);
+        snprintf(cmd, sizeof cmd, "mpirun -np 3 %s train %s --verbose",
+                 mpi_bin(), args);
+        sh_ok(cmd);
+        /* check_shards' 24 header bytes are IDX's: here 2 x 128 */
+        int seen = 0;
+        for (const char *p = errs; (p = strstr(p, "rank ")) != NULL; p++) {
+            size_t a, b, total, rows;
+            unsigned long long n;
+            if (sscanf(p, "rank %*d: rows %zu..%zu of %zu (%zu rows), %llu "
+                          "bytes", &a, &b, &total, &rows, &n) != 5)
+                continue;
+            assert_int_equal(total, M);
+            assert_int_equal(n, 256 + rows * (N * (f8 ? 8 : 4) + 8));
+            seen++;
+        }
+        assert_int_equal(seen, 3);
     }
-    assert_int_equal(seen, 3);
+    /* a float64 beyond float32's range on the last rank's rows: the plain
+     * build's message, naming the element of the whole file */
+    X8[8500 * N + 3] = 1e300;
+    write_npy(x8p, "<f8", M, N, X8, sizeof *X8);
+    snprintf(cmd, sizeof cmd, "%s train %s --labels %s", test_softreg_bin(),
+             x8p, yp);
+    assert_int_not_equal(sh(cmd), 0);
+    char want[512];
+    const char *said = strstr(errs, "X8.npy");
+    assert_non_null(said);
+    snprintf(want, sizeof want, "%.*s", (int)strcspn(said, "\n"), said);
+    assert_non_null(strstr(want, "8500"));
+    snprintf(cmd, sizeof cmd, "mpirun -np 3 %s train %s --labels %s",
+             mpi_bin(), x8p, yp);
+    assert_int_not_equal(sh(cmd), 0);
+    if (!strstr(errs, want)) {
+        print_error("3 processes did not say\n%s\nbut\n%s\n", want, errs);
+        fail();
+    }
+    free(X);
+    free(X8);
+    free(y);
 }
 
 /* The first "softreg: " line of errs (copied into line). */

@@ -185,7 +185,6 @@ static sr_status load_npy_shard(const char *x_path, const char *y_path,
         goto done;
     /* the checks of the whole files are sr_dataset_load_npy's */
     if (X.h.ndim != 2 || !X.h.shape[0] || !X.h.shape[1] ||
-        X.h.dtype != SR_NPY_F4 ||
         (labelled && (Y.h.shape[0] != X.h.shape[0] ||
                       (task == SR_TASK_CLASSIFICATION && Y.h.ndim != 1 &&
                        Y.h.shape[1] != 1)))) {
@@ -200,6 +199,24 @@ static sr_status load_npy_shard(const char *x_path, const char *y_path,
     if (!xs.data || (labelled && !ys.data)) {
         st = SR_TEXT_WHOLE;
         goto done;
+    }
+    /* other types than float32 converted as sr_dataset_load_npy does, the
+     * messages naming elements of the whole file */
+    if (X.h.dtype != SR_NPY_F4) {
+        float *x = sr_alloc_array(xs.count ? xs.count : 1, sizeof *x);
+        if (!x) {
+            st = sr_fail(err, SR_ERR_NOMEM, "%s: out of memory", x_path);
+            goto done;
+        }
+        if ((st = sr_npy_to_f32_from(&xs, first * X.h.shape[1], x_path, x,
+                                     err)) != SR_OK) {
+            sr_dealloc(x);
+            goto done;
+        }
+        sr_dealloc(xs.data);
+        xs.data = x;
+        xs.dtype = SR_NPY_F4;
+        xs.item_size = sizeof *x;
     }
     if ((st = sr_npy_check_finite(xs.data, xs.count, first * X.h.shape[1],
                                   &X.h, x_path, err)) != SR_OK)
@@ -219,7 +236,8 @@ static sr_status load_npy_shard(const char *x_path, const char *y_path,
                                            sizeof(float))))
             st = sr_fail(err, SR_ERR_NOMEM, "%s: out of memory", y_path);
         else
-            st = sr_npy_to_f32(&ys, y_path, ds->targets, err);
+            st = sr_npy_to_f32_from(&ys, first * ds->t, y_path, ds->targets,
+                                    err);
     } else if (labelled) {
         st = npy_classes(&ys, y_path, ds, err);
         if (st == SR_OK)

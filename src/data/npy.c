@@ -721,6 +721,12 @@ static sr_status check_f32_range(const double *src, size_t count, size_t first,
 sr_status sr_npy_to_f32(const sr_npy_array *arr, const char *name, float *out,
                         sr_error *err)
 {
+    return sr_npy_to_f32_from(arr, 0, name, out, err);
+}
+
+sr_status sr_npy_to_f32_from(const sr_npy_array *arr, size_t first,
+                             const char *name, float *out, sr_error *err)
+{
     if (!name)
         name = "<npy array>";
     if (!arr || (!out && arr->count))
@@ -729,8 +735,8 @@ sr_status sr_npy_to_f32(const sr_npy_array *arr, const char *name, float *out,
     if (arr->count == 0)
         return SR_OK;
     if (arr->dtype == SR_NPY_F8) {
-        sr_status st = check_f32_range(arr->data, arr->count, 0, arr->ndim,
-                                       arr->shape[1], name, err);
+        sr_status st = check_f32_range(arr->data, arr->count, first,
+                                       arr->ndim, arr->shape[1], name, err);
         if (st)
             return st;
     }

@@ -82,6 +82,10 @@ const char *sr_npy_dtype_name(sr_npy_dtype dtype);
  * `out` is untouched. */
 sr_status sr_npy_to_f32(const sr_npy_array *arr, const char *name, float *out,
                         sr_error *err);
+/* The same for a part of an array whose first element is element `first`
+ * of the whole (which the messages name). */
+sr_status sr_npy_to_f32_from(const sr_npy_array *arr, size_t first,
+                             const char *name, float *out, sr_error *err);
 
 /* Converts every element to int64 into out[0 .. arr->count), for labels.
  * Refuses floats that are not whole numbers (or not finite) and values
