@@ -337,6 +337,25 @@ static void test_exact_shards(void **state)
         print_error("the exact solver's rows were not shared:\n%s\n", errs);
         fail();
     }
+    /* wide (300 rows, 500 features): the rows gathered, one SVD */
+    snprintf(path, sizeof path, "%s/wide-reg.svm", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 300; i++) {
+        x = x * 1664525u + 1013904223u;
+        fprintf(f, "%.4f", (double)(x >> 8) / (double)(1u << 24));
+        for (int j = 1 + i % 7; j <= 500; j += 3 + (int)((x >> (j % 24)) & 7))
+            fprintf(f, " %d:%.3f", j, (double)((x >> (j % 16)) & 255) / 64.0);
+        fputs("\n", f);
+    }
+    fclose(f);
+    snprintf(args, sizeof args, "%s --model linear --features 500", path);
+    same_as_plain(args);
+    if (!strstr(errs, "least squares by SVD")) {
+        print_error("the wide problem did not take the direct SVD:\n%s\n",
+                    errs);
+        fail();
+    }
 }
 
 /* Fewer rows than processes: 3 rows, 4 processes. */

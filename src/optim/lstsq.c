@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/internal.h"
 #include "optim.h"
@@ -98,6 +99,16 @@ sr_status sr_qr_init(sr_qr *q, size_t n, size_t t, sr_error *err)
         return sr_fail(err, SR_ERR_TOO_BIG,
                        "lstsq: %zu features and %zu targets exceed LAPACK's "
                        "int sizes or memory", n, t);
+    /* A factor, a block's stack and LAPACK's copy: about three n x n
+     * arrays of doubles, which wide sparse data cannot afford. */
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double need = 3.0 * (double)nn * sizeof(double);
+    if (pages > 0 && page > 0 && need > (double)pages * (double)page)
+        return sr_fail(err, SR_ERR_TOO_BIG,
+                       "lstsq: the exact solver's %zu x %zu factor needs "
+                       "about %.3g GB, more than this machine's memory; "
+                       "--optimizer lbfgs or newton need memory in "
+                       "proportion to the features", n, n, need / 1e9);
     q->n = n;
     q->t = t;
     if (!(q->R = sr_alloc_zeroed(nn, sizeof *q->R)) ||
@@ -253,57 +264,32 @@ sr_status sr_qr_fold(sr_qr *q, const sr_qr *part, sr_error *err)
  * X's singular values. */
 #define RCOND 1e-12
 
-sr_status sr_qr_solve(const sr_qr *q, double l2, const double *xmean,
-                      const double *ymean, float *W, float *b, sr_error *err)
+/* The minimum-norm least-squares solution of A X = B by LAPACK's dgelsd:
+ * A (rows, n) and B (ldb, t) column-major, overwritten; the solution in
+ * B's first n rows. */
+static sr_status svd_solve(size_t rows, size_t n, size_t t, double *A,
+                           double *B, size_t ldb, sr_error *err)
 {
-    if (!(l2 >= 0.0) || !isfinite(l2))
-        return sr_fail(err, SR_ERR_INVALID_ARG,
-                       "lstsq: l2 = %g must be finite and >= 0", l2);
-    size_t n = q->n, t = q->t;
-    sr_qr last = *q;
-    sr_status st = SR_OK;
-    double *A = NULL, *B = NULL, *S = NULL, *work = NULL, *bias = NULL;
+    sr_status st = lapack_ready(err);
+    if (st != SR_OK)
+        return st;
+    size_t minmn = rows < n ? rows : n;
+    double *S = sr_alloc_array(minmn ? minmn : 1, sizeof *S), *work = NULL;
     int *iwork = NULL;
-    /* ridge: sqrt(l2) I below R, zeros below c, folded in last */
-    if (l2 > 0.0) {
-        if ((st = sr_qr_init(&last, n, t, err)) != SR_OK)
-            return st;
-        memcpy(last.R, q->R, n * n * sizeof *last.R);
-        memcpy(last.c, q->c, n * t * sizeof *last.c);
-        sr_qr ridge;
-        if ((st = sr_qr_init(&ridge, n, t, err)) != SR_OK)
-            goto done;
-        for (size_t j = 0; j < n; j++)
-            ridge.R[j + j * n] = sqrt(l2);
-        st = sr_qr_fold(&last, &ridge, err);
-        sr_qr_free(&ridge);
-        if (st != SR_OK)
-            goto done;
-    }
-    A = sr_alloc_array(n * n, sizeof *A);
-    B = sr_alloc_array(n * t, sizeof *B);
-    S = sr_alloc_array(n, sizeof *S);
-    bias = sr_alloc_array(t, sizeof *bias);
-    if (!A || !B || !S || !bias) {
-        st = sr_fail(err, SR_ERR_NOMEM, "lstsq: out of memory for a %zu x %zu "
-                     "system", n, n);
-        goto done;
-    }
-    memcpy(A, last.R, n * n * sizeof *A);
-    memcpy(B, last.c, n * t * sizeof *B);
-    if ((st = lapack_ready(err)) != SR_OK)
-        goto done;
-    int in = (int)n, it = (int)t, rank = 0, info = 0, lwork = -1, iwsize = 0;
+    if (!S)
+        return sr_fail(err, SR_ERR_NOMEM, "lstsq: out of memory");
+    int im = (int)rows, in = (int)n, it = (int)t, ildb = (int)ldb, rank = 0,
+        info = 0, lwork = -1, iwsize = 0;
     double rcond = RCOND, wsize = 0.0;
     /* Workspace query: the optimal lwork in work[0], the needed liwork in
      * iwork[0]. */
-    dgelsd_ptr(&in, &in, &it, A, &in, B, &in, S, &rcond, &rank, &wsize,
+    dgelsd_ptr(&im, &in, &it, A, &im, B, &ildb, S, &rcond, &rank, &wsize,
                &lwork, &iwsize, &info);
     if (info != 0 || !(wsize >= 1.0) || wsize > (double)INT_MAX ||
         iwsize < 1) {
         st = sr_fail(err, SR_ERR_TOO_BIG,
                      "lstsq: LAPACK dgelsd refused a %zu x %zu system (info "
-                     "%d, workspace %g doubles)", n, n, info, wsize);
+                     "%d, workspace %g doubles)", rows, n, info, wsize);
         goto done;
     }
     lwork = (int)wsize;
@@ -315,54 +301,159 @@ sr_status sr_qr_solve(const sr_qr *q, double l2, const double *xmean,
                      lwork);
         goto done;
     }
-    dgelsd_ptr(&in, &in, &it, A, &in, B, &in, S, &rcond, &rank, work, &lwork,
-               iwork, &info);
-    if (info < 0) {
+    dgelsd_ptr(&im, &in, &it, A, &im, B, &ildb, S, &rcond, &rank, work,
+               &lwork, iwork, &info);
+    if (info < 0)
         st = sr_fail(err, SR_ERR_INVALID_ARG,
                      "lstsq: LAPACK dgelsd rejected argument %d", -info);
-        goto done;
-    }
-    if (info > 0) {
+    else if (info > 0)
         st = sr_fail(err, SR_ERR_DIVERGED,
                      "lstsq: the SVD in LAPACK dgelsd did not converge (%d "
                      "off-diagonal elements of a bidiagonal form stayed "
                      "non-zero)", info);
-        goto done;
-    }
-    /* The solution is B; b = ymean - xmean W. Check that everything fits
-     * in float32 before writing any output. */
-    for (size_t c = 0; c < t; c++) {
+done:
+    sr_dealloc(iwork);
+    sr_dealloc(work);
+    sr_dealloc(S);
+    return st;
+}
+
+/* W and b from the solution in B's first n rows (column-major, ldb):
+ * b = ymean - xmean W. Everything is checked to fit in float32 before any
+ * output is written. */
+static sr_status write_solution(const double *B, size_t ldb, size_t n,
+                                size_t t, const double *xmean,
+                                const double *ymean, float *W, float *b,
+                                sr_error *err)
+{
+    double *bias = sr_alloc_array(t, sizeof *bias);
+    if (!bias)
+        return sr_fail(err, SR_ERR_NOMEM, "lstsq: out of memory");
+    sr_status st = SR_OK;
+    for (size_t c = 0; c < t && st == SR_OK; c++) {
         bias[c] = ymean ? ymean[c] : 0.0;
-        for (size_t j = 0; j < n; j++) {
-            double w = B[j + c * n];
-            if (!isfinite(w) || fabs(w) > FLT_MAX) {
+        for (size_t j = 0; j < n && st == SR_OK; j++) {
+            double w = B[j + c * ldb];
+            if (!isfinite(w) || fabs(w) > FLT_MAX)
                 st = sr_fail(err, SR_ERR_DIVERGED,
                              "lstsq: W[%zu][%zu] = %g does not fit in float32",
                              j, c, w);
-                goto done;
-            }
             bias[c] -= (xmean ? xmean[j] : 0.0) * w;
         }
-        if (b && (!isfinite(bias[c]) || fabs(bias[c]) > FLT_MAX)) {
+        if (st == SR_OK && b && (!isfinite(bias[c]) || fabs(bias[c]) > FLT_MAX))
             st = sr_fail(err, SR_ERR_DIVERGED,
                          "lstsq: b[%zu] = %g does not fit in float32", c,
                          bias[c]);
-            goto done;
-        }
     }
-    for (size_t j = 0; j < n; j++)
-        for (size_t c = 0; c < t; c++)
-            W[j * t + c] = (float)B[j + c * n];
-    if (b)
-        for (size_t c = 0; c < t; c++)
+    if (st == SR_OK) {
+        for (size_t j = 0; j < n; j++)
+            for (size_t c = 0; c < t; c++)
+                W[j * t + c] = (float)B[j + c * ldb];
+        for (size_t c = 0; b && c < t; c++)
             b[c] = (float)bias[c];
-done:
-    if (last.R != q->R)
-        sr_qr_free(&last);
-    sr_dealloc(iwork);
-    sr_dealloc(work);
+    }
     sr_dealloc(bias);
-    sr_dealloc(S);
+    return st;
+}
+
+sr_status sr_qr_solve(const sr_qr *q, double l2, const double *xmean,
+                      const double *ymean, float *W, float *b, sr_error *err)
+{
+    if (!(l2 >= 0.0) || !isfinite(l2))
+        return sr_fail(err, SR_ERR_INVALID_ARG,
+                       "lstsq: l2 = %g must be finite and >= 0", l2);
+    size_t n = q->n, t = q->t;
+    sr_qr last;
+    sr_status st = sr_qr_init(&last, n, t, err);
+    if (st != SR_OK)
+        return st;
+    memcpy(last.R, q->R, n * n * sizeof *last.R);
+    memcpy(last.c, q->c, n * t * sizeof *last.c);
+    /* ridge: sqrt(l2) I below R, zeros below c, folded in last */
+    if (l2 > 0.0) {
+        sr_qr ridge;
+        if ((st = sr_qr_init(&ridge, n, t, err)) != SR_OK)
+            goto done;
+        for (size_t j = 0; j < n; j++)
+            ridge.R[j + j * n] = sqrt(l2);
+        st = sr_qr_fold(&last, &ridge, err);
+        sr_qr_free(&ridge);
+    }
+    /* R W = c (dgelsd overwrites last's copies) */
+    if (st == SR_OK)
+        st = svd_solve(n, n, t, last.R, last.c, n, err);
+    if (st == SR_OK)
+        st = write_solution(last.c, n, n, t, xmean, ymean, W, b, err);
+done:
+    sr_qr_free(&last);
+    return st;
+}
+
+/* Wide data (fewer rows than features): one SVD of the centred rows
+ * themselves, [X; sqrt(l2) I] W = [Y; 0], in O(m^2 n) time and m n
+ * doubles, where the blocks' n x n factors would cost O(n^3) and n^2. */
+static sr_status lstsq_direct(const float *X, size_t m, size_t n,
+                              const float *Y, size_t t, double l2, float *W,
+                              float *b, sr_error *err)
+{
+    size_t rows = m, xsize, ysize, asize, bsize, ldb;
+    if (l2 > 0.0 && n > SIZE_MAX - m)
+        return sr_fail(err, SR_ERR_TOO_BIG, "lstsq: m + n overflows");
+    if (l2 > 0.0)
+        rows = m + n;
+    ldb = rows > n ? rows : n;
+    if (sr_mul_overflows(m, n, &xsize) || sr_mul_overflows(m, t, &ysize) ||
+        sr_mul_overflows(rows, n, &asize) || sr_mul_overflows(ldb, t, &bsize) ||
+        !fits_int(rows) || !fits_int(n) || !fits_int(t) || !fits_int(ldb) ||
+        asize > SIZE_MAX / sizeof(double) || bsize > SIZE_MAX / sizeof(double))
+        return sr_fail(err, SR_ERR_TOO_BIG,
+                       "lstsq: %zu x %zu problem with %zu targets exceeds "
+                       "LAPACK's int sizes or memory", rows, n, t);
+    for (size_t i = 0; i < xsize; i++)
+        if (!isfinite(X[i]))
+            return sr_fail(err, SR_ERR_INVALID_ARG,
+                           "lstsq: X[%zu][%zu] is not finite", i / n, i % n);
+    for (size_t i = 0; i < ysize; i++)
+        if (!isfinite(Y[i]))
+            return sr_fail(err, SR_ERR_INVALID_ARG,
+                           "lstsq: Y[%zu][%zu] is not finite", i / t, i % t);
+    sr_status st = SR_OK;
+    double *A = sr_alloc_zeroed(asize, sizeof *A);
+    double *B = sr_alloc_zeroed(bsize, sizeof *B);
+    double *xmean = sr_alloc_zeroed(n, sizeof *xmean);
+    double *ymean = sr_alloc_zeroed(t, sizeof *ymean);
+    if (!A || !B || !xmean || !ymean) {
+        st = sr_fail(err, SR_ERR_NOMEM, "lstsq: out of memory for a %zu x %zu "
+                     "system", rows, n);
+        goto done;
+    }
+    /* With a bias, minimising over b first gives b = ymean - xmean W, and
+     * what remains for W is the same problem on centred data; the ridge
+     * rows below then decay W alone. */
+    if (b) {
+        sr_lstsq_means(X, Y, m, n, t, xmean, ymean);
+        for (size_t j = 0; j < n; j++)
+            xmean[j] /= (double)m;
+        for (size_t c = 0; c < t; c++)
+            ymean[c] /= (double)m;
+    }
+    /* A (rows, n) column-major: the centred X, then sqrt(l2) I. */
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++)
+            A[i + j * rows] = (double)X[i * n + j] - xmean[j];
+    for (size_t j = 0; l2 > 0.0 && j < n; j++)
+        A[(m + j) + j * rows] = sqrt(l2);
+    /* B (ldb, t) column-major: the centred Y, then zeros. */
+    for (size_t i = 0; i < m; i++)
+        for (size_t c = 0; c < t; c++)
+            B[i + c * ldb] = (double)Y[i * t + c] - ymean[c];
+    st = svd_solve(rows, n, t, A, B, ldb, err);
+    if (st == SR_OK)
+        st = write_solution(B, ldb, n, t, b ? xmean : NULL, b ? ymean : NULL,
+                            W, b, err);
+done:
+    sr_dealloc(ymean);
+    sr_dealloc(xmean);
     sr_dealloc(B);
     sr_dealloc(A);
     return st;
@@ -398,6 +489,8 @@ sr_status sr_lstsq_solve(const float *X, size_t m, size_t n, const float *Y,
         xsize > SIZE_MAX / sizeof(float) || ysize > SIZE_MAX / sizeof(float))
         return sr_fail(err, SR_ERR_TOO_BIG, "lstsq: a %zu x %zu problem with "
                        "%zu targets exceeds memory", m, n, t);
+    if (m < n)
+        return lstsq_direct(X, m, n, Y, t, l2, W, b, err);
     sr_qr q, part;
     sr_status st = sr_qr_init(&q, n, t, err);
     if (st != SR_OK)

@@ -153,8 +153,9 @@ sr_status sr_newton_minimize(float *w, const sr_newton_problem *p,
  * has the same minimiser with l2 = m * lambda.
  *
  * Solved in double (never the normal equations): with a bias, X and Y
- * are centred by their column means and b = mean(Y) - mean(X) W; the rows
- * go in blocks of SR_LSTSQ_BLOCK, each reduced from zero to the
+ * are centred by their column means and b = mean(Y) - mean(X) W. Wide
+ * data (m < n): one SVD (LAPACK's dgelsd) of [X; sqrt(l2) I] W = [Y; 0].
+ * Tall data: the rows go in blocks of SR_LSTSQ_BLOCK, each reduced from zero to the
  * triangular factor R of its QR factorisation (with Q^T Y), the blocks'
  * factors folded in block order (the R of [R; R_b]); with l2 > 0 the rows
  * sqrt(l2) I are folded in last; then R W = Q^T Y is solved by LAPACK's
@@ -166,8 +167,8 @@ sr_status sr_newton_minimize(float *w, const sr_newton_problem *p,
  * zero, l2 negative or not finite, a non-finite entry of X or Y),
  * SR_ERR_TOO_BIG (sizes beyond LAPACK's int or size_t), SR_ERR_NOMEM,
  * SR_ERR_DIVERGED (the SVD did not converge, or the solution does not fit in
- * float32). Memory: about 8 (SR_LSTSQ_BLOCK + 4 n) (n + t) bytes plus
- * LAPACK's workspace, whatever m. */
+ * float32). Memory: tall, about 8 (SR_LSTSQ_BLOCK + 4 n) (n + t) bytes
+ * plus LAPACK's workspace, whatever m; wide, 8 (m + n) (n + t). */
 sr_status sr_lstsq_solve(const float *X, size_t m, size_t n, const float *Y,
                          size_t t, double l2, float *W, float *b,
                          sr_error *err);

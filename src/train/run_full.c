@@ -207,22 +207,57 @@ sr_status sr_run_newton(run *R, sr_error *err)
     return st;
 }
 
-/* Linear regression solved exactly (optim.h's sr_lstsq_solve, in blocks
- * of rows so that the design matrix is never held whole). A shard: the
- * column sums continue rank after rank, in row order; each rank reduces
- * its blocks to their factors (in parallel), and the factors are folded
- * in block order along the chain: the arithmetic of one process. The
- * objective's mean form (1/2 mean + l2/2 ||W||^2) is the sum form with
- * l2' = m l2. */
-sr_status sr_run_exact(run *R, sr_error *err)
+/* Wide data (fewer rows than features): every row's features and
+ * targets, gathered from the processes in rank order (fewer floats than
+ * the blocks' n x n factor would be), solved at once (sr_lstsq_solve's
+ * direct path). */
+static sr_status exact_wide(run *R, double l2, float *W, float *b,
+                            sr_error *err)
 {
-    sr_model *model = R->model;
     const sr_dataset *ds = R->train;
-    size_t m = ds->m, n = ds->n, t = model->k, M = sr_dataset_rows_all(ds);
+    size_t m = ds->m, n = ds->n, t = R->model->k, M = sr_dataset_rows_all(ds);
+    float *X = sr_alloc_array(m ? m : 1, n * sizeof(float));
+    uint8_t *allX = NULL, *allY = NULL;
+    uint64_t *lens = sr_alloc_array((size_t)sr_dist_size(), sizeof *lens);
+    sr_status st = SR_OK;
+    if (!X || !lens) {
+        st = sr_fail(err, SR_ERR_NOMEM, "out of memory for the %zu x %zu "
+                     "design matrix", m, n);
+        goto done;
+    }
+    if ((st = sr_dataset_copy_features(ds, 0, m, X, err)) != SR_OK)
+        goto done;
+    const float *Xs = X, *Ys = ds->targets;
+    if (ds->sharded) {
+        if ((st = sr_dist_allgather_bytes(X, m * n * sizeof(float), &allX,
+                                          lens, err)) != SR_OK ||
+            (st = sr_dist_allgather_bytes(ds->targets, m * t * sizeof(float),
+                                          &allY, lens, err)) != SR_OK)
+            goto done;
+        Xs = (const float *)(void *)allX;
+        Ys = (const float *)(void *)allY;
+    }
+    st = sr_lstsq_solve(Xs, M, n, Ys, t, l2, W, b, err);
+done:
+    sr_dealloc(allY);
+    sr_dealloc(allX);
+    sr_dealloc(lens);
+    sr_dealloc(X);
+    return st;
+}
+
+/* Tall data: in blocks of rows, so that the design matrix is never held
+ * whole. A shard: the column sums continue rank after rank, in row
+ * order; each rank reduces its blocks to their factors (in parallel), and
+ * the factors are folded in block order along the chain: the arithmetic
+ * of one process (sr_lstsq_solve's). */
+static sr_status exact_tall(run *R, double l2, float *W, float *b,
+                            sr_error *err)
+{
+    const sr_dataset *ds = R->train;
+    size_t m = ds->m, n = ds->n, t = R->model->k, M = sr_dataset_rows_all(ds);
     size_t nb = (m + SR_LSTSQ_BLOCK - 1) / SR_LSTSQ_BLOCK;
     int chain = ds->sharded, keep = chain && sr_dist_rank() > 0;
-    const sr_param_block *b = sr_model_block(model, "b");
-    double t0 = sr_run_seconds();
     sr_qr q, part;
     sr_status st = sr_qr_init(&q, n, t, err);
     if (st != SR_OK)
@@ -296,9 +331,8 @@ sr_status sr_run_exact(run *R, sr_error *err)
         sr_dist_chain_give(factor, 2);
     }
     if (st == SR_OK)
-        st = sr_qr_solve(&q, R->p->l2 * (double)M, b ? xmean : NULL,
-                         b ? ymean : NULL, model->params,
-                         b ? model->params + b->offset : NULL, err);
+        st = sr_qr_solve(&q, l2, b ? xmean : NULL, b ? ymean : NULL, W, b,
+                         err);
 done:
     sr_dealloc(kept);
     sr_dealloc(ymean);
@@ -306,10 +340,29 @@ done:
     sr_dealloc(X);
     sr_qr_free(&part);
     sr_qr_free(&q);
+    return st;
+}
+
+/* Linear regression solved exactly (optim.h's sr_lstsq_solve), on one
+ * process or many with the same bits. The objective's mean form (1/2
+ * mean + l2/2 ||W||^2) is the sum form with l2' = m l2. */
+sr_status sr_run_exact(run *R, sr_error *err)
+{
+    sr_model *model = R->model;
+    size_t M = sr_dataset_rows_all(R->train);
+    const sr_param_block *b = sr_model_block(model, "b");
+    float *bias = b ? model->params + b->offset : NULL;
+    double t0 = sr_run_seconds(), l2 = R->p->l2 * (double)M;
+    sr_status st = M < R->train->n
+                       ? exact_wide(R, l2, model->params, bias, err)
+                       : exact_tall(R, l2, model->params, bias, err);
     sr_engine_params_changed(&R->e);
     if (st == SR_OK) {
         sr_run_end_epoch(R, 0, sr_run_seconds() - t0);
-        sr_run_outcome(R, 1, 1, "solved exactly: least squares by QR and SVD");
+        sr_run_outcome(R, 1, 1, M < R->train->n
+                                    ? "solved exactly: least squares by SVD"
+                                    : "solved exactly: least squares by QR "
+                                      "and SVD");
     }
     return st;
 }
