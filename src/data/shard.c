@@ -9,18 +9,32 @@
 #include "../dist/dist.h"
 #include "dataset.h"
 
+/* The unit where rank r's rows start, of u units of U rows over m rows
+ * and N ranks: the unit boundary nearest r m / N, so that the rows (not
+ * the units: the last may be short) are shared as evenly as whole units
+ * allow; rank 0, which reports, holds rows whenever there are any. */
+static size_t start_unit(size_t r, size_t N, size_t m, size_t U, size_t u)
+{
+    if (r == 0)
+        return 0;
+    if (r >= N)
+        return u;
+    /* r m / N without overflow, then rounded to the nearest unit */
+    size_t at = m / N * r + m % N * r / N;
+    size_t k = at / U + (at % U >= (U + 1) / 2);
+    if (k < 1)
+        k = 1;
+    return k < u ? k : u;
+}
+
 void sr_shard_rows(size_t m, size_t unit, size_t *first, size_t *last)
 {
-    /* rank r of N: units [ceil(u r / N), ceil(u (r + 1) / N)), the first
-     * ranks taking one more: rank 0, which reports, holds rows whenever
-     * there are any */
     size_t U = unit ? unit : SR_SHARD_UNIT;
     size_t u = (m + U - 1) / U;
     size_t r = (size_t)sr_dist_rank(), N = (size_t)sr_dist_size();
-    size_t u0 = u / N * r + (u % N * r + N - 1) / N;
-    size_t u1 = u / N * (r + 1) + (u % N * (r + 1) + N - 1) / N;
-    *first = u0 < (m + U - 1) / U ? u0 * U : m;
-    *last = u1 < (m + U - 1) / U ? u1 * U : m;
+    size_t u0 = start_unit(r, N, m, U, u), u1 = start_unit(r + 1, N, m, U, u);
+    *first = u0 < u ? u0 * U : m;
+    *last = u1 < u ? u1 * U : m;
 }
 
 /* A float's bits as an unsigned integer of the same order, and back. */
