@@ -1,4 +1,5 @@
-/* Allocation failures: linked against build/fault/libsoftreg.a (built with
+/* Allocation failures (and a wrong gradient for the gradient check, at
+ * the end): linked against build/fault/libsoftreg.a (built with
  * -DSR_FAULT_INJECTION), where sr_fault_fail_at = N makes the N-th call of
  * sr_alloc fail. For every N from 1 until a run makes fewer than N
  * allocations, each operation below (loading an IDX pair, parsing CSV,
@@ -22,7 +23,9 @@
 #error "test_oom needs the library built with -DSR_FAULT_INJECTION"
 #endif
 
-/* Defined in src/core/alloc.c under SR_FAULT_INJECTION. */
+/* Defined in src/core/alloc.c and src/train/gradcheck.c under
+ * SR_FAULT_INJECTION. */
+extern double sr_fault_gradient_error;
 extern atomic_long sr_fault_fail_at;
 extern atomic_long sr_fault_count;
 extern atomic_long sr_fault_live;
@@ -577,6 +580,36 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Not an allocation: the same build's other fault. A gradient check that
+ * passes a right gradient must fail a wrong one: an error of 0.05 or of
+ * 0.001 in the first weight's gradient (of the mean loss) is seen in its
+ * block, well above the 1e-4 that `softreg gradcheck` calls ok, and
+ * leaves the biases' block clean. */
+static void test_gradcheck_sees_a_wrong_gradient(void **state)
+{
+    (void)state;
+    sr_train_params p = tiny_params(SR_MODEL_SOFTMAX, 1);
+    p.bias = 1;
+    sr_model *model = NULL;
+    sr_error err;
+    assert_int_equal(sr_train(train_f32, NULL, &p, NULL, NULL, &model, &err),
+                     SR_OK);
+    const double errors[3] = {0.0, 0.05, 0.001};
+    double rel[3][2];
+    for (int i = 0; i < 3; i++) {
+        sr_fault_gradient_error = errors[i];
+        sr_status st = sr_model_gradcheck(model, train_f32, 64, 0.0, 50,
+                                          rel[i], &err);
+        sr_fault_gradient_error = 0.0;
+        assert_int_equal(st, SR_OK);
+    }
+    assert_true(rel[0][0] < 1e-4 && rel[0][1] < 1e-4);
+    assert_true(rel[1][0] > 0.1);
+    assert_true(rel[2][0] > 1e-3);
+    assert_true(rel[1][1] < 1e-4 && rel[2][1] < 1e-4);
+    sr_model_free(model);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_train_softmax),
         cmocka_unit_test(test_train_nn),
         cmocka_unit_test(test_train_options),
+        cmocka_unit_test(test_gradcheck_sees_a_wrong_gradient),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,6 +7,12 @@
 #include "../models/feature_map.h"
 #include "train.h"
 
+#ifdef SR_FAULT_INJECTION
+/* Tests only (tests/test_oom.c): added to the engine's gradient of the
+ * first parameter, so that a test can see the check catch a wrong one. */
+double sr_fault_gradient_error;
+#endif
+
 /* The objective (mean loss + l2/2 ||W||^2) at parameters w, in double. */
 static double objective_double(const sr_model *model, const double *w,
                                const sr_dataset *ds, double l2, double *h,
@@ -169,6 +175,9 @@ sr_status sr_model_gradcheck(const sr_model *model, const sr_dataset *ds,
     double total;
     if ((st = sr_engine_full_gradient(&e, head, NULL, grad, &total, 0, err)) != SR_OK)
         goto done;
+#ifdef SR_FAULT_INJECTION
+    grad[0] += (float)(sr_fault_gradient_error * (double)rows);
+#endif
     for (size_t i = 0; i < np; i++)
         w[i] = model->params[i];
     terms = term_sizes(model, head, err, &st);
