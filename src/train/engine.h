@@ -14,31 +14,8 @@
 #include "../models/ops.h"
 #include "../optim/sgd.h"
 #include "team.h"
+#include "transposes.h"
 
-/* The transposes (kernels.h's sr_csc) of every minibatch of an epoch, or
- * of every block of a full pass, built together (in parallel over
- * batches) and kept while the rows' order stays. */
-typedef struct sr_transposes {
-    const void *ds;      /* what they describe, when valid */
-    size_t m, batch;
-    int in_order;
-    size_t nb;           /* batches */
-    size_t *eoff;        /* (nb + 1) each batch's first entry */
-    size_t *coff;        /* (nb + 1) each batch's first column */
-    size_t *ncols;       /* (nb) each batch's columns */
-    uint32_t *col, *end;
-    uint16_t *row;
-    uint8_t *u8;
-    float *f32;
-    size_t ecap, ccap, bcap, vcap;
-    /* per thread, while building: for feature j, mark[2j] is its slot in
-     * the batch being built and mark[2j + 1] the batch that slot belongs
-     * to (side by side: one cache line read per entry); next holds the
-     * columns' next free entries */
-    uint32_t *mark, *next;
-    uint32_t *stamp_now;
-    size_t n;
-} sr_transposes;
 
 typedef struct sr_engine {
     const sr_model *model;

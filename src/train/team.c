@@ -184,3 +184,12 @@ void sr_member_end(sr_team *tm, sr_member *me)
     if (me->nt0 > 1)
         barrier_wait(tm);
 }
+
+size_t sr_thread_id(void)
+{
+#ifdef _OPENMP
+    return (size_t)omp_get_thread_num();
+#else
+    return 0;
+#endif
+}

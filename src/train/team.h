@@ -60,4 +60,7 @@ void sr_member_end(sr_team *tm, sr_member *me);
 
 uint64_t sr_now_ns(void);
 
+/* The calling thread's number in its OpenMP team (0 without OpenMP). */
+size_t sr_thread_id(void);
+
 #endif
