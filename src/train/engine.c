@@ -610,10 +610,21 @@ sr_status sr_engine_sgd_epoch_from(sr_engine *e, sr_model *model,
         pieces[npieces++] = (sr_dist_piece){
             e->done, e->ws.rows[e->ws.xblock] * sizeof *e->done};
     if (chain) {
-        /* an interrupt seen by any rank stops every rank here, between
-         * epochs (or minibatches' turns), where all agree */
-        uint64_t stop = interrupt && *interrupt;
-        sr_dist_reduce_u64(&stop, 1, 1);
+        /* Agreed by every rank before the chain: whether a shard starts
+         * inside a minibatch (units that are not whole minibatches: the
+         * minibatches would not be one process's), and an interrupt seen
+         * by any rank, which stops every rank here, between epochs,
+         * where all agree. */
+        uint64_t flags[2] = {ds->m > 0 && row0 % batch != 0,
+                             interrupt && *interrupt};
+        sr_dist_reduce_u64(flags, 2, 1);
+        if (flags[0])
+            return sr_fail(err, SR_ERR_INVALID_ARG,
+                           "minibatch SGD over shared rows needs whole "
+                           "minibatches on every process: load the shards "
+                           "in units of lcm(batch, 256) rows (batch %zu)",
+                           batch);
+        uint64_t stop = flags[1];
         if (stop) {
             if (end)
                 *end = start;

@@ -99,7 +99,13 @@ sr_status sr_engine_sgd_epoch(sr_engine *e, sr_model *model,
  * interrupted epoch stopped) to its end, or until *interrupt (may be
  * NULL) is non-zero after a minibatch: *end (may be NULL) receives the row
  * after the last minibatch done, ds->m when the epoch is complete.
- * `*loss_sum` covers the rows done. */
+ * `*loss_sum` covers the rows done.
+ *
+ * A shard over several processes (ds->sharded, whole minibatches on each:
+ * data/dataset.h's units): every rank calls it, the ranks run their
+ * minibatches in turn with the model passed from rank to rank, `start`
+ * and `*end` count every rank's rows, and an interrupt stops the ranks
+ * only before an epoch's first minibatch. */
 sr_status sr_engine_sgd_epoch_from(sr_engine *e, sr_model *model,
                                    const sr_dataset *ds, const size_t *order,
                                    size_t batch, const sr_step *step,
