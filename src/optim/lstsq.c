@@ -120,6 +120,15 @@ sr_status sr_qr_init(sr_qr *q, size_t n, size_t t, sr_error *err)
     return SR_OK;
 }
 
+sr_status sr_qr_init_pair(sr_qr *q, sr_qr *part, size_t n, size_t t,
+                          sr_error *err)
+{
+    sr_status st = sr_qr_init(q, n, t, err);
+    if (st == SR_OK && (st = sr_qr_init(part, n, t, err)) != SR_OK)
+        sr_qr_free(q);
+    return st;
+}
+
 void sr_qr_free(sr_qr *q)
 {
     sr_dealloc(q->R);
@@ -492,13 +501,9 @@ sr_status sr_lstsq_solve(const float *X, size_t m, size_t n, const float *Y,
     if (m < n)
         return lstsq_direct(X, m, n, Y, t, l2, W, b, err);
     sr_qr q, part;
-    sr_status st = sr_qr_init(&q, n, t, err);
+    sr_status st = sr_qr_init_pair(&q, &part, n, t, err);
     if (st != SR_OK)
         return st;
-    if ((st = sr_qr_init(&part, n, t, err)) != SR_OK) {
-        sr_qr_free(&q);
-        return st;
-    }
     double *xmean = sr_alloc_zeroed(n, sizeof *xmean);
     double *ymean = sr_alloc_zeroed(t, sizeof *ymean);
     if (!xmean || !ymean) {

@@ -185,6 +185,9 @@ typedef struct sr_qr {
 } sr_qr;
 
 sr_status sr_qr_init(sr_qr *q, size_t n, size_t t, sr_error *err);
+/* A running factor and a block's, both zero; on failure neither is held. */
+sr_status sr_qr_init_pair(sr_qr *q, sr_qr *part, size_t n, size_t t,
+                          sr_error *err);
 void sr_qr_free(sr_qr *q);
 /* q becomes the factor of q's rows and `rows` more: X (rows, n) and Y
  * (rows, t) minus their means (NULL: none), checked finite. */

@@ -259,13 +259,9 @@ static sr_status exact_tall(run *R, double l2, float *W, float *b,
     size_t nb = (m + SR_LSTSQ_BLOCK - 1) / SR_LSTSQ_BLOCK;
     int chain = ds->sharded, keep = chain && sr_dist_rank() > 0;
     sr_qr q, part;
-    sr_status st = sr_qr_init(&q, n, t, err);
+    sr_status st = sr_qr_init_pair(&q, &part, n, t, err);
     if (st != SR_OK)
         return st;
-    if ((st = sr_qr_init(&part, n, t, err)) != SR_OK) {
-        sr_qr_free(&q);
-        return st;
-    }
     size_t rows_max = m < SR_LSTSQ_BLOCK ? m : SR_LSTSQ_BLOCK;
     float *X = sr_alloc_array(rows_max ? rows_max : 1, n * sizeof(float));
     double *xmean = sr_alloc_zeroed(n, sizeof *xmean);
